@@ -1,0 +1,46 @@
+# The README's two commands are `make run` and `make test`; each sets itself up on a fresh
+# Debian 12 machine with Python 3.11: uv, the locked environment, the embedded TimescaleDB,
+# migrations.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+CHITIEU := $(UV) run --frozen chitieu
+
+.PHONY: help setup run test up down lint bench
+
+help:
+	@echo "make run    set up and run the whole pipeline on samples/ through real Airflow"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make up     start the local services and keep them running; make down stops them"
+	@echo "make lint   ruff + mypy;  make bench   the benchmarks"
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv
+
+setup: $(UV)
+	$(UV) sync --frozen
+	$(CHITIEU) db up
+	$(CHITIEU) db migrate
+
+run: setup
+	$(CHITIEU) pipeline run
+
+test: setup
+	$(UV) run --frozen pytest
+
+up: setup
+	$(CHITIEU) pipeline up
+
+down:
+	-$(CHITIEU) pipeline down
+	$(CHITIEU) db down
+
+lint: $(UV)
+	$(UV) sync --frozen
+	$(UV) run --frozen ruff check services tests dags benchmarks dashboards
+	$(UV) run --frozen ruff format --check services tests dags benchmarks dashboards
+	$(UV) run --frozen mypy
+
+bench: setup
+	$(UV) run --frozen python -m benchmarks

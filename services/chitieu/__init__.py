@@ -1,0 +1,1 @@
+"""Chỉ Tiêu: monitoring of Resolution 57-NQ/TW provincial indicator targets."""

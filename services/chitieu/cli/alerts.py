@@ -1,0 +1,7 @@
+"""`chitieu alerts ...` (filled in by its issue)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="alerts", no_args_is_help=True)

@@ -1,0 +1,97 @@
+"""All configuration in one pydantic-settings class, read at run time (never at import time)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+
+    # --- database -----------------------------------------------------------------------------
+    # Unset: the embedded TimescaleDB cluster under LOCAL_DIR is used (`chitieu db up`).
+    database_url: str | None = None
+    local_dir: Path = PROJECT_ROOT / ".local"
+    local_pg_port: int = 55432
+    local_pg_user: str = "chitieu"
+    local_pg_password: SecretStr = SecretStr("chitieu-local")
+    local_pg_database: str = "chitieu"
+    pg_major: int = 15
+    readonly_db_user: str = "grafana_reader"
+    readonly_db_password: SecretStr = SecretStr("grafana-reader-local")
+
+    # --- catalog, data and archives -------------------------------------------------------------
+    catalog_dir: Path = PROJECT_ROOT / "catalog"
+    schemas_dir: Path = PROJECT_ROOT / "schemas"
+    samples_dir: Path = PROJECT_ROOT / "samples"
+    data_dir: Path = PROJECT_ROOT / ".local" / "data"  # archive/, inbox/, processed/, rejected/
+
+    # --- API ------------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8057
+
+    # --- alerts and notifications -----------------------------------------------------------------
+    routes_file: Path = PROJECT_ROOT / "catalog" / "routes.yaml"
+    alert_repeat_interval_days: int = 7
+    deadline_warning_days: int = 14
+    dashboard_base_url: str = "http://127.0.0.1:3000"
+    notify_max_attempts: int = 8
+    notify_backoff_seconds: int = 60
+
+    # --- Grafana ----------------------------------------------------------------------------------
+    grafana_url: str = "http://127.0.0.1:3000"
+    grafana_token: SecretStr | None = None
+    grafana_folder: str = "Chỉ Tiêu"
+
+    # --- Airflow (local runs) ---------------------------------------------------------------------
+    airflow_port: int = 8080
+    airflow_admin_user: str = "admin"
+    airflow_admin_password: SecretStr = SecretStr("admin")
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.database_url is None:
+                raise ValueError("DATABASE_URL must be set in production")
+            if self.readonly_db_password.get_secret_value() == "grafana-reader-local":
+                raise ValueError("READONLY_DB_PASSWORD must be changed in production")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.local_dir / "pg" / "data"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.local_dir / "pg" / "run"
+
+    def dsn(self, database: str | None = None) -> str:
+        """Connection string for our database (or another database on the same server)."""
+        if self.database_url is not None:
+            if database is None:
+                return self.database_url
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+            params = conninfo_to_dict(self.database_url)
+            params["dbname"] = database
+            return make_conninfo(**params)  # type: ignore[arg-type]
+        password = self.local_pg_password.get_secret_value()
+        db = database or self.local_pg_database
+        return f"postgresql://{self.local_pg_user}:{password}@127.0.0.1:{self.local_pg_port}/{db}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
