@@ -1,0 +1,1 @@
+"""Ingestion: connectors read sources into RawRecords; normalisation, validation and loading follow."""
