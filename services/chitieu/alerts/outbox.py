@@ -1,0 +1,228 @@
+"""The notification outbox: rows are enqueued inside the alert sync's transaction and delivered by
+`drain`, one row per short transaction, locked with FOR UPDATE SKIP LOCKED so two drainers never
+pick the same row. A failed delivery is retried with exponential backoff until NOTIFY_MAX_ATTEMPTS,
+then marked dead; nothing is ever deleted, so a channel that is down loses nothing.
+
+Delivery is at-least-once only across a crash between the send and the commit of that one row;
+the dedup_key (alert, episode, event, sequence, route, channel) keeps re-runs from enqueuing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from chitieu.alerts.notify import Delivery, deliver
+from chitieu.alerts.routes import Route, channel_id
+from chitieu.settings import get_settings
+
+MAX_BACKOFF = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Message:
+    dedup_key: str
+    alert_id: int | None
+    event: str
+    channel: str
+    target_url: str
+    subject: str
+    body: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DrainSummary:
+    picked: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "picked": self.picked,
+            "sent": self.sent,
+            "retried": self.retried,
+            "dead": self.dead,
+            "errors": self.errors,
+        }
+
+
+def messages_for(
+    routes: Iterable[Route],
+    key_prefix: str,
+    alert_id: int | None,
+    event: str,
+    subject: str,
+    body: str,
+    payload: dict[str, Any],
+) -> list[Message]:
+    """One message per (route, channel); the channel URL is stored unexpanded (secrets stay in env)."""
+    out = []
+    for route in routes:
+        for url in route.channels:
+            out.append(
+                Message(
+                    dedup_key=f"{key_prefix}:{route.name}:{channel_id(url)}",
+                    alert_id=alert_id,
+                    event=event,
+                    channel=route.name,
+                    target_url=url,
+                    subject=subject,
+                    body=body,
+                    payload=payload,
+                )
+            )
+    return out
+
+
+_STAGE_SQL = """CREATE TEMP TABLE IF NOT EXISTS _outbox_stage (
+    ord integer, dedup_key text, alert_id bigint, event text, channel text, target_url text,
+    subject text, body text, payload jsonb)"""
+
+
+def enqueue(conn: psycopg.Connection, messages: Iterable[Message], now: datetime) -> list[int]:
+    """Insert messages (COPY through a staging table); an existing dedup_key is left alone.
+    Returns the ids of the rows inserted."""
+    batch = list(messages)
+    if not batch:
+        return []
+    with conn.transaction():
+        conn.execute(_STAGE_SQL)
+        conn.execute("DELETE FROM _outbox_stage")
+        with conn.cursor().copy(
+            "COPY _outbox_stage (ord, dedup_key, alert_id, event, channel, target_url, subject, body,"
+            " payload) FROM STDIN"
+        ) as copy:
+            for i, m in enumerate(batch):
+                copy.write_row(
+                    (
+                        i,
+                        m.dedup_key,
+                        m.alert_id,
+                        m.event,
+                        m.channel,
+                        m.target_url,
+                        m.subject,
+                        m.body,
+                        Jsonb(m.payload),
+                    )
+                )
+        rows = conn.execute(
+            """INSERT INTO notification_outbox
+                   (dedup_key, alert_id, event, channel, target_url, subject, body, payload,
+                    next_attempt_at, created_at)
+               SELECT DISTINCT ON (dedup_key) dedup_key, alert_id, event, channel, target_url, subject, body,
+                      payload, %(now)s, %(now)s
+               FROM _outbox_stage ORDER BY dedup_key, ord
+               ON CONFLICT (dedup_key) DO NOTHING
+               RETURNING id""",
+            {"now": now},
+        ).fetchall()
+        conn.execute("DELETE FROM _outbox_stage")
+    return sorted(r[0] for r in rows)
+
+
+def backoff(attempts: int, base_seconds: int) -> timedelta:
+    """Wait after the `attempts`-th failure: base, 2·base, 4·base ... capped at one day."""
+    return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def drain(
+    conn: psycopg.Connection,
+    now: datetime,
+    *,
+    limit: int = 100,
+    only_ids: Iterable[int] | None = None,
+    sender: Callable[[str, str, str, dict[str, Any]], Delivery] = deliver,
+) -> DrainSummary:
+    """Deliver up to `limit` pending rows due at `now`. Pass a connection that is not inside a
+    transaction (autocommit is best) so that each row commits on its own."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    settings = get_settings()
+    max_attempts = settings.notify_max_attempts
+    ids = list(only_ids) if only_ids is not None else None
+    summary = DrainSummary()
+    for _ in range(limit):
+        with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT id, target_url, subject, body, payload, attempts, channel
+                   FROM notification_outbox
+                   WHERE status = 'pending' AND next_attempt_at <= %(now)s
+                     AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+                   ORDER BY next_attempt_at, id
+                   LIMIT 1
+                   FOR UPDATE SKIP LOCKED""",
+                {"now": now, "ids": ids},
+            )
+            row = cur.fetchone()
+            if row is None:
+                break
+            summary.picked += 1
+            result = sender(row["target_url"], row["subject"], row["body"], row["payload"] or {})
+            attempts = row["attempts"] + 1
+            if result.ok:
+                cur.execute(
+                    """UPDATE notification_outbox SET status = 'sent', attempts = %s, sent_at = %s,
+                              last_error = NULL WHERE id = %s""",
+                    (attempts, now, row["id"]),
+                )
+                summary.sent += 1
+                continue
+            summary.errors.append(f"#{row['id']} {row['channel']}: {result.error}")
+            if result.permanent or attempts >= max_attempts:
+                cur.execute(
+                    """UPDATE notification_outbox SET status = 'dead', attempts = %s, last_error = %s
+                       WHERE id = %s""",
+                    (attempts, result.error, row["id"]),
+                )
+                summary.dead += 1
+            else:
+                cur.execute(
+                    """UPDATE notification_outbox SET attempts = %s, last_error = %s, next_attempt_at = %s
+                       WHERE id = %s""",
+                    (
+                        attempts,
+                        result.error,
+                        now + backoff(attempts, settings.notify_backoff_seconds),
+                        row["id"],
+                    ),
+                )
+                summary.retried += 1
+    return summary
+
+
+def retry_dead(conn: psycopg.Connection, now: datetime, ids: Iterable[int] | None = None) -> int:
+    """Put dead rows back in the queue (after a channel was fixed); returns how many."""
+    id_list = list(ids) if ids is not None else None
+    cur = conn.execute(
+        """UPDATE notification_outbox SET status = 'pending', attempts = 0, next_attempt_at = %(now)s
+           WHERE status = 'dead' AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))""",
+        {"now": now, "ids": id_list},
+    )
+    return cur.rowcount
+
+
+def send_test(
+    conn: psycopg.Connection, routes: Iterable[Route], now: datetime
+) -> tuple[list[int], DrainSummary]:
+    """Enqueue a test message on every channel of `routes` and deliver those rows now.
+    Each call is its own event, so its dedup key carries the time it was asked for."""
+    from chitieu.alerts.messages import render_test
+
+    messages: list[Message] = []
+    for route in routes:
+        subject, body = render_test(route.name, now)
+        payload = {"event": "test", "route": route.name, "severity": "info"}
+        messages += messages_for([route], f"test:{now.isoformat()}", None, "test", subject, body, payload)
+    with conn.transaction():
+        ids = enqueue(conn, messages, now)
+    return ids, drain(conn, now, limit=max(len(ids), 1), only_ids=ids)

@@ -1,0 +1,545 @@
+"""Alert rules: findings from the latest evaluation run, the sources' release lags and the plans'
+reporting obligations. Pure reads: nothing here writes to the database.
+
+- behind_trajectory: latest status needs_acceleration | limited_progress | deteriorating, or will_meet false;
+- status_worsened: latest status ranks worse (STATUS_RANK) than the previous run's for the same row;
+- every_year_missed: each `missed` row (one finding per checked year);
+- milestone_overdue: status milestone_overdue;
+- data_stale: per (source, indicator, period type), the period after the latest loaded one has ended
+  and the source's expected_release_lag has passed since, relative to `now`;
+- report_due: a reporting obligation's next due date lies within DEADLINE_WARNING_DAYS of today.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.rows import dict_row
+
+from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
+from chitieu.settings import get_settings
+
+# Better first. Statuses absent from the map (insufficient_data, no_data) are never compared.
+STATUS_RANK: dict[str, int] = {
+    "achieved": 0,
+    "milestone_done": 0,
+    "on_track": 1,
+    "milestone_pending": 1,
+    "needs_acceleration": 2,
+    "limited_progress": 3,
+    "deteriorating": 4,
+    "missed": 4,
+    "milestone_overdue": 5,
+}
+BEHIND_STATUSES = ("needs_acceleration", "limited_progress", "deteriorating")
+EVALUATION_RULES = ("behind_trajectory", "status_worsened", "every_year_missed", "milestone_overdue")
+
+STATUS_VI = {
+    "achieved": "đã đạt",
+    "on_track": "đúng lộ trình",
+    "needs_acceleration": "cần đẩy nhanh",
+    "limited_progress": "tiến độ hạn chế",
+    "deteriorating": "đang xấu đi",
+    "insufficient_data": "chưa đủ số liệu",
+    "no_data": "chưa có số liệu",
+    "missed": "không đạt",
+    "milestone_done": "đã hoàn thành",
+    "milestone_pending": "đang thực hiện",
+    "milestone_overdue": "quá hạn",
+}
+STATUS_EN = {k: k.replace("_", " ") for k in STATUS_VI}
+OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
+FLAG_VI = {
+    "revision_driven": "tình trạng thay đổi chỉ do số liệu được điều chỉnh",
+    "cohort_changed": "nhóm xếp hạng đã thay đổi (63 → 34 tỉnh)",
+    "successor_data": "đánh giá trên số liệu của tỉnh kế thừa",
+    "relative_national": "so với số liệu cả nước cùng năm",
+    "parent_share": "tỷ trọng trong chỉ tiêu cha",
+    "provisional_data": "có số liệu sơ bộ",
+}
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PERIOD_MONTHS = {"Y": 12, "H": 6, "Q": 3, "M": 1}
+RECURRENCE_YEARS = {"every_3_years": 3, "every_5_years": 5}
+
+
+# --- evaluation rules -------------------------------------------------------------------------------
+
+
+def latest_runs(conn: psycopg.Connection) -> tuple[int | None, int | None]:
+    """(latest, previous) finished evaluation run ids, by as_of then id (as the evaluations_latest
+    view), so that a back-dated `evaluate --as-of` run for history never drives today's alerts."""
+    rows = conn.execute(
+        """SELECT r.id FROM evaluation_runs r
+           WHERE r.finished_at IS NOT NULL AND EXISTS (SELECT 1 FROM evaluations e WHERE e.run_id = r.id)
+           ORDER BY r.as_of DESC, r.id DESC LIMIT 2"""
+    ).fetchall()
+    if not rows:
+        rows = conn.execute("SELECT DISTINCT run_id FROM evaluations ORDER BY run_id DESC LIMIT 2").fetchall()
+    ids = [r[0] for r in rows]
+    return (ids[0] if ids else None, ids[1] if len(ids) > 1 else None)
+
+
+_RANK_SQL = "CASE {col} " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATUS_RANK.items()) + " END"
+
+_EVALUATION_SQL = f"""
+SELECT e.target_id, e.plan_id, e.jurisdiction_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
+       e.check_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
+       e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags, e.as_of, e.run_id,
+       t.kind, t.operator, t.value AS target_value, t.value_max, t.lead_agency, t.milestone_object,
+       t.due_date, p.document_number, p.title AS plan_title, j.name AS jurisdiction_name,
+       dj.name AS data_jurisdiction_name, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
+       i.unit, prev.status AS prev_status, prev.current_value AS prev_value, prev.current_year AS prev_year
+FROM evaluations e
+LEFT JOIN targets t ON t.id = e.target_id
+LEFT JOIN plans p ON p.id = e.plan_id
+LEFT JOIN jurisdictions j ON j.id = e.jurisdiction_id
+LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
+LEFT JOIN indicators i ON i.code = e.indicator_code
+LEFT JOIN evaluations prev
+       ON prev.run_id = %(prev)s AND prev.target_id = e.target_id
+      AND prev.jurisdiction_id = e.jurisdiction_id
+      AND coalesce(prev.check_year, -1) = coalesce(e.check_year, -1)
+WHERE e.run_id = %(latest)s
+  AND (e.status IN ('needs_acceleration', 'limited_progress', 'deteriorating', 'missed', 'milestone_overdue')
+       OR e.will_meet IS FALSE
+       OR ({_RANK_SQL.format(col="e.status")}) > ({_RANK_SQL.format(col="prev.status")}))
+ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
+"""
+
+
+def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES) -> list[Finding]:
+    wanted = set(rules)
+    latest, prev = latest_runs(conn)
+    if latest is None:
+        return []
+    base_url = get_settings().dashboard_base_url
+    findings: list[Finding] = []
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(_EVALUATION_SQL, {"latest": latest, "prev": prev if prev is not None else -1})
+        for row in cur:
+            findings.extend(_findings_for_row(row, wanted, base_url))
+    return findings
+
+
+def _findings_for_row(row: dict[str, Any], wanted: set[str], base_url: str) -> list[Finding]:
+    status = row["status"]
+    out: list[Finding] = []
+    yearly = row["check_year"] is not None
+    if "every_year_missed" in wanted and status == "missed" and yearly:
+        out.append(_finding("every_year_missed", row, base_url, year=row["check_year"], severity="warning"))
+    if "milestone_overdue" in wanted and status == "milestone_overdue":
+        out.append(_finding("milestone_overdue", row, base_url, severity="critical"))
+    if (
+        "behind_trajectory" in wanted
+        and not yearly
+        and (status in BEHIND_STATUSES or row["will_meet"] is False)
+    ):
+        severity = {
+            "deteriorating": "critical",
+            "limited_progress": "warning",
+            "needs_acceleration": "warning",
+        }
+        out.append(_finding("behind_trajectory", row, base_url, severity=severity.get(status, "info")))
+    prev_rank = STATUS_RANK.get(row["prev_status"] or "")
+    rank = STATUS_RANK.get(status)
+    # Milestones and every-year checks have rules of their own; a second notice would be noise.
+    if (
+        "status_worsened" in wanted
+        and not yearly
+        and not status.startswith("milestone_")
+        and prev_rank is not None
+        and rank is not None
+        and rank > prev_rank
+    ):
+        out.append(_finding("status_worsened", row, base_url, severity="warning"))
+    return out
+
+
+def _target_text(row: dict[str, Any], *, vi: bool) -> str:
+    unit = f" {row['unit']}" if row.get("unit") else ""
+    if row.get("kind") == "milestone":
+        obj = row.get("milestone_object") or row["indicator_code"]
+        due = row.get("due_date")
+        if vi:
+            return f"hoàn thành {obj}" + (f" trước {due:%d/%m/%Y}" if due else "")
+        return f"complete {obj}" + (f" by {due:%Y-%m-%d}" if due else "")
+    if row.get("target_value") is None:
+        return "—"
+    op = OPERATOR_TEXT.get(row.get("operator") or "", row.get("operator") or "")
+    value = fmt_num(row["target_value"], vi=vi)
+    if row.get("value_max") is not None:
+        value = f"{value}–{fmt_num(row['value_max'], vi=vi)}"
+    if row.get("kind") == "growth":
+        return f"{op} {value}{unit}/năm" if vi else f"{op} {value}{unit} a year"
+    return f"{op} {value}{unit}"
+
+
+def _finding(
+    rule: str, row: dict[str, Any], base_url: str, *, severity: str, year: int | None = None
+) -> Finding:
+    unit = f" {row['unit']}" if row.get("unit") else ""
+    jname = row.get("jurisdiction_name") or row["jurisdiction_id"]
+    iname_vi = row.get("indicator_name_vi") or row["indicator_code"]
+    iname_en = row.get("indicator_name_en") or row["indicator_code"]
+    T = row["target_year"]
+    status = row["status"]
+    cur = fmt_num(row["current_value"])
+    cur_en = fmt_num(row["current_value"], vi=False)
+    cy = row["current_year"]
+    link = dashboard_link(base_url, row["plan_id"], row["jurisdiction_id"], row["indicator_code"])
+    target_vi, target_en = _target_text(row, vi=True), _target_text(row, vi=False)
+
+    if rule == "every_year_missed":
+        vi = (
+            f"{jname} — {iname_vi}: năm {year} không đạt chỉ tiêu hằng năm "
+            f"({cur}{unit}, yêu cầu {target_vi} mỗi năm)."
+        )
+        en = f"{jname} — {iname_en}: {year} missed the every-year target ({cur_en}{unit}, needs {target_en})."
+    elif rule == "milestone_overdue":
+        vi = f"{jname} — {iname_vi}: quá hạn nhiệm vụ ({target_vi}), chưa có kết quả hoàn thành."
+        en = f"{jname} — {iname_en}: milestone overdue ({target_en}), not reported done."
+    else:
+        will = {True: "đạt", False: "không đạt", None: "chưa xác định"}[row["will_meet"]]
+        will_en = {True: "met", False: "missed", None: "unknown"}[row["will_meet"]]
+        vi_parts = [
+            f"{jname} — {iname_vi}: {STATUS_VI.get(status, status)}.",
+            f"Hiện tại {cur}{unit} (năm {cy if cy is not None else '—'});",
+            f"mục tiêu {target_vi} vào năm {T};",
+        ]
+        en_parts = [
+            f"{jname} — {iname_en}: {STATUS_EN.get(status, status)}.",
+            f"Now {cur_en}{unit} ({cy if cy is not None else '—'});",
+            f"target {target_en} by {T};",
+        ]
+        if row["expected_value"] is not None:
+            vi_parts.append(f"theo lộ trình năm {cy} cần {fmt_num(row['expected_value'])}{unit};")
+            en_parts.append(f"path value for {cy}: {fmt_num(row['expected_value'], vi=False)}{unit};")
+        if row["projected_value"] is not None:
+            vi_parts.append(f"dự báo năm {T}: {fmt_num(row['projected_value'])}{unit} ({will});")
+            en_parts.append(f"projected {T}: {fmt_num(row['projected_value'], vi=False)}{unit} ({will_en});")
+        if row["progress_ratio"] is not None:
+            vi_parts.append(f"tỷ lệ tiến độ R = {fmt_num(row['progress_ratio'])}.")
+            en_parts.append(f"progress ratio R = {fmt_num(row['progress_ratio'], vi=False)}.")
+        if rule == "status_worsened":
+            prev = row["prev_status"]
+            vi_parts.insert(
+                1, f"Xấu đi từ «{STATUS_VI.get(prev, prev)}» sang «{STATUS_VI.get(status, status)}»."
+            )
+            en_parts.insert(
+                1, f"Worsened from '{STATUS_EN.get(prev, prev)}' to '{STATUS_EN.get(status, status)}'."
+            )
+        vi, en = " ".join(vi_parts), " ".join(en_parts)
+    flags = [f for f in (row.get("flags") or []) if f in FLAG_VI]
+    if flags:
+        vi += " Lưu ý: " + "; ".join(FLAG_VI[f] for f in flags) + "."
+        en += " Note: " + ", ".join(flags) + "."
+    if "successor_data" in flags and row.get("data_jurisdiction_name"):
+        vi += f" Số liệu của: {row['data_jurisdiction_name']}."
+
+    labels = {
+        "plan": row["plan_id"],
+        "plan_document": row.get("document_number"),
+        "jurisdiction": row["jurisdiction_id"],
+        "jurisdiction_name": row.get("jurisdiction_name"),
+        "data_jurisdiction": row.get("data_jurisdiction_id"),
+        "indicator": row["indicator_code"],
+        "indicator_name": row.get("indicator_name_vi"),
+        "agency": row.get("lead_agency"),
+        "target": row["target_id"],
+        "target_year": str(T),
+        "status": status,
+    }
+    detail = {
+        "target_id": row["target_id"],
+        "run_id": row["run_id"],
+        "as_of": row["as_of"].isoformat() if row.get("as_of") else None,
+        "status": status,
+        "previous_status": row.get("prev_status"),
+        "check_year": row["check_year"],
+        "target_year": T,
+        "target": target_vi,
+        "target_en": target_en,
+        "current_value": row["current_value"],
+        "current_year": cy,
+        "expected_value": row["expected_value"],
+        "projected_value": row["projected_value"],
+        "will_meet": row["will_meet"],
+        "progress_ratio": row["progress_ratio"],
+        "base_year": row["base_year"],
+        "base_value": row["base_value"],
+        "unit": row.get("unit"),
+        "flags": list(row.get("flags") or []),
+        "dashboard_url": link,
+    }
+    return Finding(
+        rule=rule,
+        scope=row["plan_id"],
+        jurisdiction_id=row["jurisdiction_id"],
+        subject=row["indicator_code"],
+        year=year if year is not None else T,
+        severity=severity,
+        summary_vi=vi,
+        summary_en=en,
+        labels={k: v for k, v in labels.items() if v is not None},
+        detail=detail,
+        plan_id=row["plan_id"],
+        indicator_code=row["indicator_code"],
+        target_id=row["target_id"],
+    )
+
+
+# --- data staleness ---------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def period_label(period_type: str, start: date) -> str:
+    if period_type == "Y":
+        return f"{start.year}"
+    if period_type == "H":
+        return f"{start.year}-H{1 if start.month <= 6 else 2}"
+    if period_type == "Q":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}-{start.month:02d}"
+
+
+@dataclass(frozen=True)
+class ReleaseExpectation:
+    source_id: str
+    indicator_code: str
+    period_type: str
+    last_period: date
+    next_period: date
+    due_on: date
+
+
+def next_release(period_type: str, last_period: date, lag: timedelta) -> tuple[date, date]:
+    """(start of the period after `last_period`, the day its figures are due): that period's end + lag."""
+    months = PERIOD_MONTHS[period_type]
+    nxt = add_months(last_period, months)
+    return nxt, add_months(nxt, months) + lag
+
+
+def local_date(now: datetime) -> date:
+    """The calendar day in Việt Nam: deadlines and releases are dated in local time."""
+    return now.astimezone(VN_TZ).date() if now.tzinfo else now.date()
+
+
+def stale_findings(conn: psycopg.Connection, now: datetime) -> list[Finding]:
+    today = local_date(now)
+    base_url = get_settings().dashboard_base_url
+    findings: list[Finding] = []
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT o.source_id, o.indicator_code, o.period_type, max(o.period_start) AS last_period,
+                      max(o.loaded_at) AS last_loaded_at, count(DISTINCT o.jurisdiction_id) AS jurisdictions,
+                      s.title, s.publisher, s.expected_release_lag AS lag,
+                      i.name_vi, i.name_en
+               FROM observations o
+               JOIN sources s ON s.id = o.source_id
+               LEFT JOIN indicators i ON i.code = o.indicator_code
+               WHERE s.expected_release_lag IS NOT NULL AND o.period_type IN ('Y', 'H', 'Q', 'M')
+                 AND o.loaded_at <= %s
+               GROUP BY o.source_id, o.indicator_code, o.period_type, s.title, s.publisher,
+                        s.expected_release_lag, i.name_vi, i.name_en
+               ORDER BY o.source_id, o.indicator_code, o.period_type""",
+            (now,),
+        )
+        for row in cur:
+            nxt, due = next_release(row["period_type"], row["last_period"], row["lag"])
+            if today < due:
+                continue
+            late_days = (today - due).days
+            label = period_label(row["period_type"], nxt)
+            last_label = period_label(row["period_type"], row["last_period"])
+            iname_vi = row["name_vi"] or row["indicator_code"]
+            iname_en = row["name_en"] or row["indicator_code"]
+            loaded = row["last_loaded_at"]
+            vi = (
+                f"Chưa có số liệu {label} của «{iname_vi}» từ nguồn {row['title']} "
+                f"(dự kiến công bố trước {due:%d/%m/%Y}, trễ {late_days} ngày). "
+                f"Kỳ mới nhất: {last_label}, nạp lúc {loaded:%d/%m/%Y %H:%M}."
+            )
+            en = (
+                f"No {label} figure for '{iname_en}' from {row['title']} "
+                f"(expected by {due:%Y-%m-%d}, {late_days} days late). "
+                f"Latest period {last_label}, loaded {loaded:%Y-%m-%d %H:%M}."
+            )
+            findings.append(
+                Finding(
+                    rule="data_stale",
+                    scope=row["source_id"],
+                    jurisdiction_id=None,
+                    subject=row["indicator_code"],
+                    year=nxt.year,
+                    instance=label,
+                    severity="warning" if late_days >= 90 else "info",
+                    summary_vi=vi,
+                    summary_en=en,
+                    labels={
+                        "source": row["source_id"],
+                        "publisher": row["publisher"],
+                        "indicator": row["indicator_code"],
+                        "indicator_name": row["name_vi"],
+                        "period": label,
+                    },
+                    detail={
+                        "source_id": row["source_id"],
+                        "period_type": row["period_type"],
+                        "last_period": row["last_period"].isoformat(),
+                        "last_loaded_at": loaded.isoformat(),
+                        "expected_period": label,
+                        "due_on": due.isoformat(),
+                        "days_late": late_days,
+                        "jurisdictions": row["jurisdictions"],
+                        "dashboard_url": dashboard_link(base_url, None, None, row["indicator_code"]),
+                    },
+                    indicator_code=row["indicator_code"],
+                )
+            )
+    return findings
+
+
+# --- reporting deadlines ----------------------------------------------------------------------------
+
+
+def _parse_due(text: str, year: int) -> date | None:
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        month, day = (int(x) for x in text.split("-"))
+        return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    except ValueError:
+        return None
+
+
+def next_due_date(
+    recurrence: str, due_dates: Iterable[str], first_year: int | None, today: date
+) -> date | None:
+    """The first due date on or after `today`, or None (a past one-off, or no dates)."""
+    candidates: list[date] = []
+    dates = list(due_dates)
+    if recurrence == "once":
+        candidates = [
+            d for t in dates if (d := _parse_due(t, today.year)) is not None and len(t.strip()) == 10
+        ]
+    else:
+        step = RECURRENCE_YEARS.get(recurrence, 1)
+        for year in range(today.year, today.year + step + 1):
+            if first_year is not None and year < first_year:
+                continue
+            if step > 1 and (first_year is None or (year - first_year) % step):
+                continue
+            candidates += [d for t in dates if (d := _parse_due(t, year)) is not None]
+    upcoming = sorted(d for d in candidates if d >= today)
+    return upcoming[0] if upcoming else None
+
+
+def deadline_findings(
+    conn: psycopg.Connection, today: date, *, warning_days: int | None = None
+) -> list[Finding]:
+    """report_due findings: obligations whose next due date is within `warning_days` (default
+    DEADLINE_WARNING_DAYS) of `today`, counting today itself."""
+    settings = get_settings()
+    horizon = settings.deadline_warning_days if warning_days is None else warning_days
+    findings: list[Finding] = []
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT ro.plan_id, ro.code, ro.description, ro.recurrence, ro.due_dates, ro.first_year,
+                      ro.recipient, p.document_number, p.title AS plan_title, p.jurisdiction_id,
+                      j.name AS jurisdiction_name
+               FROM reporting_obligations ro
+               JOIN plans p ON p.id = ro.plan_id
+               LEFT JOIN jurisdictions j ON j.id = p.jurisdiction_id
+               ORDER BY ro.plan_id, ro.code"""
+        )
+        for row in cur:
+            due = next_due_date(row["recurrence"], row["due_dates"] or [], row["first_year"], today)
+            if due is None:
+                continue
+            days_left = (due - today).days
+            if days_left > horizon:
+                continue
+            jname = row["jurisdiction_name"] or row["jurisdiction_id"]
+            recipient = f" gửi {row['recipient']}" if row["recipient"] else ""
+            recipient_en = f" to {row['recipient']}" if row["recipient"] else ""
+            when_vi = "hôm nay" if days_left == 0 else f"còn {days_left} ngày"
+            vi = (
+                f"{jname}: hạn báo cáo «{row['description']}»{recipient} là {due:%d/%m/%Y} ({when_vi}) "
+                f"theo {row['document_number']}."
+            )
+            en = (
+                f"{jname}: report '{row['code']}'{recipient_en} due {due:%Y-%m-%d} "
+                f"({days_left} days left) under {row['document_number']}."
+            )
+            findings.append(
+                Finding(
+                    rule="report_due",
+                    scope=row["plan_id"],
+                    jurisdiction_id=row["jurisdiction_id"],
+                    subject=row["code"],
+                    year=due.year,
+                    instance=due.isoformat(),
+                    severity="critical" if days_left <= 3 else "warning",
+                    summary_vi=vi,
+                    summary_en=en,
+                    labels={
+                        "plan": row["plan_id"],
+                        "plan_document": row["document_number"],
+                        "jurisdiction": row["jurisdiction_id"],
+                        "jurisdiction_name": row["jurisdiction_name"],
+                        "obligation": row["code"],
+                        "recipient": row["recipient"],
+                    },
+                    detail={
+                        "obligation": row["code"],
+                        "description": row["description"],
+                        "recurrence": row["recurrence"],
+                        "due_on": due.isoformat(),
+                        "days_left": days_left,
+                        "recipient": row["recipient"],
+                    },
+                    plan_id=row["plan_id"],
+                )
+            )
+    return findings
+
+
+# --- all rules --------------------------------------------------------------------------------------
+
+
+def collect_findings(
+    conn: psycopg.Connection, now: datetime, rules: Iterable[str] | None = None
+) -> list[Finding]:
+    """Every finding of the given rules (default all), one per fingerprint (the most severe)."""
+    wanted = set(RULES if rules is None else rules)
+    unknown = wanted - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown alert rules: {', '.join(sorted(unknown))}")
+    found: list[Finding] = []
+    if wanted & set(EVALUATION_RULES):
+        found += evaluation_findings(conn, wanted & set(EVALUATION_RULES))
+    if "data_stale" in wanted:
+        found += stale_findings(conn, now)
+    if "report_due" in wanted:
+        found += deadline_findings(conn, local_date(now))
+    return dedupe(found)
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        key = f.fingerprint
+        by_key[key] = worst(by_key[key], f) if key in by_key else f
+    return list(by_key.values())
