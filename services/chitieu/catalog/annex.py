@@ -1,0 +1,453 @@
+"""Annex importer: a plan's indicator annex (`TT | Chỉ tiêu | Đơn vị | Kết quả | Cơ quan chủ trì theo dõi`,
+the shape of Phụ lục I of Resolution 03/NQ-CP) in xlsx / xls / ods / csv -> catalog targets.
+
+Handles title rows above the header, merged cells (vertical merges are filled down, e.g. one agency for
+several rows), numbering like `11.2` (a child of item 11, whose name gives context), roman-numeral
+or lettered groups, and target years stated in group headers (`Đến năm 2030`) or in the result column's
+header. A row whose result cannot be read is kept in `unparsed` with its row number and text; a row whose
+indicator is not in the dictionary gets a plan-specific indicator flagged `needs_review`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chitieu.catalog.indicators import Indicator, IndicatorRegistry, load_indicators
+from chitieu.catalog.phrases import ParsedTarget, PhraseError, parse_target_phrase
+from chitieu.catalog.plans import ANNEX_SUFFIX, Citation, Plan, Target, load_plans
+from chitieu.textnorm import fold_key, nfc
+
+
+class AnnexError(ValueError):
+    def __init__(self, reason_vi: str, reason_en: str) -> None:
+        self.reason_vi = reason_vi
+        self.reason_en = reason_en
+        super().__init__(f"{reason_vi} / {reason_en}")
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "tt": ("tt", "stt", "so tt", "so thu tu"),
+    "name": ("chi tieu", "ten chi tieu", "noi dung chi tieu", "noi dung"),
+    "unit": ("don vi", "don vi tinh", "dvt"),
+    "result": ("ket qua", "muc tieu", "chi tieu can dat", "ket qua can dat", "gia tri", "ke hoach"),
+    "agency": (
+        "co quan chu tri theo doi",
+        "co quan chu tri",
+        "don vi chu tri",
+        "co quan theo doi",
+        "chu tri",
+    ),
+}
+_ROMAN_RE = re.compile(r"^(?=[ivxlcdm]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_ITEM_RE = re.compile(r"^\d+(?:\.\d+)*\.?$")
+_YEAR_RE = re.compile(r"(?:den|toi|trong|nam|giai doan)\s*(?:nam\s*)?(\d{4})(?:\s*-\s*(\d{4}))?")
+
+
+@dataclass
+class AnnexRow:
+    row: int  # 1-based row number in the sheet/file
+    cells: list[str]
+
+
+@dataclass
+class AnnexResult:
+    plan_id: str
+    jurisdiction: str
+    source_file: str
+    targets: list[Target] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    unparsed: list[dict[str, Any]] = field(default_factory=list)
+    rows_read: int = 0
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan_id,
+            "source_file": self.source_file,
+            "jurisdiction": self.jurisdiction,
+            "indicators": [_indicator_dict(i) for i in self.indicators],
+            "targets": [
+                t.model_dump(mode="json", exclude_none=True, exclude={"plan_id"}) for t in self.targets
+            ],
+            "unparsed": self.unparsed,
+        }
+
+    def to_yaml(self) -> str:
+        header = (
+            f"# Imported by `chitieu catalog import-annex` from {self.source_file}.\n"
+            "# Review every target (and every indicator flagged needs_review) before relying on it;\n"
+            "# rows listed under `unparsed` were not turned into targets and need a manual entry.\n"
+        )
+        return header + yaml.safe_dump(self.to_document(), allow_unicode=True, sort_keys=False, width=110)
+
+
+def _indicator_dict(ind: Indicator) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "code": ind.code,
+        "name_vi": ind.name_vi,
+        "name_en": ind.name_en,
+        "aliases": list(ind.aliases),
+        "unit": ind.unit,
+        "value_type": ind.value_type,
+        "direction": ind.direction,
+        "aggregation": ind.aggregation,
+        "plan_specific": ind.plan_specific,
+        "needs_review": ind.needs_review,
+    }
+    if ind.aggregation_weight:
+        out["aggregation_weight"] = ind.aggregation_weight
+    if ind.description:
+        out["description"] = ind.description
+    return out
+
+
+# --- reading -------------------------------------------------------------------------------------------
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Spreadsheet numbers: 0.7 stays '0.7', 3.0 -> '3' (the phrase parser reads both).
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return nfc(str(value)).strip()
+
+
+def read_rows(path: Path) -> list[AnnexRow]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"):
+        return _read_workbook(path)
+    raise AnnexError(f"Định dạng tệp không hỗ trợ: {suffix}", f"Unsupported file type: {suffix}")
+
+
+def _read_csv(path: Path) -> list[AnnexRow]:
+    raw = path.read_bytes()
+    text: str | None = None
+    for enc in ("utf-8-sig", "cp1258", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(raw).best()
+        if best is None:
+            raise AnnexError("Không xác định được bảng mã của tệp CSV", "Cannot detect the CSV encoding")
+        text = str(best)
+    # The delimiter that splits most lines into the five annex columns (title lines have one field).
+    lines = text.splitlines()[:60]
+    delimiter = max(
+        (";", ",", "\t", "|"),
+        key=lambda d: sum(1 for r in csv.reader(lines, delimiter=d) if len(r) >= 4),
+    )
+    dialect: Any = csv.excel
+    rows = [
+        AnnexRow(i + 1, [_cell_text(c) for c in r])
+        for i, r in enumerate(csv.reader(io.StringIO(text), dialect, delimiter=delimiter))
+    ]
+    return rows
+
+
+def _read_workbook(path: Path) -> list[AnnexRow]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    best: list[AnnexRow] | None = None
+    for name in wb.sheet_names:
+        sheet = wb.get_sheet_by_name(name)
+        data = sheet.to_python(skip_empty_area=False)
+        rows = [[_cell_text(c) for c in r] for r in data]
+        merged = getattr(sheet, "merged_cell_ranges", None) or []
+        _fill_vertical_merges(rows, merged)
+        candidate = [AnnexRow(i + 1, r) for i, r in enumerate(rows)]
+        if _find_header(candidate) is not None:
+            return candidate
+        best = best or candidate
+    return best or []
+
+
+def _fill_vertical_merges(rows: list[list[str]], merged: list[Any]) -> None:
+    """A value merged down several rows (one agency for a block of indicators) applies to each row.
+
+    Horizontal merges (a group title across the table) are left alone so that the title does not
+    turn into a result or a unit.
+    """
+    for rng in merged:
+        try:
+            (r0, c0), (r1, c1) = rng
+        except (TypeError, ValueError):
+            continue
+        if r1 <= r0:
+            continue
+        for c in range(c0, c1 + 1):
+            if r0 >= len(rows) or c >= len(rows[r0]):
+                continue
+            value = rows[r0][c]
+            for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+                while len(rows[r]) <= c:
+                    rows[r].append("")
+                if not rows[r][c]:
+                    rows[r][c] = value
+
+
+def _find_header(rows: list[AnnexRow]) -> tuple[int, dict[str, int], int | None] | None:
+    """(index of the header row, column map, year stated in the result header)."""
+    for idx, r in enumerate(rows[:40]):
+        folded = [fold_key(c) for c in r.cells]
+        cols: dict[str, int] = {}
+        for key, names in _COLUMNS.items():
+            for ci, f in enumerate(folded):
+                if ci in cols.values():
+                    continue
+                if any(f == n or f.startswith(n + " ") for n in names):
+                    cols[key] = ci
+                    break
+        if "name" in cols and "result" in cols:
+            m = _YEAR_RE.search(folded[cols["result"]])
+            return idx, cols, int(m.group(2) or m.group(1)) if m else None
+    return None
+
+
+# --- interpretation ------------------------------------------------------------------------------------
+def _group_year(text: str) -> int | None:
+    m = _YEAR_RE.search(fold_key(text))
+    if not m:
+        return None
+    return int(m.group(2) or m.group(1))
+
+
+def _item_key(tt: str) -> str:
+    return tt.rstrip(".").strip()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold_key(text)).strip("-")
+
+
+def _value_type_for(parsed: ParsedTarget, unit: str) -> str:
+    u = fold_key(unit or parsed.unit or "")
+    if parsed.kind == "rank":
+        return "rank"
+    if parsed.kind in ("growth", "milestone", "count"):
+        return "count"
+    if "10 000" in u or "10000" in u or "van dan" in u:
+        return "rate_per_10k"
+    if "1000" in u or "1 000" in u:
+        return "rate_per_1000"
+    if "%" in (unit or parsed.unit or "") or "phan tram" in u:
+        return "share_pct"
+    if parsed.value is not None and 0 <= parsed.value <= 1 and not float(parsed.value).is_integer():
+        return "index_0_1"
+    return "amount"
+
+
+def _resolve_indicator(reg: IndicatorRegistry, names: list[str], parsed: ParsedTarget) -> Indicator | None:
+    for name in names:
+        candidates = [name, re.sub(r"\s*\([^)]*\)\s*$", "", name)]
+        for cand in candidates:
+            ind = reg.resolve(cand) if cand else None
+            if ind is None:
+                continue
+            if parsed.kind == "rank" and ind.value_type != "rank":
+                base = re.sub(r"_(score|index|share|rate)$", "", ind.code)
+                ind = reg.items.get(f"{base}_rank")
+                if ind is None:
+                    continue
+            if parsed.kind != "rank" and ind.value_type == "rank" and parsed.kind != "milestone":
+                continue
+            if ind.plan_specific is not None:
+                continue
+            return ind
+    return None
+
+
+def import_annex(
+    path: Path,
+    plan_id: str,
+    jurisdiction: str | None = None,
+    catalog_dir: Path | None = None,
+) -> AnnexResult:
+    """Read an annex table and return the targets (and plan-specific indicators) it defines."""
+    plans = {p.id: p for p in load_plans(catalog_dir)}
+    if plan_id not in plans:
+        raise AnnexError(f"Không có kế hoạch {plan_id!r} trong danh mục", f"Unknown plan {plan_id!r}")
+    plan: Plan = plans[plan_id]
+    jur_id = plan.jurisdiction
+    if jurisdiction:
+        from chitieu.catalog.jurisdictions import load_jurisdictions
+
+        j = load_jurisdictions(catalog_dir).resolve(
+            jurisdiction, on=plan.issued_on or date(plan.horizon_year - 5, 1, 1)
+        )
+        if j is None:
+            raise AnnexError(
+                f"Không nhận ra đơn vị hành chính {jurisdiction!r}", f"Unknown jurisdiction {jurisdiction!r}"
+            )
+        jur_id = j.id
+    registry = load_indicators(catalog_dir)
+
+    rows = read_rows(path)
+    header = _find_header(rows)
+    if header is None:
+        raise AnnexError(
+            "Không tìm thấy dòng tiêu đề (TT | Chỉ tiêu | Đơn vị | Kết quả | Cơ quan chủ trì theo dõi)",
+            "Header row not found (TT | Chỉ tiêu | Đơn vị | Kết quả | Cơ quan chủ trì theo dõi)",
+        )
+    hidx, cols, header_year = header
+    result = AnnexResult(plan_id=plan_id, jurisdiction=jur_id, source_file=path.name)
+    document = f"{plan.document_number} - Phụ lục (annex)"
+    group_year: int | None = None
+    names_by_item: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    new_indicators: dict[str, Indicator] = {}
+
+    def cell(r: AnnexRow, key: str) -> str:
+        ci = cols.get(key)
+        return r.cells[ci].strip() if ci is not None and ci < len(r.cells) else ""
+
+    for r in rows[hidx + 1 :]:
+        if not any(c.strip() for c in r.cells):
+            continue
+        tt, name, unit, text, agency = (cell(r, k) for k in ("tt", "name", "unit", "result", "agency"))
+        # A row of column numbers under the header ('(1) (2) (3)...' or '1 2 3 4 5').
+        if (
+            all(re.fullmatch(r"\(?\d+\)?", c.strip()) for c in r.cells if c.strip())
+            and not name[:1].isalpha()
+        ):
+            continue
+        fold_tt = fold_key(tt)
+        is_group = bool(_ROMAN_RE.match(fold_tt)) or bool(re.fullmatch(r"[a-z]", fold_tt))
+        if not name and not text:
+            # A group title merged across the row lands in the first non-empty cell.
+            title = next((c for c in r.cells if c.strip()), "")
+            year = _group_year(title)
+            if year:
+                group_year = year
+            continue
+        if is_group or (name and not text and not unit):
+            year = _group_year(name or tt)
+            if year:
+                group_year = year
+            if tt and _ITEM_RE.match(tt):
+                names_by_item[_item_key(tt)] = name
+            continue
+        result.rows_read += 1
+        item = _item_key(tt) if tt and _ITEM_RE.match(tt) else None
+        if item:
+            names_by_item[item] = name
+        full_text = " | ".join(x for x in (tt, name, unit, text) if x)
+        try:
+            parsed = parse_target_phrase(text, unit_hint=unit or None)
+        except PhraseError as exc:
+            result.unparsed.append(
+                {"row": r.row, "text": full_text, "reason_vi": exc.reason_vi, "reason_en": exc.reason_en}
+            )
+            continue
+        parent_name = names_by_item.get(item.rsplit(".", 1)[0]) if item and "." in item else None
+        lookup = [name] + (
+            [f"{parent_name} {name}", parent_name] if parent_name and parsed.kind != "milestone" else []
+        )
+        ind = None if parsed.kind == "milestone" else _resolve_indicator(registry, lookup, parsed)
+        needs_review = False
+        if ind is None:
+            code = f"{plan_id.replace('-', '_')}__{_slug(item or f'r{r.row}').replace('-', '_')}"
+            vt = _value_type_for(parsed, unit)
+            ind = Indicator(
+                code=code,
+                name_vi=f"{parent_name} - {name}" if parent_name else name,
+                name_en=f"(annex item {item or r.row}; to be translated)",
+                aliases=(name,),
+                unit=unit or parsed.unit or ("hoàn thành (0/1)" if parsed.kind == "milestone" else "-"),
+                value_type=vt,
+                direction="lower"
+                if vt == "rank" or (parsed.explicit_operator and parsed.operator in ("<", "<="))
+                else "higher",
+                aggregation="none"
+                if vt == "rank" or parsed.kind == "milestone"
+                else ("sum" if vt == "count" else "mean"),
+                aggregation_weight=None,
+                min_value=0.0 if parsed.kind == "milestone" else None,
+                max_value=1.0 if parsed.kind == "milestone" else None,
+                plan_specific=plan_id,
+                needs_review=parsed.kind != "milestone",
+                description=f"Created from row {r.row} of {path.name}; no dictionary indicator matched.",
+            )
+            # The annex file is rewritten whole, so every plan-specific indicator it uses goes in it.
+            new_indicators[code] = ind
+            needs_review = parsed.kind != "milestone"
+        operator = parsed.operator
+        if (
+            ind.direction == "lower"
+            and not parsed.explicit_operator
+            and parsed.kind not in ("rank", "growth")
+        ):
+            operator = "<="  # a bare figure for a lower-is-better series is a ceiling
+        target_year = group_year or header_year or plan.horizon_year
+        base_id = f"{plan_id}.a{_slug(item)}" if item else f"{plan_id}.r{r.row}"
+        tid, n = base_id, 2
+        while tid in seen_ids:
+            tid, n = f"{base_id}-{n}", n + 1
+        seen_ids.add(tid)
+        notes = [f"annex row {r.row}"]
+        if parsed.approximate:
+            notes.append("'khoảng' (about)")
+        notes.extend(parsed.notes)
+        result.targets.append(
+            Target(
+                id=tid,
+                indicator=ind.code,
+                jurisdiction=jur_id if jur_id != plan.jurisdiction else None,
+                target_year=target_year,
+                kind=parsed.kind if parsed.kind != "count" or ind.value_type == "count" else "level",  # type: ignore[arg-type]
+                operator=operator,  # type: ignore[arg-type]
+                value=parsed.value,
+                value_max=parsed.value_max,
+                every_year=parsed.every_year,
+                relative_to=parsed.relative_to,  # type: ignore[arg-type]
+                milestone_object=name if parsed.kind == "milestone" else None,
+                due_date=date(target_year, 12, 31) if parsed.kind == "milestone" else None,
+                lead_agency=agency or None,
+                phrase=text,
+                citation=Citation(
+                    document=document,
+                    section=f"Phụ lục, mục {item}" if item else f"Phụ lục, dòng {r.row}",
+                    quote=full_text,
+                ),
+                needs_review=needs_review,
+                notes="; ".join(notes),
+            )
+        )
+    result.indicators = list(new_indicators.values())
+    return result
+
+
+def annex_path(plan_id: str, catalog_dir: Path | None = None) -> Path:
+    if catalog_dir is None:
+        from chitieu.settings import get_settings
+
+        catalog_dir = get_settings().catalog_dir
+    return Path(catalog_dir) / "plans" / f"{plan_id}{ANNEX_SUFFIX}"
+
+
+def write_annex(result: AnnexResult, catalog_dir: Path | None = None) -> Path:
+    """Write (replace) catalog/plans/<plan>.annex.yaml; the caches are cleared so it is seen at once."""
+    out = annex_path(result.plan_id, catalog_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(result.to_yaml(), encoding="utf-8")
+    tmp.replace(out)
+    from chitieu.catalog import clear_caches
+
+    clear_caches()
+    return out

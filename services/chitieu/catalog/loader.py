@@ -1,0 +1,285 @@
+"""`chitieu catalog load`: idempotent upsert of the catalog into the database.
+
+Each upsert only touches a row whose content differs (`IS DISTINCT FROM`), so the counts returned are
+real changes and a second load of the same catalog returns zeros. Targets (and reporting obligations)
+removed from a plan file are deleted; plans removed from the catalog are deleted with their targets.
+Baselines stated in plans become observations with source `plan:<plan-id>` under vintage semantics.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from chitieu.catalog.indicators import load_indicators
+from chitieu.catalog.jurisdictions import load_jurisdictions
+from chitieu.catalog.plans import Baseline, Plan, load_plans
+
+
+def _upsert(conn: psycopg.Connection, table: str, key: tuple[str, ...], row: dict[str, Any]) -> int:
+    cols = list(row)
+    updates = [c for c in cols if c not in key]
+    placeholders = ", ".join(f"%({c})s" for c in cols)
+    if updates:
+        set_clause = ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
+        distinct = (
+            f"({', '.join(f'{table}.{c}' for c in updates)}) IS DISTINCT FROM "
+            f"({', '.join(f'EXCLUDED.{c}' for c in updates)})"
+        )
+        conflict = f"DO UPDATE SET {set_clause} WHERE {distinct}"
+    else:
+        conflict = "DO NOTHING"
+    query = (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({', '.join(key)}) {conflict}"
+    )
+    cur = conn.execute(query.encode(), row)  # table/column names are ours, never user input
+    return max(cur.rowcount, 0)
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def plan_source_id(plan_id: str) -> str:
+    return f"plan:{plan_id}"
+
+
+def load_catalog(conn: psycopg.Connection, catalog_dir: Path | None = None) -> dict[str, int]:
+    """Upsert jurisdictions, succession, indicators, plans, obligations, targets and plan baselines.
+
+    Returns the number of rows changed per kind (all zero when the DB already matches the catalog),
+    plus `targets_total`.
+    """
+    jurisdictions = load_jurisdictions(catalog_dir)
+    indicators = load_indicators(catalog_dir)
+    plans = load_plans(catalog_dir)
+    counts = dict.fromkeys(
+        (
+            "jurisdictions",
+            "succession",
+            "indicators",
+            "plans",
+            "plans_deleted",
+            "reporting_obligations",
+            "reporting_obligations_deleted",
+            "targets",
+            "targets_deleted",
+            "sources",
+            "observations",
+        ),
+        0,
+    )
+    with conn.transaction():
+        # Parents first: `vn` before the provinces that reference it.
+        for j in sorted(jurisdictions, key=lambda j: (j.parent_id is not None, j.id)):
+            counts["jurisdictions"] += _upsert(
+                conn,
+                "jurisdictions",
+                ("id",),
+                {
+                    "id": j.id,
+                    "code": j.code,
+                    "name": j.name,
+                    "level": j.level,
+                    "parent_id": j.parent_id,
+                    "valid_from": j.valid_from,
+                    "valid_to": j.valid_to,
+                    "aliases": list(j.aliases),
+                },
+            )
+        for pred, succ, eff, basis in jurisdictions.succession:
+            counts["succession"] += _upsert(
+                conn,
+                "jurisdiction_succession",
+                ("predecessor_id", "successor_id"),
+                {"predecessor_id": pred, "successor_id": succ, "effective_on": eff, "legal_basis": basis},
+            )
+        for ind in indicators:
+            counts["indicators"] += _upsert(
+                conn,
+                "indicators",
+                ("code",),
+                {
+                    "code": ind.code,
+                    "name_vi": ind.name_vi,
+                    "name_en": ind.name_en,
+                    "aliases": list(ind.aliases),
+                    "unit": ind.unit,
+                    "value_type": ind.value_type,
+                    "direction": ind.direction,
+                    "aggregation": ind.aggregation,
+                    "aggregation_weight": ind.aggregation_weight,
+                    "min_value": ind.min_value,
+                    "max_value": ind.max_value,
+                    "plan_specific": ind.plan_specific,
+                    "needs_review": ind.needs_review,
+                    "description": ind.description,
+                },
+            )
+        plan_ids = [p.id for p in plans]
+        cur = conn.execute("DELETE FROM plans WHERE NOT (id = ANY(%s))", (plan_ids,))
+        counts["plans_deleted"] = max(cur.rowcount, 0)
+        for plan in plans:
+            _load_plan(conn, plan, counts)
+        counts["targets_total"] = sum(len(p.targets) for p in plans)
+    return counts
+
+
+def _load_plan(conn: psycopg.Connection, plan: Plan, counts: dict[str, int]) -> None:
+    counts["plans"] += _upsert(
+        conn,
+        "plans",
+        ("id",),
+        {
+            "id": plan.id,
+            "document_number": plan.document_number,
+            "title": " ".join(plan.title.split()),
+            "issuer": plan.issuer,
+            "issued_on": plan.issued_on,
+            "issued_on_note": plan.issued_on_note,
+            "jurisdiction_id": plan.jurisdiction,
+            "kind": plan.kind,
+            "horizon_year": plan.horizon_year,
+            "source_file": plan.source_file,
+            "notes": plan.notes,
+            "unquantified": _jsonb([c.model_dump() for c in plan.unquantified]),
+        },
+    )
+    counts["sources"] += _upsert(
+        conn,
+        "sources",
+        ("id",),
+        {
+            "id": plan_source_id(plan.id),
+            "kind": "plan",
+            "title": f"{plan.document_number} - {plan.issuer}",
+            "publisher": plan.issuer,
+            "url": None,
+            "schedule": None,
+            "expected_release_lag": None,
+            "spec": _jsonb({"plan_id": plan.id, "source_file": plan.source_file}),
+        },
+    )
+    codes = [o.code for o in plan.reporting_obligations]
+    cur = conn.execute(
+        "DELETE FROM reporting_obligations WHERE plan_id = %s AND NOT (code = ANY(%s))", (plan.id, codes)
+    )
+    counts["reporting_obligations_deleted"] += max(cur.rowcount, 0)
+    for o in plan.reporting_obligations:
+        counts["reporting_obligations"] += _upsert(
+            conn,
+            "reporting_obligations",
+            ("plan_id", "code"),
+            {
+                "plan_id": plan.id,
+                "code": o.code,
+                "description": " ".join(o.description.split()),
+                "recurrence": o.recurrence,
+                "due_dates": o.due_dates,
+                "first_year": o.first_year,
+                "recipient": o.recipient,
+                "citation": _jsonb(o.citation.model_dump()) if o.citation else None,
+            },
+        )
+    ids = [t.id for t in plan.targets]
+    cur = conn.execute("DELETE FROM targets WHERE plan_id = %s AND NOT (id = ANY(%s))", (plan.id, ids))
+    counts["targets_deleted"] += max(cur.rowcount, 0)
+    for t in plan.targets:
+        b = t.baseline
+        counts["targets"] += _upsert(
+            conn,
+            "targets",
+            ("id",),
+            {
+                "id": t.id,
+                "plan_id": plan.id,
+                "indicator_code": t.indicator,
+                "jurisdiction_id": t.jurisdiction,
+                "target_year": t.target_year,
+                "kind": t.kind,
+                "operator": t.operator,
+                "value": t.value,
+                "value_max": t.value_max,
+                "every_year": t.every_year,
+                "parent_target_id": t.parent,
+                "relative_to": t.relative_to,
+                "milestone_object": t.milestone_object,
+                "due_date": t.due_date,
+                "baseline_year": b.year if b else None,
+                "baseline_value": b.value if b else None,
+                "baseline_note": " ".join(b.note.split()) if b and b.note else None,
+                "lead_agency": t.lead_agency,
+                "cite_document": t.citation.document,
+                "cite_section": t.citation.section,
+                "cite_quote": t.citation.quote,
+                "needs_review": t.needs_review,
+                "notes": " ".join(t.notes.split()) if t.notes else None,
+                "phrase": t.phrase,
+            },
+        )
+    for baseline in plan.baselines:
+        counts["observations"] += _load_baseline(conn, plan, baseline)
+
+
+def baseline_period(b: Baseline) -> tuple[str, date, date | None]:
+    if b.year is not None:
+        return "Y", date(b.year, 1, 1), None
+    assert b.period_start is not None
+    return "R", b.period_start, b.period_end
+
+
+def _load_baseline(conn: psycopg.Connection, plan: Plan, b: Baseline) -> int:
+    """Insert the plan's figure as a new vintage unless it would change nothing.
+
+    Skipped when the current vintage (any source) already holds the same value and status, or when the
+    plan's own latest vintage does: a publisher's later revision is never overridden by re-loading the
+    catalog.
+    """
+    period_type, start, end = baseline_period(b)
+    key = (b.jurisdiction, b.indicator, period_type, start)
+    current = conn.execute(
+        """SELECT value, status FROM observations
+           WHERE jurisdiction_id = %s AND indicator_code = %s AND period_type = %s AND period_start = %s
+           ORDER BY loaded_at DESC LIMIT 1""",
+        key,
+    ).fetchone()
+    if current is not None and current[0] == b.value and current[1] == "final":
+        return 0
+    own = conn.execute(
+        """SELECT value FROM observations
+           WHERE jurisdiction_id = %s AND indicator_code = %s AND period_type = %s AND period_start = %s
+             AND source_id = %s
+           ORDER BY loaded_at DESC LIMIT 1""",
+        (*key, plan_source_id(plan.id)),
+    ).fetchone()
+    if own is not None and own[0] == b.value:
+        return 0
+    parts = [" ".join(b.note.split())] if b.note else []
+    if not b.year_stated:
+        parts.append("năm không nêu / year not stated")
+    parts.append(
+        f"{b.citation.document}, mục {b.citation.section}" if b.citation.section else b.citation.document
+    )
+    conn.execute(
+        """INSERT INTO observations (jurisdiction_id, indicator_code, period_start, period_type, period_end,
+                                     value, status, source_id, file_name, fetched_at, loaded_at, note)
+           VALUES (%s, %s, %s, %s, %s, %s, 'final', %s, %s, now(), now(), %s)""",
+        (
+            b.jurisdiction,
+            b.indicator,
+            start,
+            period_type,
+            end,
+            b.value,
+            plan_source_id(plan.id),
+            plan.source_file,
+            " | ".join(parts),
+        ),
+    )
+    return 1
