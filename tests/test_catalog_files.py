@@ -166,6 +166,62 @@ def test_seed_readings() -> None:
     assert t["binh-dinh-ctr-57.t29"]["baseline"]["value"] == 22
 
 
+def test_provincial_quotes_are_whole_sentences() -> None:
+    """A quote is a whole sentence of the seed (it starts and ends one), not a clause cut out of it."""
+    for plan in load_plans():
+        if plan.kind == "national":
+            continue
+        citations = [(t.id, t.citation) for t in plan.targets] + [
+            (b.indicator, b.citation) for b in plan.baselines
+        ]
+        citations += [(o.code, o.citation) for o in plan.reporting_obligations if o.citation]
+        citations += [("unquantified", c) for c in plan.unquantified]
+        for what, c in citations:
+            q = _norm(c.quote)
+            assert q[0].isupper() or q[0].isdigit(), f"{plan.id} {what}: quote starts mid-sentence: {q[:60]}"
+            assert q[-1] in ".;", f"{plan.id} {what}: quote stops mid-sentence: {q[-60:]}"
+
+
+def test_review_corrections() -> None:
+    """Readings added or corrected by the independent review of the catalog against the seeds."""
+    t = _targets()
+    # 'Hoàn thành xây dựng, kết nối, chia sẻ đồng bộ cơ sở dữ liệu ...': a 2030 milestone in all three.
+    for tid in ("ninh-thuan-319-ctr-tu.t27", "quang-nam-60-ctr-tu.t31", "binh-dinh-ctr-57.t37"):
+        assert (t[tid]["indicator"], t[tid]["kind"], t[tid]["target_year"]) == (
+            "milestone_databases_connected",
+            "milestone",
+            2030,
+        ), tid
+        assert "cơ sở dữ liệu quốc gia" in t[tid]["milestone_object"]
+    assert t["ninh-thuan-319-ctr-tu.t28"]["milestone_object"] == "sàn giao dịch dữ liệu"
+    assert "Trung tâm dữ liệu tỉnh" in t["quang-nam-60-ctr-tu.t32"]["milestone_object"]
+    # Quảng Nam: 'đạt mức cao trên trung bình cả nước' is relative to the national series.
+    assert (t["quang-nam-60-ctr-tu.t33"]["relative_to"], t["quang-nam-60-ctr-tu.t33"]["operator"]) == (
+        "national",
+        ">",
+    )
+    # 57-NQ/TW 2045: top 30 for innovation AND for digital transformation.
+    assert {t[f"national-57-nq-tw.t{n}"]["indicator"] for n in (19, 20)} == {
+        "gii_rank",
+        "world_digital_transformation_rank",
+    }
+    assert t["national-57-nq-tw.t20"]["value"] == 30 and t["national-57-nq-tw.t20"]["operator"] == "<="
+    # 'thêm ít nhất 03' depends on the 2030 outcome: flagged for review.
+    assert t["binh-dinh-ctr-57.t32"]["needs_review"] is True
+    # The monitoring body each programme names (Bình Định IV.7, Quảng Nam III.3); none for Ninh Thuận.
+    assert {v["lead_agency"] for k, v in t.items() if k.startswith("binh-dinh-ctr-57.")} == {
+        "Văn phòng Tỉnh ủy Bình Định"
+    }
+    assert all(v["lead_agency"] for k, v in t.items() if k.startswith("quang-nam-60-ctr-tu."))
+    assert not any(v["lead_agency"] for k, v in t.items() if k.startswith("ninh-thuan-319-ctr-tu."))
+    plans = {p.id: p for p in load_plans()}
+    nb = {o.code: o for o in plans["ninh-binh-kh-03-nq-cp"].reporting_obligations}
+    assert nb["programme-review-2025"].recipient is None  # IV.2 names no recipient
+    assert nb["yearly-dx-completion-assessment"].recurrence == "yearly"
+    yearly_citation = nb["yearly-dx-completion-assessment"].citation
+    assert yearly_citation is not None and yearly_citation.section == "II.1"
+
+
 def test_plan_coverage() -> None:
     plans = {p.id: p for p in load_plans()}
     assert set(plans) == {
