@@ -1,7 +1,65 @@
-"""`chitieu dashboards ...` (filled in by its issue)."""
+"""`chitieu dashboards build|push|refresh`: Grafana dashboards and alert rules as code (issue 7)."""
 
 from __future__ import annotations
 
-import typer
+import json
 
-app = typer.Typer(help="dashboards", no_args_is_help=True)
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="Grafana: bảng điều khiển và quy tắc cảnh báo / dashboards and alert rules", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command()
+def build(
+    check: bool = typer.Option(
+        False, "--check", help="Only compare with the committed files; exit 1 if stale."
+    ),
+) -> None:
+    """Build dashboards/build/*.json and the alert-rule provisioning file (deterministic)."""
+    from chitieu.dashboards import build as builder
+
+    if check:
+        stale = builder.stale()
+        for path in stale:
+            console.print(f"[red]lỗi thời / stale:[/red] {path}")
+        raise typer.Exit(1 if stale else 0)
+    changed = builder.write()
+    for path in changed:
+        console.print(f"đã ghi / written: {path}")
+    if not changed:
+        console.print("không có thay đổi / up to date")
+
+
+@app.command()
+def push(
+    annotations: bool = typer.Option(True, help="Also write annotations for alerts and data revisions."),
+) -> None:
+    """Push folder, datasource, dashboards and alert rules to GRAFANA_URL (idempotent)."""
+    from chitieu.dashboards import push as pusher
+    from chitieu.db.connect import connect
+    from chitieu.settings import get_settings
+
+    settings = get_settings()
+    api = pusher.client(settings)
+    if annotations:
+        with connect() as conn:
+            summary = pusher.push(api, settings, conn)
+    else:
+        summary = pusher.push(api, settings)
+    console.print_json(json.dumps(summary.to_json(), ensure_ascii=False))
+
+
+@app.command()
+def refresh() -> None:
+    """Refresh the dashboards' materialized views (the pipeline does this after each evaluation)."""
+    from chitieu.dashboards.views import refresh as refresh_views
+    from chitieu.db.connect import connect
+
+    with connect(autocommit=True) as conn:
+        timings = refresh_views(conn)
+    for name, seconds in timings.items():
+        console.print(f"{name}: {seconds:.2f} s")

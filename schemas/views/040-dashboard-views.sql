@@ -1,0 +1,365 @@
+-- Views the Grafana panels read (helper D); re-applied on every migrate.
+-- Panels query these through the read-only role, never the base tables, so that a schema change
+-- is absorbed here. Times are UTC timestamps; a year's figure sits on 1 January of that year.
+
+-- Recompute the precomputed tables (migration 041) in one transaction: readers see the previous
+-- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
+-- engine's own definition (view evaluations_latest, schemas/views/030: the run with the latest
+-- as_of), so the dashboards, `chitieu status` and the alerts always agree. (041's one-time initial
+-- fill, which cannot use a view, took each target's newest run instead.)
+CREATE OR REPLACE FUNCTION dash_refresh() RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM dash_evaluations_latest;
+    INSERT INTO dash_evaluations_latest
+    SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
+           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
+           e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
+           e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
+           e.base_year, e.base_value, e.flags
+    FROM evaluations_latest e
+    ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
+
+    DELETE FROM dash_status_summary;
+    INSERT INTO dash_status_summary
+    SELECT plan_id, jurisdiction_id, status, check_year IS NOT NULL,
+           check_year IS NULL AND (status IN ('needs_acceleration', 'limited_progress', 'deteriorating')
+                                   OR will_meet IS FALSE),
+           count(*)
+    FROM dash_evaluations_latest
+    GROUP BY 1, 2, 3, 4, 5;
+END
+$fn$;
+
+-- Status vocabulary with its Vietnamese label, its colour on the dashboards and a severity order
+-- (higher is worse) used by sorting and by the Grafana alert rules.
+DROP VIEW IF EXISTS dash_status_labels CASCADE;
+CREATE VIEW dash_status_labels (status, label_vi, label_en, color, severity) AS
+VALUES ('achieved', 'Đã đạt', 'achieved', 'green', 0),
+       ('milestone_done', 'Đã hoàn thành', 'milestone done', 'green', 0),
+       ('on_track', 'Đúng tiến độ', 'on track', 'semi-dark-green', 1),
+       ('milestone_pending', 'Chưa đến hạn', 'milestone pending', 'blue', 1),
+       ('needs_acceleration', 'Cần đẩy nhanh', 'needs acceleration', 'yellow', 2),
+       ('limited_progress', 'Tiến triển hạn chế', 'limited progress', 'orange', 3),
+       ('insufficient_data', 'Chưa đủ số liệu', 'insufficient data', 'text', 3),
+       ('no_data', 'Chưa có số liệu', 'no data', 'text', 3),
+       ('deteriorating', 'Đi xuống', 'deteriorating', 'red', 4),
+       ('missed', 'Không đạt trong năm', 'missed (every-year check)', 'dark-red', 4),
+       ('milestone_overdue', 'Quá hạn', 'milestone overdue', 'dark-red', 4);
+
+DROP VIEW IF EXISTS dash_plans CASCADE;
+CREATE VIEW dash_plans AS
+SELECT p.id, p.document_number, p.title, p.issuer, p.jurisdiction_id, j.name AS jurisdiction_name,
+       p.kind, p.horizon_year
+FROM plans p
+LEFT JOIN jurisdictions j ON j.id = p.jurisdiction_id;
+
+-- Options of the $jurisdiction and $indicator variables: what the selected plans have targets for.
+DROP VIEW IF EXISTS dash_variable_options CASCADE;
+CREATE VIEW dash_variable_options AS
+SELECT DISTINCT t.plan_id, t.jurisdiction_id, j.name AS jurisdiction_name, j.level AS jurisdiction_level,
+       t.indicator_code, i.name_vi AS indicator_name
+FROM targets t
+JOIN jurisdictions j ON j.id = t.jurisdiction_id
+JOIN indicators i ON i.code = t.indicator_code;
+
+-- Latest status of every target with the names a reader needs.
+DROP VIEW IF EXISTS dash_status_latest CASCADE;
+CREATE VIEW dash_status_latest AS
+SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name AS jurisdiction_name,
+       j.level AS jurisdiction_level, e.data_jurisdiction_id, dj.name AS data_jurisdiction_name,
+       e.indicator_code, i.name_vi AS indicator_name, i.unit, e.target_year, e.check_year,
+       t.kind AS target_kind, t.operator, t.value AS target_value, t.value_max AS target_value_max,
+       t.lead_agency, t.cite_document, t.cite_section, t.cite_quote, e.status, coalesce(s.label_vi, e.status) AS status_vi, coalesce(s.severity, 3) AS severity,
+       e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
+       e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of
+FROM dash_evaluations_latest e
+JOIN jurisdictions j ON j.id = e.jurisdiction_id
+JOIN indicators i ON i.code = e.indicator_code
+LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
+LEFT JOIN plans p ON p.id = e.plan_id
+LEFT JOIN targets t ON t.id = e.target_id
+LEFT JOIN dash_status_labels s ON s.status = e.status;
+
+-- Counts by status per plan (the main row of each target; every-year misses are counted apart),
+-- from the precomputed summary.
+DROP VIEW IF EXISTS dash_status_counts CASCADE;
+CREATE VIEW dash_status_counts AS
+SELECT s.plan_id, p.title AS plan_title,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check), 0) AS targets,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check
+                                        AND s.status IN ('achieved', 'milestone_done')), 0) AS achieved,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check
+                                        AND s.status IN ('on_track', 'milestone_pending')), 0) AS on_track,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check AND s.status = 'needs_acceleration'), 0)
+           AS needs_acceleration,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check AND s.status = 'limited_progress'), 0)
+           AS limited_progress,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check
+                                        AND s.status IN ('deteriorating', 'milestone_overdue')), 0) AS deteriorating,
+       coalesce(sum(s.targets) FILTER (WHERE NOT s.every_year_check
+                                        AND s.status IN ('insufficient_data', 'no_data')), 0) AS no_data,
+       coalesce(sum(s.targets) FILTER (WHERE s.every_year_check AND s.status = 'missed'), 0) AS years_missed,
+       coalesce(sum(s.targets) FILTER (WHERE s.behind), 0) AS behind
+FROM dash_status_summary s
+LEFT JOIN plans p ON p.id = s.plan_id
+GROUP BY s.plan_id, p.title;
+
+-- Behind-trajectory counts per plan and jurisdiction (the Grafana rule of that name).
+DROP VIEW IF EXISTS dash_behind_trajectory CASCADE;
+CREATE VIEW dash_behind_trajectory AS
+SELECT plan_id, jurisdiction_id, sum(targets) AS targets
+FROM dash_status_summary
+WHERE behind
+GROUP BY plan_id, jurisdiction_id;
+
+DROP VIEW IF EXISTS dash_indicators CASCADE;
+CREATE VIEW dash_indicators AS
+SELECT code, name_vi, name_en, unit, value_type, direction FROM indicators;
+
+DROP VIEW IF EXISTS dash_alerts_firing CASCADE;
+CREATE VIEW dash_alerts_firing AS
+SELECT a.id, a.rule, a.severity, a.plan_id, a.jurisdiction_id, j.name AS jurisdiction_name,
+       a.indicator_code, i.name_vi AS indicator_name, a.target_year, a.target_id, a.summary_vi, a.summary_en,
+       a.first_fired_at, a.last_seen_at, a.last_notified_at
+FROM alerts a
+LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
+LEFT JOIN indicators i ON i.code = a.indicator_code
+WHERE a.state = 'firing';
+
+-- Current vintage of every figure with a time column. Filters on jurisdiction_id and
+-- indicator_code reach the DISTINCT ON in observations_current, hence the vintage-key index.
+DROP VIEW IF EXISTS dash_observation_series CASCADE;
+CREATE VIEW dash_observation_series AS
+SELECT (o.period_start::timestamp AT TIME ZONE 'UTC') AS "time", o.jurisdiction_id, j.name AS jurisdiction_name,
+       o.indicator_code, i.name_vi AS indicator_name, i.unit, o.period_type, o.period_start, o.period_end,
+       CASE o.period_type
+           WHEN 'Y' THEN to_char(o.period_start, 'YYYY')
+           WHEN 'H' THEN to_char(o.period_start, 'YYYY') || CASE WHEN extract(month FROM o.period_start) < 7
+                                                                 THEN '-H1' ELSE '-H2' END
+           WHEN 'Q' THEN to_char(o.period_start, 'YYYY-"Q"Q')
+           WHEN 'M' THEN to_char(o.period_start, 'YYYY-MM')
+           ELSE to_char(o.period_start, 'YYYY') || '/' || coalesce(to_char(o.period_end, 'YYYY'), '')
+       END AS period_label,
+       o.value, o.status, o.source_id, o.file_name, o.sheet, o.cell, o.fetched_at, o.loaded_at, o.note
+FROM observations_current o
+JOIN jurisdictions j ON j.id = o.jurisdiction_id
+JOIN indicators i ON i.code = o.indicator_code;
+
+-- The planned path of each numeric target: a straight line from its baseline (or the first year
+-- evaluated) to the target value, one point a year.
+DROP VIEW IF EXISTS dash_target_path CASCADE;
+CREATE VIEW dash_target_path AS
+WITH ends AS (
+    SELECT t.id AS target_id, t.plan_id, t.jurisdiction_id, t.indicator_code, t.target_year, t.value,
+           coalesce(t.baseline_year, e.base_year) AS base_year,
+           coalesce(t.baseline_value, e.base_value) AS base_value
+    FROM targets t
+    LEFT JOIN dash_evaluations_latest e ON e.target_id = t.id AND e.check_year_key = 0
+    WHERE t.kind IN ('level', 'rank', 'count') AND t.value IS NOT NULL
+)
+SELECT ends.target_id, ends.plan_id, ends.jurisdiction_id, j.name AS jurisdiction_name, ends.indicator_code,
+       ends.target_year, y AS year,
+       (make_date(y, 1, 1)::timestamp AT TIME ZONE 'UTC') AS "time",
+       ends.base_value + (ends.value - ends.base_value) * (y - ends.base_year)::double precision
+           / (ends.target_year - ends.base_year) AS value
+FROM ends
+JOIN jurisdictions j ON j.id = ends.jurisdiction_id
+CROSS JOIN LATERAL generate_series(ends.base_year, ends.target_year) AS y
+WHERE ends.base_year IS NOT NULL AND ends.base_value IS NOT NULL AND ends.base_year < ends.target_year;
+
+-- The 2030 and 2045 thresholds of a jurisdiction's indicator (its own target, else the national
+-- one), as a value for every year 2015-2045 so that Grafana draws them as horizontal lines.
+DROP VIEW IF EXISTS dash_target_thresholds CASCADE;
+CREATE VIEW dash_target_thresholds AS
+WITH own AS (
+    SELECT DISTINCT t.jurisdiction_id, t.indicator_code FROM targets t
+),
+levels AS (
+    SELECT o.jurisdiction_id, o.indicator_code, h.horizon,
+           coalesce(
+               (SELECT max(t.value) FROM targets t
+                 WHERE t.jurisdiction_id = o.jurisdiction_id AND t.indicator_code = o.indicator_code
+                   AND t.target_year = h.horizon AND t.kind IN ('level', 'rank', 'count')),
+               (SELECT max(t.value) FROM targets t
+                 WHERE t.jurisdiction_id = 'vn' AND t.indicator_code = o.indicator_code
+                   AND t.target_year = h.horizon AND t.kind IN ('level', 'rank', 'count'))
+           ) AS value
+    FROM own o
+    CROSS JOIN (VALUES (2030), (2045)) AS h (horizon)
+)
+SELECT l.jurisdiction_id, j.name AS jurisdiction_name, l.indicator_code, l.horizon,
+       'Ngưỡng ' || l.horizon AS metric, y AS year, (make_date(y, 1, 1)::timestamp AT TIME ZONE 'UTC') AS "time",
+       l.value
+FROM levels l
+JOIN jurisdictions j ON j.id = l.jurisdiction_id
+CROSS JOIN generate_series(2015, 2045) AS y
+WHERE l.value IS NOT NULL;
+
+-- The projection to the target year: from the current figure to the projected value.
+DROP VIEW IF EXISTS dash_projection CASCADE;
+CREATE VIEW dash_projection AS
+SELECT e.target_id, e.plan_id, e.jurisdiction_id, j.name AS jurisdiction_name, e.indicator_code, e.target_year,
+       pt.year,
+       (make_date(pt.year, 1, 1)::timestamp AT TIME ZONE 'UTC') AS "time", pt.value
+FROM dash_evaluations_latest e
+JOIN jurisdictions j ON j.id = e.jurisdiction_id
+CROSS JOIN LATERAL (VALUES (e.current_year, e.current_value), (e.target_year, e.projected_value)) AS pt (year, value)
+WHERE e.check_year_key = 0 AND e.projected_value IS NOT NULL AND e.current_year IS NOT NULL
+  AND e.current_year < e.target_year;
+
+-- Current figures of provinces and the nation, per jurisdiction (LATERAL keeps each lookup on the
+-- vintage-key index even on the commune-level benchmark set). Provinces that ceased on
+-- 30 June 2025 are labelled as such and carry their successor.
+DROP VIEW IF EXISTS dash_province_series CASCADE;
+CREATE VIEW dash_province_series AS
+SELECT (o.period_start::timestamp AT TIME ZONE 'UTC') AS "time", j.id AS jurisdiction_id,
+       j.name || CASE WHEN j.valid_to IS NOT NULL THEN ' (đến ' || to_char(j.valid_to, 'DD/MM/YYYY') || ')'
+                      ELSE '' END AS jurisdiction_name,
+       j.level, j.valid_from, j.valid_to,
+       CASE WHEN j.level = 'national' THEN 'Cả nước'
+            WHEN j.valid_to IS NOT NULL AND j.valid_to < DATE '2025-07-01' THEN 'Trước sáp nhập (63 tỉnh)'
+            WHEN j.valid_from >= DATE '2025-07-01' THEN 'Sau sáp nhập (34 tỉnh)'
+            ELSE 'Không đổi' END AS era,
+       (SELECT string_agg(sj.name, ', ' ORDER BY sj.name)
+          FROM jurisdiction_succession s JOIN jurisdictions sj ON sj.id = s.successor_id
+          WHERE s.predecessor_id = j.id) AS successor_names,
+       o.indicator_code, o.period_type, o.period_start, o.value, o.status
+FROM jurisdictions j
+CROSS JOIN LATERAL (
+    SELECT DISTINCT ON (x.indicator_code, x.period_type, x.period_start)
+           x.indicator_code, x.period_type, x.period_start, x.value, x.status
+    FROM observations x
+    WHERE x.jurisdiction_id = j.id
+    ORDER BY x.indicator_code, x.period_type, x.period_start, x.loaded_at DESC
+) o
+WHERE j.level IN ('province', 'national');
+
+-- Data operations ---------------------------------------------------------------------------------
+
+DROP VIEW IF EXISTS dash_source_freshness CASCADE;
+CREATE VIEW dash_source_freshness AS
+WITH per_source AS (
+    SELECT p.source_id, count(DISTINCT p.indicator_code) AS indicators,
+           max(p.last_period_start) AS last_period_start, max(p.last_period_end) AS last_period_end,
+           max(p.last_loaded_at) AS last_loaded_at, sum(p.vintages) AS vintages,
+           -- the period after the latest one, per period type, is the next one expected
+           max(p.last_period_end + CASE p.period_type
+                   WHEN 'Y' THEN interval '1 year' WHEN 'H' THEN interval '6 months'
+                   WHEN 'Q' THEN interval '3 months' WHEN 'M' THEN interval '1 month'
+                   ELSE interval '1 year' END) AS next_period_end
+    FROM dash_source_periods_mv p
+    GROUP BY p.source_id
+)
+SELECT s.id AS source_id, s.title, s.kind, s.publisher, s.schedule, s.expected_release_lag,
+       ps.indicators, ps.last_period_start, ps.last_period_end, ps.last_loaded_at, ps.vintages,
+       (ps.next_period_end + coalesce(s.expected_release_lag, interval '0')) AS expected_next_release,
+       ps.last_period_end IS NULL
+           OR (ps.next_period_end + coalesce(s.expected_release_lag, interval '0')) < now() AS is_stale,
+       greatest(0, extract(day FROM now() - (ps.next_period_end + coalesce(s.expected_release_lag, interval '0'))))
+           ::integer AS days_overdue,
+       (SELECT max(b.finished_at) FROM load_batches b WHERE b.source_id = s.id) AS last_batch_at
+FROM sources s
+LEFT JOIN per_source ps ON ps.source_id = s.id
+WHERE s.kind <> 'plan';
+
+DROP VIEW IF EXISTS dash_batches CASCADE;
+CREATE VIEW dash_batches AS
+SELECT b.id AS batch_id, b.source_id, b.file_name, b.status, b.fetched_at, b.started_at, b.finished_at,
+       extract(epoch FROM b.finished_at - b.started_at) AS duration_s,
+       b.rows_read, b.rows_loaded, b.rows_unchanged, b.rows_revised, b.rows_rejected, b.error
+FROM load_batches b;
+
+DROP VIEW IF EXISTS dash_rejections CASCADE;
+CREATE VIEW dash_rejections AS
+SELECT r.id, r.batch_id, r.source_id, r.file_name, r.sheet, r.row_num, r.column_name, r.raw,
+       r.reason_code, r.reason_vi, r.reason_en, r.rejected_at,
+       extract(epoch FROM r.rejected_at)::bigint AS rejected_epoch
+FROM rejected_rows r;
+
+-- One row per pipeline step outcome: ingestion batches and evaluation runs (our own tables, so
+-- the panel works whether or not Airflow's task records exist).
+DROP VIEW IF EXISTS dash_pipeline_runs CASCADE;
+CREATE VIEW dash_pipeline_runs AS
+SELECT 'ingest' AS step, b.source_id AS subject, b.id AS run_id, b.status AS outcome,
+       b.started_at, b.finished_at, extract(epoch FROM b.finished_at - b.started_at) AS duration_s,
+       b.error AS detail
+FROM load_batches b
+UNION ALL
+SELECT 'evaluate', 'as_of ' || to_char(r.as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), r.id,
+       CASE WHEN r.finished_at IS NULL THEN 'running' ELSE 'finished' END,
+       r.started_at, r.finished_at, extract(epoch FROM r.finished_at - r.started_at),
+       coalesce(r.results_count, 0) || ' results / ' || coalesce(r.targets_count, 0) || ' targets'
+FROM evaluation_runs r;
+
+-- DAG run outcomes from the records the pipeline's tasks write (pipeline_task_runs, migration 050).
+-- Guarded so that a database without that table still gets the view (empty).
+DROP VIEW IF EXISTS dash_dag_runs CASCADE;
+DO $$
+BEGIN
+    IF to_regclass('pipeline_task_runs') IS NOT NULL THEN
+        EXECUTE $v$
+            CREATE VIEW dash_dag_runs AS
+            SELECT t.dag_id, t.run_id, min(t.run_type) AS run_type, min(t.run_after) AS run_after,
+                   max(t.finished_at) AS finished_at, count(*) AS tasks,
+                   count(*) FILTER (WHERE t.state = 'success') AS succeeded,
+                   count(*) FILTER (WHERE t.state = 'failed') AS failed,
+                   CASE WHEN bool_or(t.state = 'failed') THEN 'failed'
+                        WHEN bool_or(t.state = 'up_for_retry') THEN 'retrying'
+                        ELSE 'success' END AS outcome,
+                   (array_agg(t.error ORDER BY t.finished_at DESC) FILTER (WHERE t.error IS NOT NULL))[1]
+                       AS last_error
+            FROM pipeline_task_runs t
+            GROUP BY t.dag_id, t.run_id
+        $v$;
+    ELSE
+        EXECUTE $v$
+            CREATE VIEW dash_dag_runs AS
+            SELECT NULL::text AS dag_id, NULL::text AS run_id, NULL::text AS run_type,
+                   NULL::timestamptz AS run_after, NULL::timestamptz AS finished_at, 0::bigint AS tasks,
+                   0::bigint AS succeeded, 0::bigint AS failed, NULL::text AS outcome, NULL::text AS last_error
+            WHERE false
+        $v$;
+    END IF;
+END
+$$;
+
+DROP VIEW IF EXISTS dash_outbox_state CASCADE;
+CREATE VIEW dash_outbox_state AS
+SELECT o.channel, o.status, count(*) AS notifications, max(o.attempts) AS max_attempts,
+       min(o.created_at) FILTER (WHERE o.status = 'pending') AS oldest_pending_at,
+       max(o.sent_at) AS last_sent_at,
+       (array_agg(o.last_error ORDER BY o.id DESC) FILTER (WHERE o.last_error IS NOT NULL))[1] AS last_error
+FROM notification_outbox o
+GROUP BY o.channel, o.status;
+
+-- Next due date of every reporting obligation ('MM-DD' recurring, 'YYYY-MM-DD' once).
+DROP VIEW IF EXISTS dash_reports_due CASCADE;
+CREATE VIEW dash_reports_due AS
+WITH candidates AS (
+    SELECT r.plan_id, r.code, r.description, r.recurrence, r.recipient, d.due
+    FROM reporting_obligations r
+    CROSS JOIN LATERAL unnest(r.due_dates) AS dd (raw)
+    CROSS JOIN LATERAL (
+        SELECT dd.raw::date AS due WHERE length(dd.raw) = 10
+        UNION ALL
+        SELECT make_date(y, split_part(dd.raw, '-', 1)::int, split_part(dd.raw, '-', 2)::int)
+        FROM generate_series(extract(year FROM current_date)::int, extract(year FROM current_date)::int + 5) AS y
+        WHERE length(dd.raw) = 5
+          AND y >= coalesce(r.first_year, y)
+          AND (r.recurrence IN ('half_yearly', 'yearly')
+               OR (r.recurrence = 'every_3_years' AND (y - coalesce(r.first_year, y)) % 3 = 0)
+               OR (r.recurrence = 'every_5_years' AND (y - coalesce(r.first_year, y)) % 5 = 0))
+    ) d
+)
+SELECT c.plan_id, p.title AS plan_title, c.code, c.description, c.recurrence, c.recipient,
+       min(c.due) AS next_due, min(c.due) - current_date AS days_until
+FROM candidates c
+LEFT JOIN plans p ON p.id = c.plan_id
+WHERE c.due >= current_date
+GROUP BY c.plan_id, p.title, c.code, c.description, c.recurrence, c.recipient;
+
+GRANT SELECT ON dash_behind_trajectory, dash_indicators, dash_status_labels, dash_plans, dash_variable_options, dash_status_latest, dash_status_counts,
+    dash_alerts_firing, dash_observation_series, dash_target_path, dash_target_thresholds, dash_projection,
+    dash_province_series, dash_source_freshness, dash_batches, dash_rejections, dash_pipeline_runs,
+    dash_dag_runs, dash_outbox_state, dash_reports_due TO chitieu_readonly;

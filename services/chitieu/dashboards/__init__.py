@@ -1,0 +1,1 @@
+"""Grafana dashboards, alert rules and provisioning as code (issue 7); see docs/grafana.md."""

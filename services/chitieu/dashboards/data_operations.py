@@ -1,0 +1,274 @@
+"""Data operations, for engineers: freshness, load batches, rejections, DAG outcomes, outbox."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.models import common
+
+from chitieu.dashboards import common as c
+
+UID = "chitieu-data-operations"
+
+
+def freshness_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT source_id AS "Nguồn", title AS "Tên", publisher AS "Cơ quan công bố", schedule AS "Lịch",
+               indicators AS "Số chỉ tiêu", last_period_end AS "Hết kỳ cuối",
+                   last_loaded_at AS "Nạp lần cuối",
+               expected_next_release AS "Dự kiến công bố kỳ sau", days_overdue AS "Số ngày quá hạn",
+               CASE WHEN is_stale THEN 'stale' ELSE 'fresh' END AS "Tình trạng"
+        FROM dash_source_freshness
+        ORDER BY is_stale DESC, days_overdue DESC NULLS FIRST, source_id
+        """
+    )
+    return c.table_panel(
+        "Độ mới của từng nguồn so với lịch công bố",
+        "Per source: the end of the last period delivered and when the next one is due (end of the "
+        "next period "
+        "plus the source's expected release lag). 'stale' once that date has passed without new data.",
+        query,
+        h=9,
+    ).override_by_name(
+        "Tình trạng",
+        [
+            c.prop(
+                "mappings",
+                [
+                    {
+                        "type": "value",
+                        "options": {
+                            "fresh": {"text": "Đúng hạn", "color": "green", "index": 0},
+                            "stale": {"text": "Quá hạn", "color": "red", "index": 1},
+                        },
+                    }
+                ],
+            ),
+            c.prop("custom.cellOptions", c.colored_cells().to_json()),
+        ],
+    )
+
+
+def rows_per_day_timeseries() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT $__timeGroupAlias(started_at, 1d), sum(rows_loaded) AS "Dòng nạp mới",
+               sum(rows_revised) AS "Dòng hiệu chỉnh", sum(rows_rejected) AS "Dòng bị loại"
+        FROM dash_batches
+        WHERE $__timeFilter(started_at)
+        GROUP BY 1
+        ORDER BY 1
+        """,
+        "A",
+        "time_series",
+    )
+    return (
+        c.timeseries_panel(
+            "Số dòng nạp, hiệu chỉnh và bị loại theo ngày",
+            "Rows loaded (new figures), revised (new vintage of a known figure) and rejected, per day.",
+            query,
+            w=12,
+            h=9,
+        )
+        .draw_style(common.GraphDrawStyle.BARS)
+        .fill_opacity(80)
+        .show_points(common.VisibilityMode.NEVER)
+        .override_by_name("Dòng bị loại", [c.prop("color", {"mode": "fixed", "fixedColor": "red"})])
+        .override_by_name("Dòng hiệu chỉnh", [c.prop("color", {"mode": "fixed", "fixedColor": "orange"})])
+    )
+
+
+def batches_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT batch_id AS "Lô", source_id AS "Nguồn", file_name AS "Tệp", status AS "Kết quả",
+               started_at AS "Bắt đầu", duration_s AS "Thời gian (s)", rows_read AS "Đọc",
+               rows_loaded AS "Nạp", rows_unchanged AS "Không đổi", rows_revised AS "Hiệu chỉnh",
+               rows_rejected AS "Bị loại", error AS "Lỗi"
+        FROM dash_batches
+        WHERE $__timeFilter(started_at)
+        ORDER BY started_at DESC
+        LIMIT 200
+        """
+    )
+    return c.table_panel(
+        "Các lô nạp gần đây",
+        "Load batches in the time range, newest first, with row counts per outcome.",
+        query,
+        w=12,
+        h=9,
+    ).override_by_name("Thời gian (s)", [c.prop("decimals", 1)])
+
+
+def rejections_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT rejected_at AS "Lúc", source_id AS "Nguồn", file_name AS "Tệp", sheet AS "Trang tính",
+               row_num AS "Dòng", column_name AS "Cột", raw AS "Giá trị gốc", reason_code AS "Mã lý do",
+               reason_vi AS "Lý do", reason_en AS "Reason"
+        FROM dash_rejections
+        WHERE rejected_at BETWEEN to_timestamp($__unixEpochFrom()) AND to_timestamp($__unixEpochTo())
+        ORDER BY rejected_at DESC
+        LIMIT 500
+        """
+    )
+    return c.table_panel(
+        "Dòng bị loại gần đây và lý do",
+        "Quarantined rows with where they were and why (Vietnamese and English reasons).",
+        query,
+        h=9,
+    )
+
+
+def dag_runs_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT finished_at AS "Kết thúc", dag_id AS "DAG", run_id AS "Lượt chạy", run_type AS "Kiểu",
+               outcome AS "Kết quả", tasks AS "Số task", succeeded AS "Thành công", failed AS "Thất bại",
+               last_error AS "Lỗi gần nhất"
+        FROM dash_dag_runs
+        WHERE finished_at >= $__timeFrom()
+        ORDER BY finished_at DESC
+        LIMIT 200
+        """
+    )
+    return c.table_panel(
+        "Kết quả các lượt chạy DAG",
+        "Outcome of each DAG run, from the records the pipeline's tasks write.",
+        query,
+        w=12,
+        h=9,
+    ).override_by_name(
+        "Kết quả",
+        [
+            c.prop(
+                "mappings",
+                [
+                    {
+                        "type": "value",
+                        "options": {
+                            "success": {"text": "thành công", "color": "green", "index": 0},
+                            "retrying": {"text": "đang thử lại", "color": "orange", "index": 1},
+                            "failed": {"text": "thất bại", "color": "red", "index": 2},
+                        },
+                    }
+                ],
+            ),
+            c.prop("custom.cellOptions", {"type": "color-text"}),
+        ],
+    )
+
+
+def steps_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT started_at AS "Bắt đầu", step AS "Bước", subject AS "Đối tượng", run_id AS "Mã",
+               outcome AS "Kết quả", duration_s AS "Thời gian (s)", detail AS "Chi tiết"
+        FROM dash_pipeline_runs
+        WHERE $__timeFilter(started_at)
+        ORDER BY started_at DESC
+        LIMIT 200
+        """
+    )
+    return c.table_panel(
+        "Các bước nạp và đánh giá",
+        "Ingestion batches and evaluation runs from our own tables (present even without Airflow records).",
+        query,
+        w=12,
+        h=9,
+    ).override_by_name("Thời gian (s)", [c.prop("decimals", 1)])
+
+
+def outbox_stat(title: str, description: str, status: str, color: str) -> c.PanelBuilder:
+    query = c.sql(
+        f"SELECT coalesce(sum(notifications), 0) AS value FROM dash_outbox_state WHERE status = '{status}'"
+    )
+    return c.stat_panel(title, description, query, w=6, h=5).thresholds(
+        c.thresholds((None, "green"), (1, color))
+    )
+
+
+def outbox_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT channel AS "Kênh", status AS "Trạng thái", notifications AS "Số thông báo",
+               max_attempts AS "Số lần thử tối đa", oldest_pending_at AS "Chờ từ",
+                   last_sent_at AS "Gửi lần cuối",
+               last_error AS "Lỗi gần nhất"
+        FROM dash_outbox_state
+        ORDER BY channel, status
+        """
+    )
+    return c.table_panel(
+        "Hộp thư đi theo kênh",
+        "Notification outbox per channel and state (pending, sent, dead) with the latest delivery error.",
+        query,
+        w=12,
+        h=5,
+    )
+
+
+def reports_due_table() -> c.PanelBuilder:
+    query = c.sql(
+        """
+        SELECT next_due AS "Hạn", days_until AS "Còn (ngày)", plan_title AS "Kế hoạch", code AS "Mã",
+               description AS "Báo cáo", recurrence AS "Định kỳ", recipient AS "Nơi nhận"
+        FROM dash_reports_due
+        ORDER BY next_due, plan_id, code
+        LIMIT 100
+        """
+    )
+    return c.table_panel(
+        "Báo cáo sắp đến hạn",
+        "Next due date of every reporting obligation of the plans (six-monthly, yearly, multi-year, once).",
+        query,
+        h=7,
+    ).override_by_name(
+        "Còn (ngày)",
+        [
+            c.prop("custom.cellOptions", {"type": "color-text"}),
+            c.prop(
+                "thresholds",
+                {
+                    "mode": "absolute",
+                    "steps": [
+                        {"color": "red", "value": None},
+                        {"color": "orange", "value": 7},
+                        {"color": "green", "value": 15},
+                    ],
+                },
+            ),
+        ],
+    )
+
+
+def build() -> dashboard.Dashboard:
+    return (
+        c.new_dashboard(
+            UID,
+            "Chỉ Tiêu – Vận hành dữ liệu",
+            "For engineers: source freshness against expected releases, load batches, rejected rows "
+            "with reasons, "
+            "DAG outcomes and the notification outbox.",
+            time_from="now-30d",
+            time_to="now",
+        )
+        .with_row(c.text_row("Độ mới của nguồn"))
+        .with_panel(freshness_table())
+        .with_row(c.text_row("Nạp dữ liệu"))
+        .with_panel(rows_per_day_timeseries())
+        .with_panel(batches_table())
+        .with_panel(rejections_table())
+        .with_row(c.text_row("Pipeline"))
+        .with_panel(dag_runs_table())
+        .with_panel(steps_table())
+        .with_row(c.text_row("Thông báo và báo cáo"))
+        .with_panel(
+            outbox_stat("Thông báo chờ gửi", "Notifications waiting for delivery.", "pending", "orange")
+        )
+        .with_panel(
+            outbox_stat("Thông báo thất bại", "Notifications given up after all retries.", "dead", "red")
+        )
+        .with_panel(outbox_table())
+        .with_panel(reports_due_table())
+    )
