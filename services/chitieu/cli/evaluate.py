@@ -1,9 +1,239 @@
-"""Top-level `chitieu` commands of the evaluate area (filled in by its issue)."""
+"""`chitieu evaluate` and `chitieu status`: evaluate the catalog, show the latest statuses."""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from chitieu.catalog.jurisdictions import name_key
+from chitieu.db.connect import connect
+from chitieu.evaluate.engine import compute_results, evaluate
+
+STATUS_STYLE = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "needs_acceleration": "yellow",
+    "limited_progress": "dark_orange",
+    "deteriorating": "bold red",
+    "missed": "red",
+    "insufficient_data": "dim",
+    "no_data": "dim",
+    "milestone_done": "bold green",
+    "milestone_pending": "cyan",
+    "milestone_overdue": "bold red",
+}
+STATUS_VI = {
+    "achieved": "Đã đạt",
+    "on_track": "Đúng lộ trình",
+    "needs_acceleration": "Cần tăng tốc",
+    "limited_progress": "Tiến độ chậm",
+    "deteriorating": "Đi xuống",
+    "missed": "Không đạt năm",
+    "insufficient_data": "Thiếu dữ liệu",
+    "no_data": "Chưa có số liệu",
+    "milestone_done": "Đã hoàn thành",
+    "milestone_pending": "Chưa đến hạn",
+    "milestone_overdue": "Quá hạn",
+}
+STATUS_COLUMNS = [
+    "plan_id",
+    "target_id",
+    "jurisdiction_id",
+    "data_jurisdiction_id",
+    "indicator_code",
+    "target_year",
+    "check_year",
+    "status",
+    "progress_ratio",
+    "current_value",
+    "current_year",
+    "expected_value",
+    "projected_value",
+    "will_meet",
+    "base_year",
+    "base_value",
+    "flags",
+]
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """ISO date or timestamp; a naive one is taken as UTC."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"thời điểm không hợp lệ / invalid timestamp {text!r} "
+            "(ISO 8601, e.g. 2025-06-01 or 2025-06-01T08:00Z)"
+        ) from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def evaluate_command(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Dữ liệu đã biết tại thời điểm này / data known at"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON / print the summary as JSON"),
+) -> None:
+    """Đánh giá toàn bộ chỉ tiêu / evaluate every target from the data known at --as-of (default now)."""
+    when = parse_timestamp(as_of)
+    with connect(autocommit=True) as conn:
+        summary = evaluate(conn, when)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    console = Console()
+    what = "không đổi, giữ lượt" if summary.reused else "đã ghi lượt"
+    console.print(
+        f"[bold]{what} / {'unchanged, kept run' if summary.reused else 'recorded run'} {summary.run_id}[/] "
+        f"as_of {summary.as_of.isoformat()}: {summary.targets_count} chỉ tiêu / targets, "
+        f"{summary.results_count} kết quả / results, {summary.seconds:.1f} s"
+    )
+    for status, count in summary.status_counts.items():
+        style = STATUS_STYLE.get(status, "")
+        console.print(f"  [{style}]{STATUS_VI.get(status, status)} / {status}[/]: {count}")
+    for flag, count in summary.flag_counts.items():
+        console.print(f"  flag {flag}: {count}")
+
+
+def _jurisdiction_ids(conn: Any, name: str) -> list[str]:
+    key = name_key(name)
+    rows = conn.execute("SELECT id, name, aliases FROM jurisdictions").fetchall()
+    return [
+        jid
+        for jid, jname, aliases in rows
+        if jid == name.strip() or name_key(jname) == key or any(name_key(a) == key for a in aliases or [])
+    ]
+
+
+def load_statuses(
+    conn: Any, *, jurisdiction: str | None = None, plan: str | None = None, as_of: datetime | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Latest recorded statuses (or, with as_of, computed from the data known then); and a note."""
+    note = ""
+    if as_of is None:
+        has_run = conn.execute("SELECT 1 FROM evaluation_runs_latest").fetchone()
+        if has_run:
+            cur = conn.execute(f"SELECT {', '.join(STATUS_COLUMNS)} FROM evaluations_latest")
+            frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+        else:
+            note = "chưa có lượt đánh giá, tính tại chỗ / no recorded run yet: computed now, not recorded"
+            frame = compute_results(conn, None)
+    else:
+        note = f"tính theo dữ liệu đã biết tại / computed from the data known at {as_of.isoformat()}"
+        frame = compute_results(conn, as_of)
+    frame = frame[STATUS_COLUMNS] if not frame.empty else pd.DataFrame(columns=STATUS_COLUMNS)
+    for col in ("target_year", "check_year", "current_year", "base_year"):
+        frame[col] = pd.array(frame[col].to_numpy(dtype=float), dtype="Int64") if len(frame) else frame[col]
+    if jurisdiction:
+        ids = _jurisdiction_ids(conn, jurisdiction)
+        if not ids:
+            raise typer.BadParameter(f"không thấy địa phương / unknown jurisdiction: {jurisdiction!r}")
+        frame = frame[frame["jurisdiction_id"].isin(ids) | frame["data_jurisdiction_id"].isin(ids)]
+    if plan:
+        frame = frame[frame["plan_id"] == plan]
+    order = ["plan_id", "target_id", "check_year"]
+    frame = frame.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+    return frame, note
+
+
+def _fmt(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def status_command(
+    jurisdiction: str | None = typer.Option(
+        None, "--jurisdiction", "-j", help="Tên hoặc mã địa phương / name or id"
+    ),
+    plan: str | None = typer.Option(None, "--plan", "-p", help="Mã kế hoạch / plan id"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Theo dữ liệu đã biết tại / data known at"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+) -> None:
+    """Trạng thái mới nhất của các chỉ tiêu / latest status of every target."""
+    if fmt not in ("table", "json", "csv"):
+        raise typer.BadParameter(f"định dạng không hợp lệ / invalid format {fmt!r}: table | json | csv")
+    when = parse_timestamp(as_of)
+    with connect(autocommit=True) as conn:
+        frame, note = load_statuses(conn, jurisdiction=jurisdiction, plan=plan, as_of=when)
+    if note:
+        typer.echo(note, err=True)
+    if fmt == "json":
+        records = [{k: _plain(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+        typer.echo(json.dumps(records, ensure_ascii=False, default=str))
+        return
+    if fmt == "csv":
+        out = frame.copy()
+        out["flags"] = [";".join(f) if isinstance(f, list) else "" for f in out["flags"]]
+        out.to_csv(sys.stdout, index=False)
+        return
+    table = Table(title="Chỉ Tiêu — trạng thái / status", show_lines=False)
+    for col in (
+        "plan",
+        "target",
+        "jurisdiction",
+        "indicator",
+        "year",
+        "status",
+        "R",
+        "current",
+        "path",
+        "proj.",
+        "flags",
+    ):
+        table.add_column(col, overflow="fold")
+    for rec in frame.to_dict("records"):
+        status = rec["status"]
+        style = STATUS_STYLE.get(status, "")
+        year = rec["check_year"] if _plain(rec["check_year"]) is not None else rec["target_year"]
+        jur = rec["jurisdiction_id"]
+        if _plain(rec["data_jurisdiction_id"]) not in (None, jur):
+            jur = f"{jur} → {rec['data_jurisdiction_id']}"
+        cur = _fmt(rec["current_value"])
+        if _plain(rec["current_year"]) is not None:
+            cur = f"{cur} ({rec['current_year']})"
+        table.add_row(
+            rec["plan_id"],
+            rec["target_id"],
+            jur,
+            rec["indicator_code"],
+            _fmt(year),
+            f"[{style}]{STATUS_VI.get(status, status)} / {status}[/]",
+            _fmt(rec["progress_ratio"]),
+            cur,
+            _fmt(rec["expected_value"]),
+            _fmt(rec["projected_value"]),
+            _fmt(rec["flags"]),
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    console.print(table)
+    typer.echo(f"{len(frame)} dòng / rows", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.command("evaluate")(evaluate_command)
+    app.command("status")(status_command)

@@ -1,0 +1,1 @@
+"""Evaluation of the whole catalog against the observations known at a time (the DB side)."""
