@@ -14,7 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    environment: str = Field("development", description="development | test | production")
+    environment: str = Field(default="development", description="development | test | production")
 
     # --- database -----------------------------------------------------------------------------
     # Unset: the embedded TimescaleDB cluster under LOCAL_DIR is used (`chitieu db up`).
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     samples_dir: Path = PROJECT_ROOT / "samples"
     data_dir: Path = PROJECT_ROOT / ".local" / "data"  # archive/, inbox/, processed/, rejected/
 
+    # --- ingestion (issue 4) ------------------------------------------------------------------------
+    # Replaces '{publisher_base_url}' in source specs' URLs; the demo's local publisher server.
+    publisher_base_url: str = "http://127.0.0.1:8765"
+    sources_dir: Path = PROJECT_ROOT / "catalog" / "sources"
+
     # --- API ------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8057
@@ -50,11 +55,22 @@ class Settings(BaseSettings):
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_token: SecretStr | None = None
     grafana_folder: str = "Chỉ Tiêu"
+    # The datasource `chitieu dashboards push` creates: our DB as Grafana reaches it (host:port) and
+    # its name; unset = taken from DATABASE_URL / the embedded cluster (helper D, issue 7).
+    grafana_db_host: str | None = None
+    grafana_db_name: str | None = None
 
     # --- Airflow (local runs) ---------------------------------------------------------------------
     airflow_port: int = 8080
     airflow_admin_user: str = "admin"
     airflow_admin_password: SecretStr = SecretStr("admin")
+
+    # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance (issue 6) ---------------------
+    airflow_home: Path | None = None  # default LOCAL_DIR/airflow
+    pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
+    evaluation_retention_days: int = 730  # maintenance drops evaluation chunks older than this before the latest
+    pipeline_retry_delay_seconds: int = 30  # first retry delay of DAG tasks (doubles each retry, max 30 min)
+    demo_webhook_port: int = 8099  # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml defaults)
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

@@ -78,7 +78,7 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
                     )
                 continue
             with conn.transaction():
-                conn.execute(sql.SQL(mig.sql))  # type: ignore[arg-type]
+                conn.execute(sql.SQL(mig.sql))
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                     (mig.version, mig.name, mig.checksum),
@@ -91,7 +91,7 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
         if views_dir.is_dir():
             with conn.transaction():
                 for path in sorted(views_dir.glob("*.sql")):
-                    conn.execute(sql.SQL(path.read_text(encoding="utf-8")))  # type: ignore[arg-type]
+                    conn.execute(sql.SQL(path.read_text(encoding="utf-8")))
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied
