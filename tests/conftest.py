@@ -33,11 +33,7 @@ def _admin(settings: Settings) -> psycopg.Connection:
 
 
 def _drop(conn: psycopg.Connection, name: str) -> None:
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-        (name,),
-    )
-    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +48,7 @@ def template_db(base_settings: Settings) -> Iterator[str]:
         # TimescaleDB's background workers skip databases that refuse connections, which is
         # what lets the template be copied.
         admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
     yield name
     with _admin(base_settings) as admin:
         admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(sql.Identifier(name)))
@@ -67,7 +61,9 @@ def db_dsn(base_settings: Settings, template_db: str, monkeypatch: pytest.Monkey
     name = f"chitieu_t_{uuid.uuid4().hex[:10]}"
     with _admin(base_settings) as admin:
         admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
         )
     dsn = base_settings.dsn(name)
     monkeypatch.setenv("DATABASE_URL", dsn)

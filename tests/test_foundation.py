@@ -86,7 +86,9 @@ def test_revision_is_a_new_vintage_and_as_of_shows_what_was_known(db):
     assert db.execute("SELECT count(*) FROM observations").fetchone()[0] == 2
     current = db.execute("SELECT value, status FROM observations_current").fetchall()
     assert current == [(13.1, "final")]
-    before = db.execute("SELECT value FROM observations_as_of(%s)", (datetime(2025, 6, 1, tzinfo=UTC),)).fetchall()
+    before = db.execute(
+        "SELECT value FROM observations_as_of(%s)", (datetime(2025, 6, 1, tzinfo=UTC),)
+    ).fetchall()
     assert before == [(12.5,)]
     after = db.execute("SELECT value FROM observations_as_of(%s)", (t2,)).fetchall()
     assert after == [(13.1,)]

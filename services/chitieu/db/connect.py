@@ -10,7 +10,9 @@ from psycopg.rows import dict_row, tuple_row
 from chitieu.settings import get_settings
 
 
-def connect(dsn: str | None = None, *, autocommit: bool = False, dict_rows: bool = False) -> psycopg.Connection[Any]:
+def connect(
+    dsn: str | None = None, *, autocommit: bool = False, dict_rows: bool = False
+) -> psycopg.Connection[Any]:
     """Open a connection to DATABASE_URL (or the embedded cluster), or to `dsn` when given."""
     return psycopg.Connection.connect(
         dsn or get_settings().dsn(),

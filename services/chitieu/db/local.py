@@ -76,8 +76,10 @@ class Cluster:
         try:
             res = self._run(
                 str(self.bindir / "initdb"),
-                "-D", str(self.data_dir),
-                "-U", self.settings.local_pg_user,
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.settings.local_pg_user,
                 "--auth=scram-sha-256",
                 f"--pwfile={pw.name}",
                 "--encoding=UTF8",
@@ -112,8 +114,15 @@ class Cluster:
     def start(self) -> None:
         # A stale postmaster.pid from a killed machine would block the start.
         res = self._run(
-            str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60",
-            "-D", str(self.data_dir), "-l", str(self.log_file),
+            str(self.bindir / "pg_ctl"),
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
             check=False,
         )
         if res.returncode != 0:

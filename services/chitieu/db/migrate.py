@@ -50,7 +50,9 @@ def discover(schemas_dir: Path) -> list[Migration]:
         if not m:
             raise MigrationError(f"{path.name}: migration files must be named NNN-kebab-name.sql")
         if m.group(1) in found:
-            raise MigrationError(f"two migrations share number {m.group(1)}: {found[m.group(1)].name}, {path.name}")
+            raise MigrationError(
+                f"two migrations share number {m.group(1)}: {found[m.group(1)].name}, {path.name}"
+            )
         found[m.group(1)] = Migration(m.group(1), path)
     return [found[k] for k in sorted(found)]
 
@@ -67,7 +69,9 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
                    version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {v: (n, c) for v, n, c in conn.execute("SELECT version, name, checksum FROM schema_migrations")}
+        done = {
+            v: (n, c) for v, n, c in conn.execute("SELECT version, name, checksum FROM schema_migrations")
+        }
         for mig in migrations:
             if mig.version in done:
                 name, checksum = done[mig.version]
@@ -111,9 +115,7 @@ def ensure_readonly_login(conn: psycopg.Connection, settings: Settings) -> None:
 
 
 def status(conn: psycopg.Connection) -> dict[str, object]:
-    version = conn.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-    ).fetchone()
+    version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     hypertables = conn.execute(
         """SELECT h.hypertable_name, d.time_interval::text
            FROM timescaledb_information.hypertables h
