@@ -1,0 +1,367 @@
+"""Loading validated rows: COPY into a temp staging table, one set-based insert, one transaction.
+
+The batch row, the new vintages and the quarantined rows commit together or not at all, so a
+load killed midway leaves nothing behind and can simply be retried. A figure whose value and
+status equal its current vintage adds nothing; a different one adds a vintage (a revision).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+STAGE_COLUMNS = [
+    "jurisdiction_id",
+    "indicator_code",
+    "period_type",
+    "period_start",
+    "period_end",
+    "value",
+    "status",
+    "sheet",
+    "row_num",
+    "cell",
+]
+CHANGE_CHANNEL = "chitieu_observations"  # NOTIFY channel; payload: the batch summary JSON
+COPY_CHUNK_ROWS = 200_000
+
+
+@dataclass
+class BatchInfo:
+    source_id: str
+    file_sha256: str
+    file_name: str
+    archived_path: str | None
+    fetched_at: datetime
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadCounts:
+    batch_id: int
+    status: str  # 'loaded' | 'skipped' | 'rejected'
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _lock_key(source_id: str, sha256: str) -> str:
+    return f"chitieu-load:{source_id}:{sha256}"
+
+
+def find_loaded_batch(conn: psycopg.Connection, source_id: str, sha256: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM load_batches WHERE source_id = %s AND file_sha256 = %s AND status = 'loaded' "
+        "ORDER BY id LIMIT 1",
+        (source_id, sha256),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def _insert_batch(conn: psycopg.Connection, info: BatchInfo, status: str, **extra: Any) -> int:
+    cols = {
+        "source_id": info.source_id,
+        "file_sha256": info.file_sha256,
+        "file_name": info.file_name,
+        "archived_path": info.archived_path,
+        "fetched_at": info.fetched_at,
+        "status": status,
+        **extra,
+    }
+    placeholders = ", ".join(f"%({k})s" for k in cols)
+    if "summary" in cols:
+        cols["summary"] = json.dumps(cols["summary"], ensure_ascii=False, default=str)
+    row = conn.execute(
+        f"INSERT INTO load_batches ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id", cols
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def record_skipped(conn: psycopg.Connection, info: BatchInfo, loaded_batch: int) -> int:
+    """A batch row saying this exact file was already loaded (and by which batch)."""
+    with conn.transaction():
+        return _insert_batch(
+            conn,
+            info,
+            "skipped",
+            finished_at=info.fetched_at,
+            summary={**info.summary, "already_loaded_by_batch": loaded_batch},
+        )
+
+
+def _copy_rejected(cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo, rejected: pd.DataFrame) -> None:
+    if rejected.empty:
+        return
+    with cur.copy(
+        "COPY rejected_rows (batch_id, source_id, file_sha256, file_name, sheet, row_num, column_name, raw, "
+        "reason_code, reason_vi, reason_en) FROM STDIN"
+    ) as copy:
+        for r in rejected.to_dict("records"):
+            copy.write_row(
+                (
+                    batch_id,
+                    info.source_id,
+                    info.file_sha256,
+                    info.file_name,
+                    r["sheet"],
+                    _int_or_none(r["row"]),
+                    r["column"],
+                    r["raw"],
+                    r["reason_code"],
+                    r["reason_vi"],
+                    r["reason_en"],
+                )
+            )
+
+
+def record_rejected_file(
+    conn: psycopg.Connection, info: BatchInfo, rejected: pd.DataFrame, error: str
+) -> int:
+    """A file that could not be read at all: a 'rejected' batch and its reason in quarantine."""
+    with conn.transaction(), conn.cursor() as cur:
+        batch_id = _insert_batch(
+            conn,
+            info,
+            "rejected",
+            finished_at=info.fetched_at,
+            error=error,
+            rows_rejected=len(rejected),
+            summary=info.summary,
+            rows_read=int(info.summary.get("read", 0)),
+        )
+        _copy_rejected(cur, batch_id, info, rejected)
+    return batch_id
+
+
+def _csv_field(series: pd.Series) -> pd.Series:
+    """Text cells as CSV fields: quoted only when they hold a comma, quote or line break."""
+    text = series.astype(object).where(series.notna(), "").astype(str)
+    risky = text.str.contains(r'[",\r\n]', regex=True)
+    if bool(risky.any()):
+        text = text.where(~risky, '"' + text.str.replace('"', '""', regex=False) + '"')
+    return text
+
+
+def _iso_dates(series: pd.Series) -> pd.Series:
+    codes, uniq = pd.factorize(series.astype(object), use_na_sentinel=True)
+    texts = np.array([*[d.isoformat() for d in uniq], ""], dtype=object)
+    return pd.Series(texts[codes], index=series.index)
+
+
+def _float_texts(series: pd.Series) -> pd.Series:
+    """repr() of each value (exact round trip), computed once per distinct value."""
+    codes, uniq = pd.factorize(series.to_numpy(dtype="float64"), use_na_sentinel=False)
+    texts = np.array([repr(float(v)) for v in uniq], dtype=object)
+    return pd.Series(texts[codes], index=series.index)
+
+
+def _stage_text(frame: pd.DataFrame) -> Iterator[str]:
+    """The staging rows as CSV text, built column-wise in chunks (floats keep their exact repr)."""
+    for start in range(0, len(frame), COPY_CHUNK_ROWS):
+        part = frame.iloc[start : start + COPY_CHUNK_ROWS]
+        rows = part["row_num"]
+        columns = [
+            _csv_field(part["jurisdiction_id"]),
+            _csv_field(part["indicator_code"]),
+            part["period_type"].astype(str),
+            _iso_dates(part["period_start"]),
+            _iso_dates(part["period_end"]),
+            _float_texts(part["value"]),
+            part["status"].astype(str),
+            _csv_field(part["sheet"]),
+            rows.astype("Int64").astype(str).where(rows.notna(), ""),
+            _csv_field(part["cell"]),
+        ]
+        lines = columns[0].str.cat(columns[1:], sep=",")  # type: ignore[arg-type]
+        yield "\n".join(lines.tolist()) + "\n"
+
+
+INSERT_COLUMNS = (
+    "jurisdiction_id, indicator_code, period_start, period_type, period_end, value, status, source_id, "
+    "batch_id, file_sha256, file_name, sheet, row_num, cell, fetched_at"
+)
+SELECT_COLUMNS = (
+    "jurisdiction_id, indicator_code, period_start, period_type, period_end, value, status, %(source_id)s, "
+    "%(batch_id)s, %(sha)s, %(file_name)s, sheet, row_num, cell, %(fetched_at)s"
+)
+
+
+def _overlaps_existing(cur: psycopg.Cursor[Any], stage: pd.DataFrame) -> bool:
+    """Does any stored figure share an indicator and the period range of this file?"""
+    if stage.empty:
+        return False
+    row = cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM observations WHERE indicator_code = ANY (%s) "
+        "AND period_start BETWEEN %s AND %s)",
+        (
+            sorted(stage["indicator_code"].unique().tolist()),
+            stage["period_start"].min(),
+            stage["period_start"].max(),
+        ),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[int, int, int, int]:
+    """New vintages for figures that are new or differ from their current vintage; the counts."""
+    # Only the current vintages of this file's indicators and periods are compared.
+    row = cur.execute(
+        f"""
+        WITH bounds AS (
+            SELECT array_agg(DISTINCT indicator_code) AS inds,
+                   min(period_start) AS lo, max(period_start) AS hi
+            FROM chitieu_stage
+        ), cur AS (
+            SELECT DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)
+                   o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.value, o.status
+            FROM observations o, bounds b
+            WHERE o.indicator_code = ANY (b.inds) AND o.period_start BETWEEN b.lo AND b.hi
+            ORDER BY o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.loaded_at DESC
+        ), cls AS MATERIALIZED (
+            SELECT s.*, c.jurisdiction_id IS NOT NULL AS existed,
+                   (c.jurisdiction_id IS NULL OR c.value IS DISTINCT FROM s.value
+                    OR c.status IS DISTINCT FROM s.status) AS changed
+            FROM chitieu_stage s
+            LEFT JOIN cur c USING (jurisdiction_id, indicator_code, period_type, period_start)
+        ), ins AS (
+            INSERT INTO observations ({INSERT_COLUMNS})
+            SELECT {SELECT_COLUMNS} FROM cls WHERE changed
+            RETURNING 1
+        )
+        SELECT count(*) FILTER (WHERE NOT existed),
+               count(*) FILTER (WHERE existed AND changed),
+               count(*) FILTER (WHERE existed AND NOT changed),
+               (SELECT count(*) FROM ins)
+        FROM cls
+        """,
+        params,
+    ).fetchone()
+    assert row is not None
+    new, revised, unchanged, inserted = (int(x) for x in row)
+    return new, revised, unchanged, inserted
+
+
+def _session_memory(conn: psycopg.Connection, rows: int) -> None:
+    """Room for a big staging table in memory, and for the hash join that classifies its rows.
+
+    temp_buffers can only be raised before a session's first temporary table; a session that
+    already had one keeps its size (the SET fails inside a savepoint and the load goes on).
+    """
+    if rows < 50_000:
+        return
+    conn.execute("SET LOCAL work_mem = '128MB'")
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL temp_buffers = '256MB'")
+    except psycopg.Error:
+        pass
+
+
+def load_rows(
+    conn: psycopg.Connection,
+    good: pd.DataFrame,
+    rejected: pd.DataFrame,
+    info: BatchInfo,
+    *,
+    rows_read: int = 0,
+    progress: Any = None,
+) -> LoadCounts:
+    """Load validated rows and rejections in ONE transaction; returns the counts."""
+    stage = good.rename(columns={"row": "row_num"})
+    with conn.transaction(), conn.cursor() as cur:
+        # Two loads of the same file at once: the second waits, then sees the first and skips.
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (_lock_key(info.source_id, info.file_sha256),),
+        )
+        already = find_loaded_batch(conn, info.source_id, info.file_sha256)
+        if already is not None:
+            batch_id = _insert_batch(
+                conn,
+                info,
+                "skipped",
+                finished_at=info.fetched_at,
+                summary={**info.summary, "already_loaded_by_batch": already},
+            )
+            return LoadCounts(batch_id, "skipped")
+        batch_id = _insert_batch(conn, info, "running", summary=info.summary, rows_read=rows_read)
+        _session_memory(conn, len(stage))
+        cur.execute(
+            """CREATE TEMP TABLE chitieu_stage (
+                   jurisdiction_id text NOT NULL, indicator_code text NOT NULL, period_type char(1) NOT NULL,
+                   period_start date NOT NULL, period_end date, value double precision NOT NULL,
+                   status text NOT NULL, sheet text, row_num integer, cell text
+               ) ON COMMIT DROP"""
+        )
+        if len(stage):
+            with cur.copy(f"COPY chitieu_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT csv)") as copy:
+                done = 0
+                for chunk in _stage_text(stage):
+                    copy.write(chunk)
+                    done += chunk.count("\n")
+                    if progress is not None:
+                        progress("copy", done, len(stage))
+        params = {
+            "source_id": info.source_id,
+            "batch_id": batch_id,
+            "sha": info.file_sha256,
+            "file_name": info.file_name,
+            "fetched_at": info.fetched_at,
+        }
+        if _overlaps_existing(cur, stage):
+            cur.execute("ANALYZE chitieu_stage")
+            new, revised, unchanged, inserted = _insert_changed(cur, params)
+        else:  # nothing to compare with: every row is a first vintage (the first load of a source)
+            cur.execute(
+                f"""INSERT INTO observations ({INSERT_COLUMNS})
+                    SELECT {SELECT_COLUMNS} FROM chitieu_stage""",
+                params,
+            )
+            new, revised, unchanged, inserted = cur.rowcount, 0, 0, cur.rowcount
+        if progress is not None:
+            progress("upsert", len(stage), len(stage))
+        _copy_rejected(cur, batch_id, info, rejected)
+        summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
+        cur.execute(
+            """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),
+                   rows_loaded = %s, rows_unchanged = %s, rows_revised = %s, rows_rejected = %s,
+                   summary = %s::jsonb
+               WHERE id = %s""",
+            (
+                inserted,
+                unchanged,
+                revised,
+                len(rejected),
+                json.dumps(summary, ensure_ascii=False, default=str),
+                batch_id,
+            ),
+        )
+        if inserted:
+            cur.execute(
+                "SELECT pg_notify(%s, %s)",
+                (
+                    CHANGE_CHANNEL,
+                    json.dumps(
+                        {
+                            "batch_id": batch_id,
+                            "source_id": info.source_id,
+                            "rows_loaded": inserted,
+                            "rows_revised": revised,
+                        }
+                    ),
+                ),
+            )
+    return LoadCounts(batch_id, "loaded", new, revised, unchanged, len(rejected))

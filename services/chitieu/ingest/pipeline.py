@@ -1,0 +1,390 @@
+"""The one ingestion path that the CLI, the API upload and the DAGs share.
+
+payload -> archive (sha256) -> already loaded? skip -> parse -> normalise -> validate (pandera)
+-> COPY + set-based insert of new vintages, rejections and the batch row in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from chitieu.ingest.archive import archive_bytes, sha256_of
+from chitieu.ingest.connectors import get_connector
+from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, fetch_location
+from chitieu.ingest.load import BatchInfo, find_loaded_batch, load_rows, record_rejected_file, record_skipped
+from chitieu.ingest.records import ParseError, Payload
+from chitieu.ingest.specs import UPLOAD_SOURCE_ID, SourceSpec
+from chitieu.ingest.transform import Catalog, normalise_frame, records_to_frame
+from chitieu.ingest.validate import REASONS, REJECTED_COLUMNS, validate
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestResult:
+    """What one payload did. `rows_loaded` counts rows written (new figures + revisions)."""
+
+    batch_id: int | None
+    status: str  # 'loaded' | 'skipped' | 'rejected' | 'dry_run' | 'failed'
+    file_sha256: str | None
+    source_id: str = UPLOAD_SOURCE_ID
+    file_name: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_new: int = 0
+    rows_unchanged: int = 0
+    rows_revised: int = 0
+    rows_rejected: int = 0
+    rows_missing: int = 0  # cells holding a missing marker ('-', 'x', '..'): skipped, not rejected
+    error: str | None = None
+    observations: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    archived_path: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """The change signal for downstream work (evaluation): something new or revised landed."""
+        return self.rows_loaded > 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": self.file_name,
+            "source": self.source_id,
+            "sha256": self.file_sha256,
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "read": self.rows_read,
+            "loaded": self.rows_loaded,
+            "new": self.rows_new,
+            "unchanged": self.rows_unchanged,
+            "revised": self.rows_revised,
+            "rejected": self.rows_rejected,
+            "missing_skipped": self.rows_missing,
+            "error": self.error,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "observations": self.observations,
+            "rejected": [
+                {k: r.get(k) for k in ("sheet", "row", "column", "raw")} | {"reason": _reason_text(r)}
+                for r in self.rejected
+            ],
+            "summary": self.summary(),
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, default=str, **kwargs)
+
+
+def _reason_text(r: dict[str, Any]) -> str:
+    return f"{r.get('reason_vi')} / {r.get('reason_en')}"
+
+
+def _rejection_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (None if pd.isna(v) else v) if not isinstance(v, list | dict) else v for k, v in rec.items()}
+        for rec in frame.to_dict("records")
+    ]
+
+
+def _file_error(exc: ParseError, name: str) -> pd.DataFrame:
+    vi, en = REASONS["unreadable_file"]
+    return pd.DataFrame(
+        [
+            {
+                "sheet": None,
+                "row": None,
+                "column": None,
+                "raw": name,
+                "reason_code": "unreadable_file",
+                "reason_vi": vi.format(raw=exc.reason_vi),
+                "reason_en": en.format(raw=exc.reason_en),
+            }
+        ],
+        columns=REJECTED_COLUMNS,
+    )
+
+
+def _parse(connector: Any, payload: Payload) -> tuple[pd.DataFrame, bool]:
+    if hasattr(connector, "parse_frame"):
+        frame = connector.parse_frame(payload)
+    else:
+        frame = records_to_frame(connector.parse(payload))
+    return frame, bool(frame.attrs.get("date1904", False))
+
+
+def _observation_dicts(good: pd.DataFrame, source: dict[str, Any], catalog: Catalog) -> list[dict[str, Any]]:
+    out = []
+    for r in good.to_dict("records"):
+        j = catalog.jurisdictions.get(r["jurisdiction_id"])
+        ind = catalog.indicators.get(r["indicator_code"])
+        out.append(
+            {
+                "jurisdiction": {"name": j.name, "code": j.code},
+                "indicator": r["indicator_code"],
+                "period": r["period_label"],
+                "value": float(r["value"]),
+                "unit": ind.unit,
+                "status": r["status"],
+                "source": {
+                    **source,
+                    "jurisdiction_id": r["jurisdiction_id"],
+                    "sheet": r["sheet"],
+                    "row": None if pd.isna(r["row"]) else int(r["row"]),
+                    "cell": r["cell"],
+                },
+            }
+        )
+    return out
+
+
+def ingest_payload(
+    conn: psycopg.Connection | None,
+    payload: Payload,
+    *,
+    spec: SourceSpec | None,
+    connector: Any,
+    indicator: str | None = None,
+    source_id: str | None = None,
+    dry_run: bool = False,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Run one payload through the whole path. conn may be None only for a dry run."""
+    if conn is None and not dry_run:
+        raise ValueError("a database connection is required unless dry_run is set")
+    source_id = spec.id if spec is not None else (source_id or UPLOAD_SOURCE_ID)
+    sha = sha256_of(payload.content)
+    result = IngestResult(
+        batch_id=None,
+        status="dry_run" if dry_run else "loaded",
+        file_sha256=sha,
+        source_id=source_id,
+        file_name=payload.name,
+    )
+    info = BatchInfo(
+        source_id,
+        sha,
+        payload.name,
+        None,
+        payload.fetched_at,
+        summary={"url": payload.url, "resource": payload.resource, "size": len(payload.content)},
+    )
+    if not dry_run:
+        archived = archive_bytes(payload.content, payload.name, sha256=sha)
+        info.archived_path = result.archived_path = str(archived.path)
+        assert conn is not None
+        loaded = find_loaded_batch(conn, source_id, sha)
+        if loaded is not None:
+            result.batch_id = record_skipped(conn, info, loaded)
+            result.status = "skipped"
+            return result
+    if progress is not None:
+        progress("parse", 0, 1)
+    try:
+        raw, date1904 = _parse(connector, payload)
+    except ParseError as exc:
+        rejected = _file_error(exc, payload.name)
+        result.status = "rejected"
+        result.error = f"{exc.reason_vi} / {exc.reason_en}"
+        result.rejected = _rejection_records(rejected)
+        result.rows_rejected = 1
+        if not dry_run:
+            assert conn is not None
+            result.batch_id = record_rejected_file(conn, info, rejected, result.error)
+        return result
+    result.notes = list(getattr(connector, "notes", []) or [])
+    result.rows_read = len(raw)
+    catalog = catalog or Catalog.load()
+    default_indicator = indicator or (spec.indicator if spec is not None else None)
+    if default_indicator:
+        if "indicator" not in raw or raw["indicator"].isna().all():
+            raw["indicator"] = default_indicator
+        else:
+            raw["indicator"] = raw["indicator"].where(
+                raw["indicator"].notna() & raw["indicator"].ne(""), default_indicator
+            )
+    if progress is not None:
+        progress("normalise", 0, len(raw))
+    candidates, missing = normalise_frame(raw, catalog, spec=spec, date1904=date1904)
+    del raw  # the raw cells are no longer needed: keep the peak memory of big files down
+    result.rows_missing = missing
+    if len(candidates) and bool((candidates["indicator_state"] == "missing").all()):
+        err = ParseError(REASONS["missing_indicator"][1], REASONS["missing_indicator"][0])
+        rejected = _file_error(err, payload.name)
+        result.status, result.error = "rejected", f"{err.reason_vi} / {err.reason_en}"
+        result.rejected, result.rows_rejected = _rejection_records(rejected), 1
+        if not dry_run:
+            assert conn is not None
+            result.batch_id = record_rejected_file(conn, info, rejected, result.error)
+        return result
+    if progress is not None:
+        progress("validate", 0, len(candidates))
+    good, rejected = validate(candidates)
+    result.rejected = _rejection_records(rejected)
+    result.rows_rejected = len(rejected)
+    info.summary |= {
+        "read": result.rows_read,
+        "missing_skipped": missing,
+        "indicators": sorted({str(x) for x in good["indicator_code"].unique()}) if len(good) else [],
+        "notes": result.notes,
+    }
+    if dry_run:
+        result.observations = _observation_dicts(
+            good, {"id": source_id, "file": payload.name, "sha256": sha, "url": payload.url}, catalog
+        )
+        result.rows_loaded = len(good)
+        return result
+    assert conn is not None
+    counts = load_rows(conn, good, rejected, info, rows_read=result.rows_read, progress=progress)
+    result.batch_id = counts.batch_id
+    result.status = counts.status
+    result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
+    result.rows_loaded = counts.new + counts.revised
+    return result
+
+
+def _connector_for(spec: SourceSpec | None, indicator: str | None, http: Any = None) -> Any:
+    if spec is None or spec.kind == "spreadsheet":
+        return SpreadsheetConnector(spec, http=http, indicator=indicator)
+    return get_connector(spec, http=http)
+
+
+def ingest_file(
+    conn: psycopg.Connection | None,
+    path: Path,
+    *,
+    source_id: str = UPLOAD_SOURCE_ID,
+    indicator: str | None = None,
+    spec: SourceSpec | None = None,
+    dry_run: bool = False,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> IngestResult:
+    """A local file (or an http(s) URL given as a string) through the whole path."""
+    target = str(path)
+    try:
+        payload = fetch_location(target)
+    except ParseError as exc:
+        return IngestResult(
+            None,
+            "rejected",
+            None,
+            source_id=spec.id if spec else source_id,
+            file_name=target,
+            error=f"{exc.reason_vi} / {exc.reason_en}",
+            rows_rejected=1,
+            rejected=_rejection_records(_file_error(exc, target)),
+        )
+    if name:
+        payload = Payload(
+            name=name,
+            content=payload.content,
+            fetched_at=payload.fetched_at,
+            url=payload.url,
+            media_type=payload.media_type,
+        )
+    connector = _connector_for(spec, indicator)
+    if spec is not None and spec.kind != "spreadsheet":
+        connector = SpreadsheetConnector(None, indicator=indicator)  # a saved export read as a file
+    return ingest_payload(
+        conn,
+        payload,
+        spec=spec,
+        connector=connector,
+        indicator=indicator,
+        source_id=source_id,
+        dry_run=dry_run,
+        catalog=catalog,
+        progress=progress,
+    )
+
+
+def ingest_bytes(
+    conn: psycopg.Connection | None,
+    content: bytes,
+    name: str,
+    *,
+    source_id: str = UPLOAD_SOURCE_ID,
+    indicator: str | None = None,
+    dry_run: bool = False,
+    catalog: Catalog | None = None,
+) -> IngestResult:
+    """An upload (API): bytes and their original name."""
+    payload = Payload(name=Path(name).name or "upload", content=content, fetched_at=datetime.now(UTC))
+    return ingest_payload(
+        conn,
+        payload,
+        spec=None,
+        connector=SpreadsheetConnector(None, indicator=indicator),
+        indicator=indicator,
+        source_id=source_id,
+        dry_run=dry_run,
+        catalog=catalog,
+    )
+
+
+def ingest_source(
+    conn: psycopg.Connection | None,
+    spec: SourceSpec,
+    resource: str | None = None,
+    *,
+    http: Any = None,
+    dry_run: bool = False,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+) -> list[IngestResult]:
+    """Fetch one resource of a spec (all when None) and ingest every payload it yields."""
+    connector = _connector_for(spec, None, http)
+    results: list[IngestResult] = []
+    catalog = catalog or Catalog.load()
+    try:
+        for payload in connector.fetch(resource):
+            results.append(
+                ingest_payload(
+                    conn,
+                    payload,
+                    spec=spec,
+                    connector=connector,
+                    dry_run=dry_run,
+                    catalog=catalog,
+                    progress=progress,
+                )
+            )
+    except Exception as exc:  # a fetch that failed: recorded as a failed batch, never silent
+        reason_en = getattr(exc, "reason_en", None) or str(exc)
+        reason_vi = getattr(exc, "reason_vi", None) or str(exc)
+        error = f"{reason_vi} / {reason_en}"
+        result = IngestResult(
+            None, "failed", None, source_id=spec.id, file_name=resource or spec.url, error=error
+        )
+        if conn is not None and not dry_run:
+            with conn.transaction():
+                row = conn.execute(
+                    """INSERT INTO load_batches
+                           (source_id, file_name, fetched_at, finished_at, status, error, summary)
+                       VALUES (%s, %s, now(), now(), 'failed', %s, %s::jsonb) RETURNING id""",
+                    (spec.id, resource or spec.url, error, json.dumps({"resource": resource})),
+                ).fetchone()
+            result.batch_id = int(row[0]) if row else None
+        results.append(result)
+    return results
+
+
+def looks_like_url(text: str) -> bool:
+    return bool(re.match(r"^https?://", text))
+
+
+__all__ = ["IngestResult", "ingest_bytes", "ingest_file", "ingest_payload", "ingest_source"]
