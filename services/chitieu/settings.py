@@ -68,9 +68,11 @@ class Settings(BaseSettings):
     # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance (issue 6) ---------------------
     airflow_home: Path | None = None  # default LOCAL_DIR/airflow
     pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
-    evaluation_retention_days: int = 730  # maintenance drops evaluation chunks older than this before the latest
+    # maintenance drops evaluation chunks older than this (never the latest run's)
+    evaluation_retention_days: int = 730
     pipeline_retry_delay_seconds: int = 30  # first retry delay of DAG tasks (doubles each retry, max 30 min)
-    demo_webhook_port: int = 8099  # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml defaults)
+    # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml's defaults point at it)
+    demo_webhook_port: int = 8099
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

@@ -1,0 +1,367 @@
+"""`chitieu pipeline run|up|down`: the whole job on samples/ through real Airflow 3 components.
+
+run: DB migrated, catalog loaded, fake publishers + webhook receiver started, sample spreadsheets
+     dropped into the inbox, Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor;
+     metadata in database `airflow`) started, every ingestion DAG and the inbox DAG triggered, the
+     asset-triggered evaluation and notification runs awaited, the deadlines and maintenance DAGs run;
+     then everything this command started is stopped. Bounded by PIPELINE_TIMEOUT_SECONDS.
+up:  the same services plus the API, left running (pid files under LOCAL_DIR/run); down stops them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from chitieu.pipeline import inbox, processes
+from chitieu.pipeline.airflow_client import TERMINAL, AirflowClient, AirflowError
+from chitieu.pipeline.airflow_env import (
+    COMPONENTS,
+    airflow_env,
+    airflow_home,
+    api_url,
+    run_dir,
+    write_passwords,
+)
+from chitieu.settings import PROJECT_ROOT, Settings
+
+FIXED_DAGS = ("inbox", "evaluate", "notify", "deadlines", "maintenance")
+Say = Callable[[str], None]
+
+
+class PipelineError(RuntimeError):
+    pass
+
+
+@dataclass
+class Started:
+    names: list[str] = field(default_factory=list)  # processes this command started (and will stop)
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+def notifications_file(settings: Settings) -> Path:
+    return run_dir(settings) / "notifications.jsonl"
+
+
+def _publisher_port(settings: Settings) -> int:
+    return urlparse(settings.publisher_base_url).port or 8765
+
+
+def service_commands(settings: Settings, *, with_api: bool) -> dict[str, list[str]]:
+    cmds: dict[str, list[str]] = {}
+    if importlib.util.find_spec("chitieu.testing.publishers") is not None:
+        cmds["publishers"] = [
+            sys.executable, "-m", "chitieu.testing.publishers",
+            "--root", str(settings.samples_dir / "publishers"), "--port", str(_publisher_port(settings)),
+        ]  # fmt: skip
+    cmds["webhook"] = [
+        sys.executable, "-m", "chitieu.pipeline.receiver",
+        "--out", str(notifications_file(settings)), "--port", str(settings.demo_webhook_port),
+    ]  # fmt: skip
+    for component in COMPONENTS:
+        cmds[f"airflow-{component}"] = [_bin("airflow"), component]
+    if with_api:
+        cmds["api"] = [
+            sys.executable, "-m", "uvicorn", "chitieu.api.main:create_app", "--factory",
+            "--host", settings.api_host, "--port", str(settings.api_port),
+        ]  # fmt: skip
+    return cmds
+
+
+def prepare(settings: Settings, say: Say) -> None:
+    """Database up and migrated, catalog and source specs loaded, Airflow's metadata DB migrated."""
+    from chitieu.db import local, migrate
+    from chitieu.db.connect import connect
+
+    say(local.up(settings))
+    try:  # the embedded cluster gets it from `db up`; on a DATABASE_URL server we may have to create it
+        if local.ensure_database(settings, "airflow"):
+            say("created database airflow (Airflow's metadata)")
+    except Exception as exc:
+        say(f"[yellow]could not check/create database airflow: {exc}[/]")
+    with connect() as conn:
+        applied = migrate.migrate(conn, settings.schemas_dir)
+        migrate.ensure_readonly_login(conn, settings)
+    say(f"migrations: {applied}")
+    with connect() as conn:
+        try:
+            from chitieu.catalog.loader import load_catalog
+        except ImportError:
+            say("[yellow]catalog loader not available: catalog not loaded[/]")
+        else:
+            say(f"catalog: {json.dumps(load_catalog(conn), default=str, ensure_ascii=False)[:300]}")
+        from chitieu.ingest.specs import upsert_sources
+
+        say(f"sources: {upsert_sources(conn)} rows")
+        conn.commit()
+    env = airflow_env(settings)
+    write_passwords(settings)
+    log = airflow_home(settings) / "db-migrate.log"
+    with log.open("ab") as out:
+        res = subprocess.run(
+            [_bin("airflow"), "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    if res.returncode != 0:
+        raise PipelineError(f"airflow db migrate failed (exit {res.returncode}); see {log}")
+    say(f"Airflow metadata database migrated (log: {log})")
+
+
+def _ports(settings: Settings) -> dict[str, tuple[int, str]]:
+    return {
+        "publishers": (_publisher_port(settings), "PUBLISHER_BASE_URL"),
+        "webhook": (settings.demo_webhook_port, "DEMO_WEBHOOK_PORT"),
+        "airflow-api-server": (settings.airflow_port, "AIRFLOW_PORT"),
+        "api": (settings.api_port, "API_PORT"),
+    }
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_services(settings: Settings, say: Say, *, with_api: bool) -> Started:
+    rd = run_dir(settings)
+    env = airflow_env(settings)
+    logs = airflow_home(settings) / "logs"
+    commands = service_commands(settings, with_api=with_api)
+    ports = _ports(settings)
+    busy = [
+        f"127.0.0.1:{ports[name][0]} ({ports[name][1]}) for {name}"
+        for name in commands
+        if name in ports and processes.running(rd, name) is None and not _port_free(ports[name][0])
+    ]
+    if busy:
+        raise PipelineError(
+            "ports in use by another program / cổng đang bị chiếm: "
+            + ", ".join(busy)
+            + "; stop it or choose other ports in .env"
+        )
+    started = Started()
+    for name, cmd in commands.items():
+        if processes.running(rd, name) is not None:
+            say(f"{name}: already running")
+            continue
+        processes.start(rd, name, cmd, env=env, log=logs / f"{name}.log", cwd=PROJECT_ROOT)
+        started.names.append(name)
+        say(f"{name}: started (log {logs / f'{name}.log'})")
+    return started
+
+
+def stop_services(settings: Settings, names: list[str] | None, say: Say) -> None:
+    rd = run_dir(settings)
+    # Stop the scheduler before the api-server its task runners report to.
+    order = [
+        "airflow-scheduler",
+        "airflow-triggerer",
+        "airflow-dag-processor",
+        "api",
+        "airflow-api-server",
+        "publishers",
+        "webhook",
+    ]
+    wanted = processes.managed_names(rd) if names is None else names
+    for name in sorted(wanted, key=lambda n: order.index(n) if n in order else len(order)):
+        if processes.stop(rd, name):
+            say(f"{name}: stopped")
+
+
+def place_samples(settings: Settings) -> list[Path]:
+    placed = []
+    for path in sorted((settings.samples_dir / "inbox").glob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            placed.append(inbox.place(settings.data_dir, path.name, path.read_bytes()))
+    return placed
+
+
+def expected_dags(settings: Settings) -> set[str]:
+    from chitieu.pipeline.dag_specs import source_dag_entries
+
+    return {e.dag_id for e in source_dag_entries(settings.sources_dir)} | set(FIXED_DAGS)
+
+
+def _wait_runs(
+    client: AirflowClient, runs: list[tuple[str, str]], deadline: float, say: Say
+) -> dict[tuple[str, str], str]:
+    states: dict[tuple[str, str], str] = {}
+    while True:
+        for dag_id, run_id in runs:
+            if states.get((dag_id, run_id)) not in TERMINAL:
+                state = client.run(dag_id, run_id)["state"]
+                if state in TERMINAL and states.get((dag_id, run_id)) != state:
+                    say(f"  {dag_id} {run_id}: {state}")
+                states[(dag_id, run_id)] = state
+        if all(s in TERMINAL for s in states.values()):
+            return states
+        if time.monotonic() > deadline:
+            raise PipelineError(
+                "timed out waiting for "
+                + ", ".join(f"{d}:{r}" for (d, r), s in states.items() if s not in TERMINAL)
+            )
+        time.sleep(3.0)
+
+
+def _await_follow_up(
+    client: AirflowClient, dag_id: str, since: datetime, deadline: float, say: Say, grace: float = 30.0
+) -> list[tuple[str, str]]:
+    """Runs of an asset-scheduled DAG created since `since`; triggered by hand if none comes within
+    `grace` seconds (e.g. a re-run that loaded nothing new emits no asset event)."""
+    until = min(time.monotonic() + grace, deadline)
+    while time.monotonic() < until:
+        runs = client.runs(dag_id, since=since)
+        if runs:
+            return [(dag_id, r["dag_run_id"]) for r in runs]
+        time.sleep(3.0)
+    say(f"  {dag_id}: no asset-triggered run (nothing new): triggering it by hand")
+    return [(dag_id, client.trigger(dag_id))]
+
+
+def _settle(
+    client: AirflowClient, dag_ids: set[str], since: datetime, deadline: float, say: Say
+) -> dict[tuple[str, str], str]:
+    """Every run of `dag_ids` since `since`, once none is queued or running (seen twice, 5 s apart)."""
+    quiet = 0
+    while True:
+        states = {
+            (d, r["dag_run_id"]): str(r["state"])
+            for d in sorted(dag_ids)
+            for r in client.runs(d, since=since)
+        }
+        busy = [k for k, v in states.items() if v not in TERMINAL]
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            return states
+        if time.monotonic() > deadline:
+            raise PipelineError("timed out waiting for " + ", ".join(f"{d}:{r}" for d, r in busy))
+        time.sleep(5.0)
+
+
+@dataclass
+class RunReport:
+    states: dict[tuple[str, str], str]
+    failures: list[str]
+
+
+def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport:
+    deadline = time.monotonic() + settings.pipeline_timeout_seconds
+    expected = expected_dags(settings)
+    say(f"waiting for the dag-processor to register {len(expected)} DAGs...")
+    client.wait_dags(expected, timeout=max(60.0, min(300.0, deadline - time.monotonic())))
+    for dag_id in sorted(expected):
+        client.unpause(dag_id)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    first = [*sorted(d for d in expected if d.startswith("ingest_")), "inbox"]
+    say("triggering: " + ", ".join(first))
+    runs = [(d, client.trigger(d)) for d in first]
+    states = _wait_runs(client, runs, deadline, say)
+    say("waiting for the evaluation (observations Asset)...")
+    evaluation = _await_follow_up(client, "evaluate", since, deadline, say)
+    states |= _wait_runs(client, evaluation, deadline, say)
+    say("waiting for the notifications (alerts Asset)...")
+    notify = _await_follow_up(client, "notify", since, deadline, say)
+    states |= _wait_runs(client, notify, deadline, say)
+    last = [(d, client.trigger(d)) for d in ("deadlines", "maintenance")]
+    states |= _wait_runs(client, last, deadline, say)
+    # Unpausing also lets the scheduler start each DAG's latest scheduled run (catchup=False), and
+    # the deadlines run emits the alerts Asset: wait until every run of ours has finished.
+    states |= _settle(client, expected, since, deadline, say)
+    failures = []
+    home = airflow_home(settings)
+    for (dag_id, run_id), state in sorted(states.items()):
+        if state != "success":
+            for ti in client.task_instances(dag_id, run_id):
+                if ti.get("state") in ("failed", "upstream_failed"):
+                    mi = ti.get("map_index", -1)
+                    part = f"/map_index={mi}" if mi is not None and mi >= 0 else ""
+                    log = (
+                        home
+                        / "logs"
+                        / f"dag_id={dag_id}"
+                        / f"run_id={run_id}"
+                        / f"task_id={ti['task_id']}{part}"
+                    )
+                    failures.append(f"{dag_id} / {ti['task_id']}{part}: {ti['state']} — logs: {log}")
+    return RunReport(states, failures)
+
+
+def run(settings: Settings, say: Say) -> RunReport:
+    prepare(settings, say)
+    placed = place_samples(settings)
+    say(f"{len(placed)} sample spreadsheets placed in {settings.data_dir / 'inbox'}")
+    started = start_services(settings, say, with_api=False)
+    client = AirflowClient(
+        api_url(settings), settings.airflow_admin_user, settings.airflow_admin_password.get_secret_value()
+    )
+    try:
+        client.wait_healthy(timeout=180)
+        return drive_dags(client, settings, say)
+    except AirflowError as exc:
+        raise PipelineError(f"{exc}\ncomponent logs: {airflow_home(settings) / 'logs'}") from exc
+    finally:
+        client.close()
+        stop_services(settings, started.names, say)
+
+
+def up(settings: Settings, say: Say) -> None:
+    prepare(settings, say)
+    start_services(settings, say, with_api=True)
+    client = AirflowClient(
+        api_url(settings), settings.airflow_admin_user, settings.airflow_admin_password.get_secret_value()
+    )
+    try:
+        client.wait_healthy(timeout=180)
+        for dag_id in sorted(client.wait_dags(expected_dags(settings), timeout=300)):
+            client.unpause(dag_id)
+    finally:
+        client.close()
+
+
+def down(settings: Settings, say: Say) -> None:
+    stop_services(settings, None, say)
+
+
+def summary(settings: Settings) -> dict[str, Any]:
+    """What the run left in the database, for the closing report."""
+    from chitieu.db.connect import connect
+
+    out: dict[str, Any] = {}
+    with connect(dict_rows=True) as conn:
+        out["batches"] = conn.execute(
+            """SELECT source_id, status, count(*) AS batches, sum(rows_loaded) AS loaded,
+                      sum(rows_revised) AS revised, sum(rows_rejected) AS rejected
+               FROM load_batches GROUP BY source_id, status ORDER BY source_id, status"""
+        ).fetchall()
+        out["observations"] = conn.execute(
+            """SELECT count(*) AS vintages,
+                      count(DISTINCT (jurisdiction_id, indicator_code, period_type, period_start)) AS figures
+               FROM observations"""
+        ).fetchone()
+        out["alerts"] = conn.execute(
+            "SELECT rule, state, count(*) AS n FROM alerts GROUP BY rule, state ORDER BY rule, state"
+        ).fetchall()
+        out["outbox"] = conn.execute(
+            "SELECT status, count(*) AS n FROM notification_outbox GROUP BY status ORDER BY status"
+        ).fetchall()
+    path = notifications_file(settings)
+    out["received"] = sum(1 for _ in path.open(encoding="utf-8")) if path.exists() else 0
+    return out

@@ -1,0 +1,266 @@
+"""Task bodies of the DAGs, as plain functions: small JSON values in (ids, paths, timestamps) and
+out (counts, batch ids, statuses). No Airflow imports, no data frames through XCom, no shared
+local temp files between tasks — so each task can run on any worker (Celery, Kubernetes).
+
+Idempotency: ingestion is keyed on (source, resource, sha256) by the loader, which skips a file
+already loaded; evaluation, alert sync and outbox draining take their clock from the DAG run
+(`run_after`), never from now(), so a re-run of the same run writes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chitieu.db.connect import connect
+from chitieu.pipeline import inbox
+from chitieu.pipeline.jsonable import jsonable
+from chitieu.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class TaskFailed(RuntimeError):
+    """A task finished its work but found something that must make the run fail (visible in Airflow)."""
+
+
+def _clock(value: str | datetime) -> datetime:
+    ts = _parse_ts(value)
+    if ts is None:
+        raise ValueError("a run clock (ISO timestamp) is required")
+    return ts
+
+
+def _parse_ts(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _spec(spec_id: str) -> Any:
+    from chitieu.pipeline.dag_specs import load_spec
+
+    return load_spec(spec_id)
+
+
+def _batch_summary(result: Any) -> dict[str, Any]:
+    """One IngestResult as a small JSON dict: its counts, and the first rejection reasons."""
+    summary = result.summary() if callable(getattr(result, "summary", None)) else jsonable(result)
+    out: dict[str, Any] = dict(jsonable(summary)) if isinstance(summary, dict) else {"detail": summary}
+    rejected = getattr(result, "rejected", None) or []
+    out["rejected_rows"] = jsonable(rejected[:5])
+    return out
+
+
+def _count(batches: list[dict[str, Any]], key: str) -> int:
+    return sum(int(b.get(key) or 0) for b in batches)
+
+
+# --- ingestion DAGs (one per source spec) --------------------------------------------------------
+
+
+def list_resources(spec_id: str) -> list[str]:
+    """The independent units of work of a source (one mapped task each). May do network I/O."""
+    from chitieu.ingest.connectors import get_connector
+
+    resources = get_connector(_spec(spec_id)).resources()
+    # A connector with no sub-resources still has one unit of work: the whole source ('').
+    return [str(r) if r is not None else "" for r in resources] or [""]
+
+
+def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
+    """Fetch, archive, parse, validate and load one resource of a source."""
+    from chitieu.ingest.pipeline import ingest_source
+
+    spec = _spec(spec_id)
+    with connect(autocommit=True) as conn:
+        results = ingest_source(conn, spec, resource or None)
+    batches = [_batch_summary(r) for r in results]
+    failed = [b for b in batches if b.get("status") == "failed"]
+    if failed:
+        # A fetch that failed (network, publisher down) is worth a retry with backoff; the failed
+        # batch stays recorded in load_batches for the data-operations dashboard.
+        raise TaskFailed(
+            f"{spec_id}:{resource or '*'}: fetch failed / không tải được: "
+            + "; ".join(str(b.get("error")) for b in failed)
+        )
+    return {
+        "source": spec_id,
+        "resource": resource,
+        "batches": batches,
+        "statuses": sorted({str(b.get("status")) for b in batches}),
+        "rows_loaded": _count(batches, "loaded"),
+        "rows_revised": _count(batches, "revised"),
+        "rows_rejected": _count(batches, "rejected"),
+    }
+
+
+def summarise(results: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """Totals over the mapped results that exist (failed map indexes give none)."""
+    done = [r for r in results if r]
+    batches = [b for r in done for b in r.get("batches", [r])]
+    statuses: dict[str, int] = {}
+    for b in batches:
+        statuses[str(b.get("status"))] = statuses.get(str(b.get("status")), 0) + 1
+    return {
+        "units": len(done),
+        "batches": len(batches),
+        "statuses": statuses,
+        "batch_ids": [b.get("batch_id") for b in batches if b.get("batch_id") is not None][:50],
+        "rows_loaded": _count(batches, "loaded"),
+        "rows_revised": _count(batches, "revised"),
+        "rows_rejected": _count(batches, "rejected"),
+        # The change signal for evaluation: figures added or revised (an unchanged reload is not one).
+        "new_data": _count(batches, "loaded") > 0,
+    }
+
+
+def verdict(results: list[dict[str, Any] | None], *, fail_on_rejected: bool = True) -> dict[str, Any]:
+    """Fail (visibly) when a whole payload of a source was rejected; rows rejected inside a file
+    are a normal outcome, quarantined with reasons."""
+    summary = summarise(results)
+    if fail_on_rejected:
+        bad = [
+            f"{r.get('source')}:{r.get('resource') or '*'}: {b.get('error')}"
+            for r in results
+            if r
+            for b in r.get("batches", [])
+            if b.get("status") in ("rejected", "failed")
+        ]
+        if bad:
+            raise TaskFailed("payload rejected whole / tệp bị từ chối toàn bộ:\n" + "\n".join(bad))
+    return summary
+
+
+# --- inbox DAG -------------------------------------------------------------------------------------
+
+
+def list_inbox() -> list[str]:
+    return inbox.pending_files(get_settings().data_dir)
+
+
+def ingest_inbox_file(path: str) -> dict[str, Any]:
+    """Ingest one inbox file and move it to processed/ or rejected/ with its report beside it."""
+    from chitieu.ingest.pipeline import ingest_file
+
+    data_dir = get_settings().data_dir
+    file = Path(path)
+    if not file.exists():
+        # A retry after the move: the report tells what happened. Nothing to redo.
+        name = file.name
+        for outcome in ("processed", "rejected"):
+            for report_path in sorted((data_dir / outcome).glob(f"*-{name}{inbox.REPORT_SUFFIX}")):
+                loaded: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+                return loaded
+        return {"path": path, "outcome": "missing", "batches": []}
+    sha = inbox.sha256_file(file)
+    options = inbox.read_options(file)
+    with connect(autocommit=True) as conn:
+        result = ingest_file(conn, file, source_id="upload", indicator=options.get("indicator"))
+    batch = _batch_summary(result)
+    outcome = "rejected" if batch.get("status") in ("rejected", "failed") else "processed"
+    report = {
+        "source": "upload",
+        "resource": file.name,
+        "original_name": file.name,
+        "options": options,
+        "batches": [batch],
+        "rows_loaded": int(batch.get("loaded") or 0),
+        "rows_revised": int(batch.get("revised") or 0),
+        "rows_rejected": int(batch.get("rejected") or 0),
+        "settled_at_run": True,
+    }
+    return inbox.settle(data_dir, file, sha, outcome, report)
+
+
+# --- evaluation DAG ------------------------------------------------------------------------------
+
+
+def evaluate_all(as_of: str | None = None) -> dict[str, Any]:
+    from chitieu.evaluate.engine import evaluate
+
+    with connect(autocommit=True) as conn:
+        summary = evaluate(conn, as_of=_parse_ts(as_of))
+    return jsonable(summary)
+
+
+def sync_alerts(now: str) -> dict[str, Any]:
+    from chitieu.alerts.lifecycle import sync_alerts as sync
+
+    with connect(autocommit=True) as conn:
+        summary = sync(conn, _clock(now))
+    return jsonable(summary)
+
+
+def refresh_dashboards() -> dict[str, Any]:
+    from chitieu.dashboards.views import refresh
+
+    with connect(autocommit=True) as conn:
+        result = refresh(conn)
+    return {"refreshed": jsonable(result)}
+
+
+# --- notifications, deadlines --------------------------------------------------------------------
+
+
+def drain_outbox(now: str, limit: int = 100) -> dict[str, Any]:
+    from chitieu.alerts.outbox import drain
+
+    with connect(autocommit=True) as conn:
+        summary = drain(conn, _clock(now), limit=limit)
+    return jsonable(summary)
+
+
+def check_deadlines(now: str) -> dict[str, Any]:
+    """Daily: reporting obligations due within DEADLINE_WARNING_DAYS, and sources gone stale, are
+    time-driven rules (no new data triggers them), so the daily run syncs every rule as of its date."""
+    from chitieu.alerts import rules
+    from chitieu.alerts.lifecycle import sync_alerts as sync
+
+    clock = _clock(now)
+    with connect(autocommit=True) as conn:
+        due = rules.deadline_findings(conn, rules.local_date(clock))
+        summary = sync(conn, clock)
+    return {
+        "now": clock.isoformat(),
+        "deadlines_due": [f.fingerprint for f in due],
+        "sync": jsonable(summary),
+    }
+
+
+# --- maintenance ---------------------------------------------------------------------------------
+
+HYPERTABLES_AND_TABLES = ("observations", "evaluations", "load_batches", "rejected_rows", "alerts")
+
+
+def analyze() -> dict[str, Any]:
+    from chitieu.pipeline import maintenance
+
+    with connect(autocommit=True) as conn:
+        return maintenance.analyze(conn)
+
+
+def prune_evaluations(retention_days: int | None = None) -> dict[str, Any]:
+    from chitieu.pipeline import maintenance
+
+    days = retention_days if retention_days is not None else get_settings().evaluation_retention_days
+    with connect(autocommit=True) as conn:
+        return maintenance.prune_evaluations(conn, retention_days=days)
+
+
+def verify_archive(limit: int | None = None) -> dict[str, Any]:
+    from chitieu.pipeline import maintenance
+
+    with connect(autocommit=True) as conn:
+        report = maintenance.verify_archive(conn, get_settings().data_dir, limit=limit)
+    if report["missing"] or report["corrupt"]:
+        raise TaskFailed(
+            "archive integrity check failed / kho lưu trữ không toàn vẹn: "
+            f"{len(report['missing'])} missing / thiếu, {len(report['corrupt'])} corrupt / sai checksum: "
+            f"{(report['missing'] + report['corrupt'])[:10]}"
+        )
+    return report

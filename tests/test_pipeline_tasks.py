@@ -1,0 +1,235 @@
+"""The DAGs' task bodies without Airflow, against the real TimescaleDB."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import yaml
+
+from chitieu.pipeline import inbox, maintenance, outcomes, tasks
+from chitieu.pipeline.dag_specs import load_spec, source_dag_entries
+from chitieu.pipeline.receiver import WebhookReceiver
+from chitieu.settings import PROJECT_ROOT, get_settings
+
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("DATA_DIR", str(path))
+    get_settings.cache_clear()
+    return path
+
+
+@pytest.fixture()
+def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
+    from chitieu.catalog.loader import load_catalog
+
+    with psycopg.connect(db_dsn) as conn:
+        load_catalog(conn)
+        conn.commit()
+    return db
+
+
+def test_inbox_lists_only_settled_files(data_dir: Path) -> None:
+    inbox.place(data_dir, "a.xlsx", b"one")
+    (data_dir / "inbox" / ".b.xlsx.part").write_bytes(b"half written")
+    (data_dir / "inbox" / "c.xlsx.report.json").write_text("{}")
+    assert [Path(p).name for p in inbox.pending_files(data_dir)] == ["a.xlsx"]
+
+
+def test_upload_names_cannot_escape_the_inbox(data_dir: Path) -> None:
+    path = inbox.place(data_dir, "../../etc/passwd", b"x")
+    assert path.parent == data_dir / "inbox"
+    assert inbox.safe_name("..\\..\\x.csv") == "x.csv"
+    assert inbox.safe_name("...") == "upload"
+
+
+def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connection, data_dir: Path) -> None:
+    sample = SAMPLES / "inbox" / "mau-nhap-lieu-4-tinh-2020-2025.xlsx"
+    placed = inbox.place(data_dir, sample.name, sample.read_bytes())
+    report = tasks.ingest_inbox_file(str(placed))
+    assert report["outcome"] == "processed"
+    assert not placed.exists()
+    moved = Path(report["path"])
+    assert moved.parent == data_dir / "processed" and moved.read_bytes() == sample.read_bytes()
+    on_disk = json.loads(Path(report["report_path"]).read_text(encoding="utf-8"))
+    assert on_disk["sha256"] == inbox.sha256_file(moved)
+    loaded = catalog_db.execute("SELECT count(*) FROM observations WHERE source_id = 'upload'").fetchone()
+    assert loaded is not None and loaded[0] == report["rows_loaded"] > 100
+    # Two rows of the template are wrong on purpose: quarantined with reasons in both languages.
+    assert report["rows_rejected"] == 2
+    reasons = catalog_db.execute("SELECT reason_vi, reason_en FROM rejected_rows").fetchall()
+    assert len(reasons) == 2 and all(vi and en and vi != en for vi, en in reasons)
+
+    before = catalog_db.execute("SELECT count(*) FROM observations").fetchone()
+    # The same file dropped again: skipped by checksum, nothing new, moved again.
+    again = tasks.ingest_inbox_file(str(inbox.place(data_dir, sample.name, sample.read_bytes())))
+    assert again["outcome"] == "processed" and again["rows_loaded"] == 0
+    assert again["batches"][0]["status"] == "skipped"
+    assert catalog_db.execute("SELECT count(*) FROM observations").fetchone() == before
+    # A retry after the move finds the report instead of failing.
+    assert tasks.ingest_inbox_file(str(placed))["sha256"] == report["sha256"]
+
+
+def test_unreadable_inbox_file_goes_to_rejected(catalog_db: psycopg.Connection, data_dir: Path) -> None:
+    sample = SAMPLES / "inbox" / "tep-hong.xlsx"
+    report = tasks.ingest_inbox_file(str(inbox.place(data_dir, sample.name, sample.read_bytes())))
+    assert report["outcome"] == "rejected"
+    assert Path(report["path"]).parent == data_dir / "rejected"
+    error = report["batches"][0]["error"]
+    assert " / " in error  # Vietnamese / English
+    assert tasks.summarise([report])["new_data"] is False
+
+
+def test_verdict_fails_on_a_payload_rejected_whole() -> None:
+    good = {"source": "s", "resource": "a", "batches": [{"status": "loaded", "loaded": 3}]}
+    bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": "x / y"}]}
+    assert tasks.verdict([good, None])["rows_loaded"] == 3
+    with pytest.raises(tasks.TaskFailed, match="s:b"):
+        tasks.verdict([good, bad])
+    assert tasks.verdict([good, bad], fail_on_rejected=False)["batches"] == 2
+
+
+def _evaluation(conn: psycopg.Connection, run_id: int, at: datetime) -> None:
+    conn.execute(
+        """INSERT INTO evaluations (evaluated_at, run_id, as_of, target_id, plan_id, jurisdiction_id,
+                                    indicator_code, target_year, status)
+           VALUES (%s, %s, %s, 't1', 'p', 'vn', 'hdi', 2030, 'on_track')""",
+        (at, run_id, at),
+    )
+
+
+def test_prune_keeps_the_latest_evaluations(db: psycopg.Connection) -> None:
+    latest = datetime(2026, 6, 1, tzinfo=UTC)
+    old, recent = latest - timedelta(days=900), latest - timedelta(days=30)
+    for at in (old, recent, latest):
+        run = db.execute(
+            "INSERT INTO evaluation_runs (as_of, started_at) VALUES (%s, %s) RETURNING id", (at, at)
+        ).fetchone()
+        assert run is not None
+        _evaluation(db, run[0], at)
+    with psycopg.connect(db.info.dsn, password=get_settings().local_pg_password.get_secret_value()) as conn:
+        result = maintenance.prune_evaluations(conn, retention_days=365)
+    assert result["chunks_dropped"] >= 1 and result["runs_deleted"] == 1
+    left = [r[0] for r in db.execute("SELECT evaluated_at FROM evaluations ORDER BY 1").fetchall()]
+    assert left == [recent, latest]
+    # Nothing is older than the retention before the latest run: a second prune drops nothing.
+    with psycopg.connect(db.info.dsn, password=get_settings().local_pg_password.get_secret_value()) as conn:
+        assert maintenance.prune_evaluations(conn, retention_days=365)["runs_deleted"] == 0
+
+
+def test_archive_check_finds_missing_and_corrupt_files(db: psycopg.Connection, tmp_path: Path) -> None:
+    from chitieu.ingest.archive import archive_bytes
+
+    good = archive_bytes(b"good", "good.csv", data_dir=tmp_path)
+    bad = archive_bytes(b"bad", "bad.csv", data_dir=tmp_path)
+    bad.path.write_bytes(b"tampered")
+    rows = [(good.sha256, str(good.path)), (bad.sha256, str(bad.path)), ("0" * 64, str(tmp_path / "gone"))]
+    for sha, path in rows:
+        db.execute(
+            """INSERT INTO load_batches (source_id, file_sha256, archived_path, fetched_at, status)
+               VALUES ('upload', %s, %s, now(), 'loaded')""",
+            (sha, path),
+        )
+    report = maintenance.verify_archive(db, tmp_path)
+    assert report["checked"] == 3
+    assert report["corrupt"] == [str(bad.path)]
+    assert report["missing"] == [str(tmp_path / "gone")]
+
+
+def test_task_outcomes_are_recorded_once_per_task(db: psycopg.Connection, db_dsn: str) -> None:
+    key = {"dag_id": "inbox", "run_id": "manual__1", "task_id": "ingest_file", "map_index": 0}
+    assert outcomes.record(**key, state="up_for_retry", error="boom")
+    assert outcomes.record(**key, try_number=2, state="success", summary={"rows_loaded": 3})
+    rows = db.execute("SELECT state, try_number, summary FROM pipeline_task_runs").fetchall()
+    assert rows == [("success", 2, {"rows_loaded": 3})]
+
+
+def test_outcome_recording_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=1")
+    get_settings.cache_clear()
+    assert outcomes.record(dag_id="d", run_id="r", task_id="t", state="failed") is False
+
+
+def test_webhook_receiver_records_json(tmp_path: Path) -> None:
+    out = tmp_path / "n.jsonl"
+    with WebhookReceiver(port=0, out=out) as receiver:
+        httpx.post(
+            receiver.url + "/chitieu/alerts", json={"title": "Cảnh báo", "body": "x"}
+        ).raise_for_status()
+    assert receiver.messages[0]["payload"]["title"] == "Cảnh báo"
+    assert json.loads(out.read_text(encoding="utf-8"))["path"] == "/chitieu/alerts"
+
+
+def test_a_broken_spec_gets_a_failing_dag_not_a_missing_one(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a spec", encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": "good",
+                "kind": "json_766",
+                "title": "t",
+                "url": "http://127.0.0.1:1/x",
+                "schedule": "@daily",
+                "options": {"periods": ["2024"]},
+            }
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "bad.yaml").write_text("id: bad\nkind: nonsense\ntitle: t\n", encoding="utf-8")
+    entries = {e.dag_id: e for e in source_dag_entries(tmp_path)}
+    assert set(entries) == {"ingest_good", "ingest_bad"}
+    assert entries["ingest_good"].error is None and entries["ingest_good"].schedule == "@daily"
+    assert entries["ingest_bad"].error and "kind" in entries["ingest_bad"].error
+    (tmp_path / "worse.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    assert load_spec("good", tmp_path).id == "good"  # the broken neighbours do not block it
+    with pytest.raises(KeyError):
+        load_spec("missing", tmp_path)
+
+
+def test_managed_processes_stop_only_what_they_started(tmp_path: Path) -> None:
+    import json as _json
+    import os
+    import signal
+    import sys
+
+    from chitieu.pipeline import processes
+
+    cmd = [sys.executable, "-c", "import time; time.sleep(120)"]
+    started = processes.start(
+        tmp_path, "sleeper", cmd, env=dict(os.environ), log=tmp_path / "s.log", cwd=tmp_path
+    )
+    assert processes.running(tmp_path, "sleeper") == started
+    assert (
+        processes.start(tmp_path, "sleeper", cmd, env=dict(os.environ), log=tmp_path / "s.log", cwd=tmp_path)
+        == started
+    )
+    assert processes.stop(tmp_path, "sleeper", timeout=10) is True
+    assert processes.running(tmp_path, "sleeper") is None
+    assert processes.stop(tmp_path, "sleeper") is False
+
+    # A pid file whose pid now belongs to another process (another start time) is never signalled.
+    other = processes.start(
+        tmp_path, "other", cmd, env=dict(os.environ), log=tmp_path / "o.log", cwd=tmp_path
+    )
+    pid_file = tmp_path / "other.pid"
+    info = _json.loads(pid_file.read_text())
+    pid_file.write_text(_json.dumps({**info, "ticks": (info["ticks"] or 0) + 1}))
+    assert processes.stop(tmp_path, "other") is False
+    assert Path(f"/proc/{other.pid}").exists()
+    os.killpg(other.pid, signal.SIGTERM)
+    os.waitpid(other.pid, 0)
+
+
+def test_every_committed_source_spec_yields_a_valid_dag() -> None:
+    entries = source_dag_entries()
+    assert entries, "catalog/sources has no specs"
+    assert [e for e in entries if e.error] == []
+    assert all(e.dag_id == f"ingest_{e.spec_id}" for e in entries)
