@@ -1,6 +1,6 @@
 """Every Grafana panel query (macros expanded) timed on the 1M-observation benchmark set.
 
-Builds helper C1's data set (`benchmarks.dataset.build_dataset`) in a dedicated database, evaluates
+Builds the evaluation benchmark's data set (`benchmarks.dataset.build_dataset`) in a dedicated database, evaluates
 it with the real engine, adds what the set lacks for these panels (province and national series
 aggregated from the communes, load batches, rejected rows, alerts, outbox rows), refreshes the
 dashboard materialized views, then runs each panel's SQL through the read-only role: one warm-up and

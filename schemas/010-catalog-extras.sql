@@ -1,4 +1,4 @@
--- Catalog details the foundation schema has no column for (helper A, range 010-019).
+-- Catalog details the foundation schema has no column for. Never edit after it lands: add 011, 012...
 -- phrase: the target wording its operator/value were read from ('đạt trên 80%'), shown in alerts.
 ALTER TABLE targets ADD COLUMN IF NOT EXISTS phrase text;
 -- A plan whose copy carries no date says why (issued_on stays NULL, never guessed).

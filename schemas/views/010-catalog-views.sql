@@ -1,4 +1,4 @@
--- Targets with their plan, jurisdiction and indicator names: one row per target (helper A).
+-- Targets with their plan, jurisdiction and indicator names: one row per target.
 DROP VIEW IF EXISTS targets_detail CASCADE;
 CREATE VIEW targets_detail AS
 SELECT t.id AS target_id,

@@ -1,4 +1,4 @@
--- Evaluation views (helper C1). Re-applied on every migrate.
+-- Evaluation views. Re-applied on every migrate.
 
 -- The latest run is the one with the latest as_of (then the highest id): a back-dated
 -- `chitieu evaluate --as-of ...` run, recorded for history, never replaces today's statuses.

@@ -1,4 +1,4 @@
--- Alert views for dashboards and the API (helper C2); re-applied on every migrate.
+-- Alert views for dashboards and the API; re-applied on every migrate.
 DROP VIEW IF EXISTS alerts_active CASCADE;
 CREATE VIEW alerts_active AS
 SELECT a.id, a.rule, a.severity, a.plan_id, a.jurisdiction_id, a.indicator_code, a.target_year,

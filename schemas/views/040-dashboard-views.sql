@@ -1,12 +1,11 @@
--- Views the Grafana panels read (helper D); re-applied on every migrate.
+-- Views the Grafana panels read; re-applied on every migrate.
 -- Panels query these through the read-only role, never the base tables, so that a schema change
 -- is absorbed here. Times are UTC timestamps; a year's figure sits on 1 January of that year.
 
--- Recompute the precomputed tables (migration 041) in one transaction: readers see the previous
+-- Recompute the precomputed tables (migration 040) in one transaction: readers see the previous
 -- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
 -- engine's own definition (view evaluations_latest, schemas/views/030: the run with the latest
--- as_of), so the dashboards, `chitieu status` and the alerts always agree. (041's one-time initial
--- fill, which cannot use a view, took each target's newest run instead.)
+-- as_of), so the dashboards, `chitieu status` and the alerts always agree.
 CREATE OR REPLACE FUNCTION dash_refresh() RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = None
     grafana_folder: str = "Chỉ Tiêu"
     # The datasource `chitieu dashboards push` creates: our DB as Grafana reaches it (host:port) and
-    # its name; unset = taken from DATABASE_URL / the embedded cluster (helper D, issue 7).
+    # its name; unset = taken from DATABASE_URL / the embedded cluster (issue 7).
     grafana_db_host: str | None = None
     grafana_db_name: str | None = None
 

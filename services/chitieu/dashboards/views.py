@@ -1,4 +1,4 @@
-"""Refresh what the dashboards precompute (migrations 040-041, function dash_refresh)."""
+"""Refresh what the dashboards precompute (migration 040, function dash_refresh)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from chitieu.ingest.records import RawRecord
 
 @dataclass
 class Catalog:
-    """The two registries ingestion resolves against (helper A's catalog)."""
+    """The two registries ingestion resolves against."""
 
     jurisdictions: Any  # chitieu.catalog.jurisdictions.JurisdictionRegistry
     indicators: Any  # chitieu.catalog.indicators.IndicatorRegistry

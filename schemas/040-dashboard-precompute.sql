@@ -1,11 +1,12 @@
--- Dashboard precomputation, second form (helper D). Never edit after it lands: add 042, 043...
--- The materialized view dash_evaluations_mv (040) is replaced by plain tables filled by the function
--- dash_refresh() (schemas/views/040-dashboard-views.sql), which `chitieu.dashboards.views.refresh`
--- calls after every evaluation. Why: each evaluation run changes every row (a new run id), and
--- REFRESH MATERIALIZED VIEW CONCURRENTLY diffs every row against the old contents: minutes on the
--- 1M-observation benchmark set. A DELETE + INSERT in one transaction takes seconds, and readers keep
--- seeing the previous rows until it commits (no exclusive lock, unlike a plain REFRESH).
-DROP MATERIALIZED VIEW IF EXISTS dash_evaluations_mv CASCADE;
+-- Precomputed data for the Grafana panels. Never edit after it lands: add 042, 043...
+-- The Apache TimescaleDB build has no continuous aggregates, so the pipeline refreshes these after
+-- every evaluation through dash_refresh() (schemas/views/040-dashboard-views.sql), called by
+-- `chitieu.dashboards.views.refresh(conn)`.
+--
+-- The latest evaluations are plain tables rewritten in one transaction, not a materialized view:
+-- every evaluation run changes every row (a new run id), and REFRESH MATERIALIZED VIEW CONCURRENTLY
+-- diffs every row against the old contents (minutes on the 1M-observation benchmark set), while a
+-- DELETE + INSERT takes seconds and readers keep the previous rows until it commits.
 
 -- The latest evaluation of every target: the rows of the newest run that evaluated it, one per
 -- check year (0 = the target itself, a year = an every-year check).
@@ -49,25 +50,24 @@ CREATE TABLE dash_status_summary (
     PRIMARY KEY (plan_id, jurisdiction_id, status, every_year_check, behind)
 );
 
-INSERT INTO dash_evaluations_latest
-WITH last_run AS (
-    SELECT target_id, max(run_id) AS run_id FROM evaluations GROUP BY target_id
-)
-SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
-       e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
-       e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
-       e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-       e.base_year, e.base_value, e.flags
-FROM evaluations e
-JOIN last_run l ON l.target_id = e.target_id AND l.run_id = e.run_id
-ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
+-- What each source has delivered, per indicator and period type: the freshness panel and the
+-- Grafana stale-data rule compare the end of the last period with the source's release lag.
+CREATE MATERIALIZED VIEW dash_source_periods_mv AS
+SELECT source_id, indicator_code, period_type,
+       max(period_start) AS last_period_start,
+       max(CASE period_type
+               WHEN 'Y' THEN (period_start + interval '1 year')::date
+               WHEN 'H' THEN (period_start + interval '6 months')::date
+               WHEN 'Q' THEN (period_start + interval '3 months')::date
+               WHEN 'M' THEN (period_start + interval '1 month')::date
+               ELSE coalesce(period_end + 1, (period_start + interval '1 year')::date)
+           END) AS last_period_end,       -- exclusive: the day after the last period covered
+       max(loaded_at) AS last_loaded_at,
+       max(fetched_at) AS last_fetched_at,
+       count(*) AS vintages
+FROM observations
+GROUP BY source_id, indicator_code, period_type;
 
-INSERT INTO dash_status_summary
-SELECT plan_id, jurisdiction_id, status, check_year IS NOT NULL,
-       check_year IS NULL AND (status IN ('needs_acceleration', 'limited_progress', 'deteriorating')
-                               OR will_meet IS FALSE),
-       count(*)
-FROM dash_evaluations_latest
-GROUP BY 1, 2, 3, 4, 5;
+CREATE UNIQUE INDEX dash_source_periods_mv_key ON dash_source_periods_mv (source_id, indicator_code, period_type);
 
-GRANT SELECT ON dash_evaluations_latest, dash_status_summary TO chitieu_readonly;
+GRANT SELECT ON dash_evaluations_latest, dash_status_summary, dash_source_periods_mv TO chitieu_readonly;
