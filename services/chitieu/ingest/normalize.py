@@ -202,10 +202,27 @@ def _parse_distinct(uniq: pd.Series) -> tuple[np.ndarray, ...]:
     return value, missing, bad, percent, provisional
 
 
+def factorize_cells(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct cells as objects), code -1 for an empty (None/NaN) cell.
+
+    A categorical column (CSV is read that way) already holds both: its codes and categories are
+    used as they are instead of materialising a million Python objects to hash them again. Its
+    categories may include values no row uses any more (after rows were dropped): harmless, they
+    are only looked up through the codes.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return (
+            series.cat.codes.to_numpy(dtype=np.int64),
+            series.cat.categories.to_numpy(dtype=object),
+        )
+    codes, uniq = pd.factorize(series.astype(object), use_na_sentinel=True)
+    return codes, np.asarray(uniq, dtype=object)
+
+
 def parse_number_series(cells: pd.Series) -> ParsedNumbers:
     """parse_number over a column, once per distinct cell (files repeat their figures a lot)."""
     index = cells.index
-    codes, uniq = pd.factorize(cells.astype(object), use_na_sentinel=True)
+    codes, uniq = factorize_cells(cells)
     parts = _parse_distinct(pd.Series(uniq, dtype=object))
     # code -1 (None/NaN): an empty cell, i.e. missing
     fills = (np.nan, True, False, False, False)

@@ -18,6 +18,7 @@ import pandas as pd
 from chitieu.ingest.connectors.spreadsheet import FRAME_COLUMNS
 from chitieu.ingest.normalize import (
     PeriodError,
+    factorize_cells,
     is_missing,
     parse_number_series,
     parse_period,
@@ -125,7 +126,7 @@ def _as_of_for(as_of: Any, start: date) -> date | None:
 
 def text_series(series: pd.Series) -> pd.Series:
     """Cells as stripped text, None for empty; numbers read as text the way they print ('58', '2024')."""
-    codes, uniq = pd.factorize(series.astype(object), use_na_sentinel=True)
+    codes, uniq = factorize_cells(series)
     texts = np.array([*[_text(u) for u in uniq], None], dtype=object)
     return pd.Series(texts[codes], index=series.index, dtype=object)
 
@@ -215,7 +216,7 @@ def normalise_frame(
     out = pd.DataFrame(index=df.index)
 
     # -- periods, once per distinct cell -------------------------------------------------------
-    pcodes, puniq = pd.factorize(df["period"].astype(object), use_na_sentinel=True)
+    pcodes, puniq = factorize_cells(df["period"])
     plist: list[Any] = []
     for cell in puniq:
         try:

@@ -167,7 +167,8 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     schema = build_schema(dup)
     reasons: dict[Any, str] = {}
     try:
-        schema.validate(candidates, lazy=True)
+        # inplace: the schema coerces nothing, so pandera need not copy a million-row frame first
+        schema.validate(candidates, lazy=True, inplace=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
         rank = {code: i for i, code in enumerate(REASON_ORDER)}

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from chitieu.ingest.normalize import (
     MISSING_MARKERS,
+    factorize_cells,
     has_provisional_marker,
     is_missing,
     looks_like_period,
@@ -500,7 +501,7 @@ def _as_text(series: pd.Series) -> pd.Series:
         return nfc(str(cell)).strip()
 
     # once per distinct cell: a million-row column holds a few dozen province names
-    codes, uniq = pd.factorize(series.astype(object), use_na_sentinel=True)
+    codes, uniq = factorize_cells(series)
     return pd.Series(np.array([*[one(u) for u in uniq], ""], dtype=object)[codes], index=series.index)
 
 
@@ -533,14 +534,20 @@ def _empty(series: pd.Series) -> pd.Series:
     ).astype(bool)
 
 
-def _footnote(labels: pd.Series) -> pd.Series:
-    uniq = pd.unique(labels)
-    verdict = {u: bool(_FOOTNOTE_RE.match(fold_key(u) if u else "")) or (len(u) > 80) for u in uniq}
+def _is_footnote(label: str) -> bool:
     # '(*)' folds to '' under fold_key; check the raw text too
-    for u in uniq:
-        if u.startswith(("*", "(*", "Ghi chú", "Nguồn")):
-            verdict[u] = True
-    return labels.map(verdict).astype(bool)
+    return (
+        bool(_FOOTNOTE_RE.match(fold_key(label) if label else ""))
+        or len(label) > 80
+        or label.startswith(("*", "(*", "Ghi chú", "Nguồn"))
+    )
+
+
+def _footnote(labels: pd.Series) -> pd.Series:
+    """Labels (text from _as_text) that are footnotes, judged once per distinct label."""
+    codes, uniq = factorize_cells(labels)
+    verdict = np.array([*[_is_footnote(str(u)) for u in uniq], False], dtype=bool)
+    return pd.Series(verdict[codes], index=labels.index)
 
 
 def extract(sheet: Sheet, table: Table, *, constants: dict[str, Any] | None = None) -> pd.DataFrame:
