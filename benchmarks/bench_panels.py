@@ -1,10 +1,10 @@
 """Every Grafana panel query (macros expanded) timed on the 1M-observation benchmark set.
 
-Builds the evaluation benchmark's data set (`benchmarks.dataset.build_dataset`) in a dedicated database, evaluates
-it with the real engine, adds what the set lacks for these panels (province and national series
-aggregated from the communes, load batches, rejected rows, alerts, outbox rows), refreshes the
-dashboard materialized views, then runs each panel's SQL through the read-only role: one warm-up and
-five timed runs, median and max reported. Goal: every panel under 100 ms.
+Builds the evaluation benchmark's data set (`benchmarks.dataset.build_dataset`) in a dedicated
+database, evaluates it with the real engine, adds what the set lacks for these panels (province and
+national series aggregated from the communes, load batches, rejected rows, alerts, outbox rows),
+refreshes the dashboard precomputed tables, then runs each panel's SQL through the read-only role:
+one warm-up and five timed runs, median and max reported. Goal: every panel under 100 ms.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
+from chitieu.ingest.normalize import format_period
 from chitieu.settings import get_settings
 
 # Better first. Statuses absent from the map (insufficient_data, no_data) are never compared.
@@ -303,16 +304,6 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def period_label(period_type: str, start: date) -> str:
-    if period_type == "Y":
-        return f"{start.year}"
-    if period_type == "H":
-        return f"{start.year}-H{1 if start.month <= 6 else 2}"
-    if period_type == "Q":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return f"{start.year}-{start.month:02d}"
-
-
 @dataclass(frozen=True)
 class ReleaseExpectation:
     source_id: str
@@ -360,8 +351,8 @@ def stale_findings(conn: psycopg.Connection, now: datetime) -> list[Finding]:
             if today < due:
                 continue
             late_days = (today - due).days
-            label = period_label(row["period_type"], nxt)
-            last_label = period_label(row["period_type"], row["last_period"])
+            label = format_period(row["period_type"], nxt)
+            last_label = format_period(row["period_type"], row["last_period"])
             iname_vi = row["name_vi"] or row["indicator_code"]
             iname_en = row["name_en"] or row["indicator_code"]
             loaded = row["last_loaded_at"]

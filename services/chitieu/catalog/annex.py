@@ -89,23 +89,10 @@ class AnnexResult:
 
 
 def _indicator_dict(ind: Indicator) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "code": ind.code,
-        "name_vi": ind.name_vi,
-        "name_en": ind.name_en,
-        "aliases": list(ind.aliases),
-        "unit": ind.unit,
-        "value_type": ind.value_type,
-        "direction": ind.direction,
-        "aggregation": ind.aggregation,
-        "plan_specific": ind.plan_specific,
-        "needs_review": ind.needs_review,
-    }
-    if ind.aggregation_weight:
-        out["aggregation_weight"] = ind.aggregation_weight
-    if ind.description:
-        out["description"] = ind.description
-    return out
+    # The range follows from value_type when the file is read back, so it is not written.
+    row = ind.as_row()
+    del row["min_value"], row["max_value"]
+    return {k: v for k, v in row.items() if v is not None or k == "plan_specific"}
 
 
 # --- reading -------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,10 @@ class Indicator:
     plan_specific: str | None = None
     needs_review: bool = False
     description: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The indicator as a row of the `indicators` table (and of an annex file)."""
+        return {**asdict(self), "aliases": list(self.aliases)}
 
     def in_range(self, value: float) -> bool:
         if self.min_value is not None and value < self.min_value:

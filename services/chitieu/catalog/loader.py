@@ -105,22 +105,7 @@ def load_catalog(conn: psycopg.Connection, catalog_dir: Path | None = None) -> d
                 conn,
                 "indicators",
                 ("code",),
-                {
-                    "code": ind.code,
-                    "name_vi": ind.name_vi,
-                    "name_en": ind.name_en,
-                    "aliases": list(ind.aliases),
-                    "unit": ind.unit,
-                    "value_type": ind.value_type,
-                    "direction": ind.direction,
-                    "aggregation": ind.aggregation,
-                    "aggregation_weight": ind.aggregation_weight,
-                    "min_value": ind.min_value,
-                    "max_value": ind.max_value,
-                    "plan_specific": ind.plan_specific,
-                    "needs_review": ind.needs_review,
-                    "description": ind.description,
-                },
+                ind.as_row(),
             )
         plan_ids = [p.id for p in plans]
         cur = conn.execute("DELETE FROM plans WHERE NOT (id = ANY(%s))", (plan_ids,))
