@@ -4,7 +4,6 @@ evaluation, alerts, and notifications delivered to a local webhook receiver."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -240,9 +239,10 @@ def test_dags_end_to_end_on_samples(demo_env: dict[str, Any]) -> None:
     assert str(run.state) == "success", _states(run)
     sent = _count(db, "SELECT count(*) FROM notification_outbox WHERE status = 'sent'")
     assert sent == pending and len(receiver.messages) == sent
-    assert any(
-        "Cảnh báo" in json.dumps(m["payload"], ensure_ascii=False) or m["payload"] for m in receiver.messages
-    )
+    titles = {m["payload"]["title"] for m in receiver.messages}
+    assert all(t.startswith("[Chỉ Tiêu][") for t in titles), titles
+    subjects = set(db.execute("SELECT subject FROM notification_outbox WHERE status = 'sent'").fetchall())
+    assert titles == {row[0] for row in subjects}
     assert _count(db, "SELECT count(*) FROM pipeline_task_runs WHERE state = 'success'") > 0
 
     # 5. Re-running changes nothing: no new figures, no evaluation asset, no new alerts or messages.
