@@ -87,14 +87,6 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return self.database_url is None
 
-    @property
-    def pg_data_dir(self) -> Path:
-        return self.local_dir / "pg" / "data"
-
-    @property
-    def pg_socket_dir(self) -> Path:
-        return self.local_dir / "pg" / "run"
-
     def dsn(self, database: str | None = None) -> str:
         """Connection string for our database (or another database on the same server)."""
         if self.database_url is not None:

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import psycopg
@@ -33,7 +34,7 @@ class Cluster:
     def bindir(self) -> Path:
         return Path(f"/usr/lib/postgresql/{self.settings.pg_major}/bin")
 
-    @property
+    @cached_property
     def root(self) -> Path:
         """Where the cluster lives. Under LOCAL_DIR unless the server's user cannot reach it."""
         local = self.settings.local_dir / "pg"
@@ -112,7 +113,6 @@ class Cluster:
         )
 
     def start(self) -> None:
-        # A stale postmaster.pid from a killed machine would block the start.
         res = self._run(
             str(self.bindir / "pg_ctl"),
             "start",
