@@ -362,7 +362,8 @@ def test_failing_receiver_is_retried_with_backoff_and_delivers_exactly_once(
 
     d1 = outbox.drain(db, T0)
     assert (d1.picked, d1.sent, d1.retried) == (1, 0, 1)
-    assert "500" in d1.errors[0] or "delivery failed" in d1.errors[0]
+    assert "gửi thất bại" in d1.errors[0] and "delivery failed" in d1.errors[0]  # both languages
+    assert webhook.failed == ["/default"]  # the receiver really answered 500 once
     row = db.execute("SELECT status, attempts, next_attempt_at FROM notification_outbox").fetchone()
     assert row == ("pending", 1, T0 + timedelta(seconds=60))
     assert outbox.drain(db, T0 + timedelta(seconds=59)).picked == 0  # not before its backoff

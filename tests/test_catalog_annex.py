@@ -153,16 +153,18 @@ def test_csv_semicolon_and_jurisdiction_option(tmp_path: Path, catalog_copy: Pat
 def test_errors(tmp_path: Path, catalog_copy: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(AnnexError):
+    # Each error names its cause, in Vietnamese and in English.
+    with pytest.raises(AnnexError, match="Header row not found") as no_header:
         import_annex(path, PLAN, catalog_dir=catalog_copy)
-    with pytest.raises(AnnexError):
+    assert "Không tìm thấy dòng tiêu đề" in no_header.value.reason_vi
+    with pytest.raises(AnnexError, match="Unknown plan 'no-such-plan'") as no_plan:
         import_annex(_annex_xlsx(tmp_path / "a.xlsx"), "no-such-plan", catalog_dir=catalog_copy)
+    assert "Không có kế hoạch" in no_plan.value.reason_vi
 
 
 def test_cli_dry_run_on_the_sample(catalog_copy: Path) -> None:
     sample = get_settings().samples_dir / "annex" / "ninh-binh-annex.xlsx"
-    if not sample.exists():
-        pytest.skip("sample annex not built")
+    assert sample.is_file(), f"the committed sample annex is missing: {sample}"
     result = CliRunner().invoke(
         app,
         [

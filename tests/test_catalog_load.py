@@ -130,3 +130,6 @@ def test_cli_load(db_dsn: str) -> None:
         assert _one(conn, "SELECT count(*) FROM targets") == sum(len(p.targets) for p in load_plans())
     again = CliRunner().invoke(app, ["catalog", "load"])
     assert again.exit_code == 0, again.output
+    with psycopg.connect(db_dsn) as conn:  # a second load duplicates nothing
+        assert _one(conn, "SELECT count(*) FROM targets") == sum(len(p.targets) for p in load_plans())
+        assert _one(conn, "SELECT count(*) FROM jurisdictions") == 98

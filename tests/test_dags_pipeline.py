@@ -70,7 +70,9 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         from airflow.configuration import conf
 
         if conf.get("database", "sql_alchemy_conn") != env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]:
-            pytest.skip("Airflow was already imported in this session with another configuration")
+            # Skipping here would hide the DAG tests in CI; a test that imports Airflow earlier
+            # with its own configuration is the defect to fix.
+            pytest.fail("Airflow was already imported in this session with another configuration")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     airflow = Path(sys.executable).parent / "airflow"

@@ -176,14 +176,16 @@ def test_alert_rules_file_is_consistent() -> None:
             if "expression" in item["model"]:
                 assert item["model"]["expression"] in ref_ids and item["model"]["expression"] != item["refId"]
         # Grafana expands $VAR in provisioning files: templates must escape their dollars.
-        assert "$labels" not in json.dumps(rule) or "$$labels" in json.dumps(rule)
-        assert re.search(r"(?<!\$)\$(labels|values)", rule["annotations"]["summary"]) is None
+        # Anywhere in the rule, a $labels / $values must be written $$labels / $$values.
+        assert re.search(r"(?<!\$)\$(labels|values)\b", json.dumps(rule, ensure_ascii=False)) is None
 
 
 def test_api_rules_match_the_file() -> None:
     document = _yaml("alerting/rules.yaml")
     file_rules = {r["uid"]: r for r in document["groups"][0]["rules"]}
-    for rule in alert_rules.api_rules():
+    api = alert_rules.api_rules()
+    assert {r["uid"] for r in api} == set(file_rules)  # the same rules, none missing on either side
+    for rule in api:
         assert rule["folderUID"] == common.FOLDER_UID and rule["ruleGroup"] == alert_rules.GROUP
         assert file_rules[rule["uid"]]["data"] == rule["data"]
         assert file_rules[rule["uid"]]["annotations"]["summary"] == rule["annotations"]["summary"].replace(
@@ -193,7 +195,9 @@ def test_api_rules_match_the_file() -> None:
 
 def test_panel_sql_expands_completely() -> None:
     values = {"plan": ["a", "b"], "jurisdiction": ["x"], "indicator": "i"}
-    for q in inventory.panel_queries() + inventory.variable_queries():
+    queries = inventory.panel_queries() + inventory.variable_queries()
+    assert len(queries) > 10
+    for q in queries:
         text = macros.expand(
             q.raw_sql,
             time_from=datetime(2020, 1, 1, tzinfo=UTC),

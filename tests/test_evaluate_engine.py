@@ -208,7 +208,10 @@ def test_every_year_constraint_gives_one_missed_row_per_failed_year(catalog):
     assert rows[2]["data_jurisdiction_id"] == "new-56" and "successor_data" in rows[2]["flags"]
     assert rows[2]["inputs"]["threshold"] == 3
     # The overall row: 2.9 (2026) does not meet 3, base 1.0 (2022, earliest figure).
-    assert rows[0]["status"] != "achieved"
+    # R = (2.9^(1/4) - 1) / (3^(1/8) - 1) = 0.304968 / 0.147203 = 2.0717: on track, not achieved.
+    assert rows[0]["status"] == "on_track"
+    assert rows[0]["progress_ratio"] == pytest.approx(0.304968 / 0.147203, rel=1e-4)
+    assert (rows[0]["current_value"], rows[0]["current_year"]) == (2.9, 2026)
 
 
 def test_milestones_done_pending_overdue(catalog):
@@ -321,7 +324,11 @@ def test_relative_target_uses_the_national_figure_of_the_same_year(catalog):
     add_obs(db, "vn", "share", 2025, 50, "2026-03-01")  # not the same year as the province's latest
     run = evaluate(db, ts("2026-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.rel")
-    assert r["status"] != "achieved"  # 55 is not above 56 (national 2024)
+    # 55 is not above 56 (national 2024), so not achieved; base 48 (2023) -> 55 (2024) against
+    # 48 -> 56 by 2030: R = (55/48 - 1) / ((56/48)^(1/7) - 1) = 0.145833 / 0.022266 = 6.5496.
+    assert r["status"] == "on_track"
+    assert r["progress_ratio"] == pytest.approx(0.145833 / 0.022266, rel=1e-3)
+    assert (r["current_value"], r["current_year"]) == (55, 2024)
     assert r["inputs"]["national"] == {"year": 2024, "value": 56, "margin": 0, "effective_value": 56}
     assert {"relative_national", "provisional_data"} <= set(r["flags"])
 
@@ -391,7 +398,8 @@ def test_cli_evaluate_and_status(catalog, db_dsn):
     assert out.exit_code == 0 and "nt.share" in out.stdout
 
     out = runner.invoke(app, ["status", "--jurisdiction", "Atlantis"])
-    assert out.exit_code != 0
+    # A usage error naming the unknown place (exit 2), not a crash (exit 1 with a traceback).
+    assert out.exit_code == 2 and "Atlantis" in out.output, out.output
 
 
 def test_catalog_without_any_observation(catalog):

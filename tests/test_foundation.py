@@ -32,7 +32,9 @@ def empty_db(base_settings: Settings):
 
 def test_migrations_apply_to_empty_database_and_rerun_is_noop(empty_db, base_settings):
     first = migrate.migrate(empty_db, base_settings.schemas_dir)
-    expected = [m.name for m in migrate.discover(base_settings.schemas_dir)]
+    # Expected from the directory itself, not from the discovery code under test.
+    expected = sorted(p.name for p in base_settings.schemas_dir.glob("*.sql"))
+    assert len(expected) > 1
     assert first == expected and first[0] == "001-foundation.sql"
     recorded = empty_db.execute("SELECT name FROM schema_migrations ORDER BY version").fetchall()
     assert [r[0] for r in recorded] == expected

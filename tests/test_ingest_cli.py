@@ -65,6 +65,7 @@ def test_load_then_reload_via_cli(db: psycopg.Connection, tmp_path: Path) -> Non
     s1 = json.loads(first.stdout)["summary"]
     assert (s1["status"], s1["loaded"], s1["rejected"]) == ("loaded", 2, 1)
     second = runner.invoke(app, ["ingest", str(path), "--format", "json"])
+    assert second.exit_code == 0, second.output
     s2 = json.loads(second.stdout)["summary"]
     assert (s2["status"], s2["loaded"]) == ("skipped", 0)
     table = runner.invoke(app, ["ingest", str(path)])
@@ -109,6 +110,7 @@ def test_template_round_trip(tmp_path: Path) -> None:
 
     # unfilled: every row is a blank figure, skipped, nothing rejected
     empty = runner.invoke(app, ["ingest", str(out), "--dry-run"])
+    assert empty.exit_code == 0, empty.output
     doc = json.loads(empty.stdout)
     assert doc["summary"]["missing_skipped"] == len(body) and not doc["rejected"] and not doc["observations"]
 
@@ -120,6 +122,7 @@ def test_template_round_trip(tmp_path: Path) -> None:
             row[7].value = "ước tính" if row[4].value == "2024" else "chính thức"
     wb.save(filled)
     back = runner.invoke(app, ["ingest", str(filled), "--dry-run"])
+    assert back.exit_code == 0, back.output
     doc = json.loads(back.stdout)
     assert not doc["rejected"], doc["rejected"]
     got = {o["period"]: (o["value"], o["status"]) for o in doc["observations"]}

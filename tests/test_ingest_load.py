@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def test_load_with_provenance_and_quarantine(db: psycopg.Connection, tmp_path: P
     path = write(tmp_path, "kts-2024.xlsx", V1)
     res = ingest_file(db, path, catalog=test_catalog())
     assert res.status == "loaded", res.error
+    assert res.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (res.rows_read, res.rows_loaded, res.rows_new, res.rows_rejected, res.rows_missing) == (
         5,
         3,
@@ -178,7 +180,12 @@ def test_status_change_alone_is_a_revision(db: psycopg.Connection, tmp_path: Pat
     v2 = [list(r) for r in V1]
     v2[3][4] = "sơ bộ"
     res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
-    assert res.rows_revised == 1
+    assert (res.rows_revised, res.rows_loaded) == (1, 1)
+    current = db.execute(
+        "SELECT value, status FROM observations_current "
+        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+    ).fetchone()
+    assert current == (11.2, "provisional")  # same figure, now marked 'sơ bộ'
 
 
 def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: Path) -> None:

@@ -93,6 +93,13 @@ def test_series_agrees_with_scalar_rule() -> None:
         else:
             assert res.value[i] == pytest.approx(p.value)
             assert res.percent[i] == p.percent
+    # ... and both agree with a hand reading of the cells, so a shared mistake cannot pass.
+    nan = float("nan")
+    expected = [12.5, 60.76, 1500.0, 0.5, nan, nan, nan, -3.0, 12.5, 185_401.5, nan, 7.0]
+    assert res.value.tolist() == pytest.approx(expected, nan_ok=True)
+    assert res.missing.tolist() == [c in ("-", "x", "") for c in cells]
+    assert res.bad.tolist() == [c == "abc" for c in cells]
+    assert res.percent.tolist()[8] and not any(res.percent.tolist()[:8])
 
 
 def test_series_with_spreadsheet_numbers() -> None:

@@ -99,9 +99,11 @@ def test_upsert_sources(db: psycopg.Connection) -> None:
     n = upsert_sources(db)
     assert n == len(specs) + 1  # with the 'upload' pseudo-source
     assert upsert_sources(db) == n  # idempotent
+    total = db.execute("SELECT count(*) FROM sources").fetchone()
+    assert total is not None and total[0] == n  # the second upsert added no rows
     row = db.execute(
         "SELECT kind, expected_release_lag, spec->>'id' FROM sources WHERE id = 'gso-pxweb-digital-economy'"
     ).fetchone()
-    assert row is not None and row[0] == "pxweb" and row[1] == timedelta(days=180) and row[2] == row[2]
+    assert row == ("pxweb", timedelta(days=180), "gso-pxweb-digital-economy")
     status = db.execute("SELECT count(*) FROM source_load_status").fetchone()
     assert status is not None and status[0] == n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,7 +61,7 @@ def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connec
     moved = Path(report["path"])
     assert moved.parent == data_dir / "processed" and moved.read_bytes() == sample.read_bytes()
     on_disk = json.loads(Path(report["report_path"]).read_text(encoding="utf-8"))
-    assert on_disk["sha256"] == inbox.sha256_file(moved)
+    assert on_disk["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
     loaded = catalog_db.execute("SELECT count(*) FROM observations WHERE source_id = 'upload'").fetchone()
     assert loaded is not None and loaded[0] == report["rows_loaded"] > 100
     # Two rows of the template are wrong on purpose: quarantined with reasons in both languages.
