@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -236,6 +237,21 @@ def datastore_pages(payload: Payload, what: str) -> list[dict[str, Any]]:
     return results
 
 
+def datastore_payload(
+    kind: str, rid: str, pages: list[bytes], *, fetched_at: datetime, url: str, total: int | None
+) -> Payload:
+    """One resource's datastore pages, kept verbatim as one archived payload (CKAN and DKAN)."""
+    return Payload(
+        name=f"{kind}-{rid}.json",
+        content=join_pages(pages),
+        fetched_at=fetched_at,
+        url=url,
+        media_type="application/json",
+        resource=rid,
+        meta={"pages": str(len(pages)), "total": "" if total is None else str(total)},
+    )
+
+
 def parse_datastore(payload: Payload, columns: ColumnMap, what: str) -> Iterator[RawRecord]:
     results = datastore_pages(payload, what)
     keys: list[str] = []
@@ -350,15 +366,7 @@ class CkanConnector(PortalConnector):
                 query = {"resource_id": rid, "limit": self.page_size, "offset": seen}
                 following = f"{base}?{urlencode(query)}"
             url = following
-        return Payload(
-            name=f"{self.kind}-{rid}.json",
-            content=join_pages(pages),
-            fetched_at=fetched_at,
-            url=first,
-            media_type="application/json",
-            resource=rid,
-            meta={"pages": str(len(pages)), "total": "" if total is None else str(total)},
-        )
+        return datastore_payload(self.kind, rid, pages, fetched_at=fetched_at, url=first, total=total)
 
     def parse(self, payload: Payload) -> Iterator[RawRecord]:
         yield from parse_datastore(payload, self.columns, f"CKAN resource {payload.resource or payload.name}")

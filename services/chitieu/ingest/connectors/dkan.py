@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from chitieu.ingest.connectors.ckan import MAX_PAGES, CkanConnector, parse_datastore
-from chitieu.ingest.connectors.http import ConfigError, join_pages, utcnow
+from chitieu.ingest.connectors.ckan import MAX_PAGES, CkanConnector, datastore_payload, parse_datastore
+from chitieu.ingest.connectors.http import ConfigError, utcnow
 from chitieu.ingest.records import Payload, RawRecord
 
 
@@ -52,15 +52,7 @@ class DkanConnector(CkanConnector):
             offset += len(records)
             if len(records) < self.page_size or (total is not None and offset >= total):
                 break
-        return Payload(
-            name=f"{self.kind}-{rid}.json",
-            content=join_pages(pages),
-            fetched_at=fetched_at,
-            url=first,
-            media_type="application/json",
-            resource=rid,
-            meta={"pages": str(len(pages)), "total": "" if total is None else str(total)},
-        )
+        return datastore_payload(self.kind, rid, pages, fetched_at=fetched_at, url=first, total=total)
 
     def parse(self, payload: Payload) -> Iterator[RawRecord]:
         yield from parse_datastore(payload, self.columns, f"DKAN resource {payload.resource or payload.name}")
