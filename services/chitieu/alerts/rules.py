@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -302,16 +301,6 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-@dataclass(frozen=True)
-class ReleaseExpectation:
-    source_id: str
-    indicator_code: str
-    period_type: str
-    last_period: date
-    next_period: date
-    due_on: date
 
 
 def next_release(period_type: str, last_period: date, lag: timedelta) -> tuple[date, date]:

@@ -7,7 +7,6 @@ payload -> archive (sha256) -> already loaded? skip -> parse -> normalise -> val
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -381,10 +380,6 @@ def ingest_source(
             result.batch_id = int(row[0]) if row else None
         results.append(result)
     return results
-
-
-def looks_like_url(text: str) -> bool:
-    return bool(re.match(r"^https?://", text))
 
 
 __all__ = ["IngestResult", "ingest_bytes", "ingest_file", "ingest_payload", "ingest_source"]

@@ -19,7 +19,6 @@ from chitieu.ingest.connectors.spreadsheet import FRAME_COLUMNS
 from chitieu.ingest.normalize import (
     PeriodError,
     factorize_cells,
-    is_missing,
     parse_number_series,
     parse_period,
     parse_status,
@@ -72,13 +71,6 @@ def _text(cell: Any) -> str | None:
         return str(int(cell))
     text = str(cell).strip()
     return text or None
-
-
-def _key(cell: Any) -> Any:
-    """A hashable, NaN-safe key for memoising per distinct cell."""
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-        return None
-    return (type(cell).__name__, cell)
 
 
 def _overlaps(j: Any, start: date, end: date) -> bool:
@@ -346,7 +338,3 @@ def normalise_frame(
     out["period_cell"] = df["period_cell"].to_numpy() if "period_cell" in df else None
     out["period_ok"] = period_ok
     return out, skipped
-
-
-def missing_mask(series: pd.Series) -> pd.Series:
-    return series.map(is_missing).astype(bool)

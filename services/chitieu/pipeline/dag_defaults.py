@@ -65,10 +65,3 @@ def run_clock(context: Any) -> str:
     dag_run = context["dag_run"]
     ts = context.get("logical_date") or getattr(dag_run, "logical_date", None) or dag_run.run_after
     return str(ts.isoformat())
-
-
-def run_day(context: Any) -> str:
-    """The run's date in Vietnam (deadlines are local dates)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.fromisoformat(run_clock(context)).astimezone(ZoneInfo(LOCAL_TZ)).date().isoformat()

@@ -90,17 +90,6 @@ def settled_name(sha256: str, name: str) -> str:
     return name if name.startswith(prefix + "-") else f"{prefix}-{name}"
 
 
-def find_report(data_dir: Path, sha256: str, name: str) -> dict[str, Any] | None:
-    """The report of a file already settled in processed/ or rejected/ (a retried task finds it)."""
-    settled = settled_name(sha256, name)
-    for outcome in ("processed", "rejected"):
-        report = data_dir / outcome / (settled + REPORT_SUFFIX)
-        if report.exists():
-            loaded: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
-            return loaded
-    return None
-
-
 def settle(data_dir: Path, path: Path, sha256: str, outcome: str, report: dict[str, Any]) -> dict[str, Any]:
     """Move an inbox file to processed/ or rejected/ and write its report beside it.
 

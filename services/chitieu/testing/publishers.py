@@ -43,7 +43,7 @@ import re
 import signal
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -692,13 +692,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
-
-
-def iter_fixture_files(root: Path) -> Iterator[Path]:
-    """Every file a publisher folder serves from (for checks that fixtures stay well-formed)."""
-    yield from sorted(
-        p for p in Path(root).rglob("*") if p.is_file() and p.suffix in (".json", ".csv", ".html")
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -228,11 +228,6 @@ def _looks_utf16(sample: bytes) -> bool:
     return odd.count(0) > 0.3 * len(odd) or even.count(0) > 0.3 * len(even)
 
 
-def decode_text(content: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (BOM or not), else cp1258 / the detected legacy charset."""
-    return decode_with_encoding(content)[0]
-
-
 def decode_with_encoding(content: bytes) -> tuple[str, str]:
     """(text, 'utf-8' | the encoding used)."""
     if content.startswith(b"\xef\xbb\xbf"):
