@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
 from chitieu.db import local, migrate
@@ -93,6 +95,61 @@ def _fresh_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+# --- the HTTP API (issue 8) -------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def api_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DATA_DIR (archive, inbox) in the test's own directory."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    return tmp_path / "data"
+
+
+@pytest.fixture()
+def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
+    """The catalog, two sample spreadsheets (a wide report, then the template revising some of its
+    figures), one evaluation with its alerts, and the refreshed latest-status table."""
+    from chitieu.alerts.lifecycle import sync_alerts
+    from chitieu.catalog.loader import load_catalog
+    from chitieu.dashboards.views import refresh
+    from chitieu.evaluate.engine import evaluate
+    from chitieu.ingest.pipeline import ingest_file
+
+    samples = Path(__file__).resolve().parents[1] / "samples" / "inbox"
+    with psycopg.connect(db_dsn) as conn:
+        load_catalog(conn)
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        for name in ("bao-cao-chi-tieu-57-2020-2024.xlsx", "mau-nhap-lieu-4-tinh-2020-2025.xlsx"):
+            ingest_file(conn, samples / name)
+        now = datetime.now(UTC)  # after the loads: an earlier as_of would see no figures
+        evaluate(conn, as_of=now)
+        sync_alerts(conn, now)
+        refresh(conn)
+    return db
+
+
+@pytest.fixture()
+def api_keys(db: psycopg.Connection) -> dict[str, str]:
+    """A token per role: {'viewer': 'ct_…', 'engineer': …, 'admin': …}."""
+    from chitieu.api.keys import ROLES, create_key
+
+    return {role: create_key(db, role=role, name=f"test {role}")[0] for role in ROLES}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture()
+def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:
+    """The app (lifespan run: pools, change feed) over httpx against the test's database."""
+    from chitieu.api import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
 
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")

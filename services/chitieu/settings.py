@@ -39,9 +39,25 @@ class Settings(BaseSettings):
     publisher_base_url: str = "http://127.0.0.1:8765"
     sources_dir: Path = PROJECT_ROOT / "catalog" / "sources"
 
-    # --- API ------------------------------------------------------------------------------------
+    # --- API (issue 8) ---------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8057
+    api_workers: int = 1  # uvicorn worker processes of `chitieu serve`
+    # The programmes require results to be published: true opens every read endpoint without a key.
+    api_public_read: bool = False
+    # Requests per key (per client address without a key), per API process, in `limits` notation.
+    api_rate_limit: str = "600/minute"
+    api_anonymous_rate_limit: str = "120/minute"
+    api_max_upload_mb: float = 50.0
+    # Uploads above this size are loaded in the background; the answer is 202 with a status URL.
+    api_background_upload_mb: float = 2.0
+    # xlsx and ods are zip archives: refuse one that would inflate beyond this (a zip bomb).
+    api_max_unzipped_mb: float = 500.0
+    api_pool_max_size: int = 10
+    # Responses of read endpoints are kept in memory until the data they read changes (the
+    # database NOTIFYs every committed change); false = every request reads the database.
+    api_cache: bool = True
+    api_cache_entries: int = 2048
 
     # --- alerts and notifications -----------------------------------------------------------------
     routes_file: Path = PROJECT_ROOT / "catalog" / "routes.yaml"

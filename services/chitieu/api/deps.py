@@ -1,37 +1,76 @@
-"""Dependencies of the routes, as `Annotated` aliases (the full-stack-fastapi-template way)."""
+"""Database access for the routes, and the shared lookups of their parameters.
+
+Read routes take a connection only when they must query (a cached answer needs none), through
+`connection(request)`; write routes run the core's synchronous functions in a worker thread on a
+connection of the small synchronous pool (`sync_connection`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
-from fastapi import Depends, HTTPException, Request
-from psycopg.rows import DictRow
-from psycopg_pool import ConnectionPool, PoolTimeout
+from fastapi import Request
+from psycopg_pool import PoolTimeout
 
-from chitieu.settings import Settings, get_settings
+from chitieu.api.problems import Problem
+from chitieu.catalog.jurisdictions import load_jurisdictions
 
-
-def get_pool(request: Request) -> ConnectionPool:
-    pool: ConnectionPool = request.app.state.pool
-    return pool
+_UNAVAILABLE = {"vi": "Không kết nối được cơ sở dữ liệu", "en": "database unavailable"}
 
 
-def get_conn(pool: Annotated[ConnectionPool, Depends(get_pool)]) -> Iterator[psycopg.Connection[DictRow]]:
+@asynccontextmanager
+async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     try:
-        with pool.connection(timeout=5) as conn:
-            yield conn  # type: ignore[misc]
-    except PoolTimeout as exc:
-        raise HTTPException(
-            status_code=503,
-            detail={"vi": "Không kết nối được cơ sở dữ liệu", "en": "database unavailable"},
-        ) from exc
+        async with request.app.state.pool.connection(timeout=5) as conn:
+            yield conn
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise Problem(503, **_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
 
 
-def settings_dep() -> Settings:
-    return get_settings()
+@contextmanager
+def sync_connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
+    try:
+        with request.app.state.sync_pool.connection(timeout=5) as conn:
+            yield conn
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise Problem(503, **_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
 
 
-SessionDep = Annotated[psycopg.Connection[DictRow], Depends(get_conn)]
-SettingsDep = Annotated[Settings, Depends(settings_dep)]
+def jurisdiction_ids(text: str | None) -> list[str] | None:
+    """None (no filter) or every jurisdiction a text may name across periods: an id ('old-58'), a
+    code ('58', '058') or a name in any spelling ('NINH THUAN'). An unknown name is a 404."""
+    if text is None or not text.strip():
+        return None
+    registry = load_jurisdictions()
+    wanted = text.strip()
+    ids = [wanted.lower()] if wanted.lower() in registry else [j.id for j in registry.candidates(wanted)]
+    if not ids:
+        raise not_found("địa phương", "jurisdiction", text)
+    return ids
+
+
+def not_found(what_vi: str, what_en: str, ref: object) -> Problem:
+    return Problem(404, vi=f"Không tìm thấy {what_vi} '{ref}'", en=f"unknown {what_en} '{ref}'")
+
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is read as Vietnam's time (UTC+7), the users' clock."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=VIETNAM)
+
+
+def changed(request: Request) -> None:
+    """Read-your-writes after a write through the API: drop cached answers now rather than when
+    the database's change notice arrives a moment later."""
+    feed = request.app.state.feed
+    if feed is not None:
+        feed.version += 1

@@ -1,55 +1,93 @@
-"""`create_app()`: the FastAPI application. The pool opens on startup (never at import time)."""
+"""`create_app()`: the FastAPI application. Pools, the change feed and the upload worker start with
+the app (never at import time), so `chitieu api openapi` needs no database."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from chitieu.api.routes.alerts import router as alerts_router
-from chitieu.api.routes.health import router as health_router
-from chitieu.api.routes.observations import router as observations_router
-from chitieu.api.routes.status import router as status_router
-from chitieu.api.routes.targets import router as targets_router
-from chitieu.api.routes.uploads import router as uploads_router
+from chitieu.api import problems
+from chitieu.api.auth import Gate
+from chitieu.api.cache import ChangeFeed, ResponseCache
+from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, uploads
+from chitieu.api.uploads import UploadWorker
 from chitieu.settings import get_settings
+
+PREFIX = "/api/v1"
+DESCRIPTION = """\
+Chỉ tiêu Nghị quyết 57-NQ/TW của các tỉnh: mục tiêu kèm trích dẫn, số liệu kèm nguồn gốc, tình trạng,
+cảnh báo, tải tệp lên, xuất dữ liệu. / Provincial Resolution 57-NQ/TW indicator targets with their
+citations, figures with their provenance, statuses, alerts, uploads and exports.
+
+**Authentication**: `Authorization: Bearer <API key>` (`chitieu apikey create --role viewer|engineer|admin`).
+Viewers read; engineers also upload and silence; admins also manage keys. With `API_PUBLIC_READ=true`
+read endpoints need no key. **Errors** are `application/problem+json` with `detail` (English) and
+`detail_vi` (Vietnamese). **Pagination**: follow `next` (keyset cursors). **Caching**: every read answer
+has an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
+"""
+
+
+def _conn_kwargs(name: str) -> dict[str, Any]:
+    return {"autocommit": True, "application_name": name}
 
 
 def create_app(dsn: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = ConnectionPool(
-            dsn or get_settings().dsn(),
-            min_size=1,
-            max_size=8,
-            open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row, "application_name": "chitieu-api"},
+        settings = get_settings()
+        url = dsn or settings.dsn()
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, min_size=2, max_size=settings.api_pool_max_size, open=False,
+            kwargs={**_conn_kwargs("chitieu-api"), "row_factory": dict_row},
+        )  # fmt: skip
+        # Writes reuse the core's synchronous functions in worker threads.
+        sync_pool: ConnectionPool[Any] = ConnectionPool(
+            url, min_size=0, max_size=4, open=False, kwargs=_conn_kwargs("chitieu-api-writes")
         )
-        # wait=False: the API starts (and /health answers 503) while the database is down.
-        pool.open(wait=False)
-        app.state.pool = pool
+        # wait=False: the API starts (and /readyz answers 503) while the database is down.
+        await pool.open(wait=False)
+        sync_pool.open(wait=False)
+        feed = ChangeFeed(url) if settings.api_cache else None
+        if feed is not None:
+            await feed.start()
+        app.state.pool, app.state.sync_pool, app.state.feed = pool, sync_pool, feed
+        app.state.cache = ResponseCache(feed, settings.api_cache_entries)
+        app.state.gate = Gate(
+            app.state,
+            public_read=settings.api_public_read,
+            rate=settings.api_rate_limit,
+            anonymous_rate=settings.api_anonymous_rate_limit,
+        )
+        app.state.uploads = UploadWorker(app.state)
+        await app.state.uploads.start()
         try:
             yield
         finally:
-            pool.close()
+            await app.state.uploads.stop()
+            if feed is not None:
+                await feed.stop()
+            await pool.close()
+            sync_pool.close()
 
     app = FastAPI(
         title="Chỉ Tiêu API",
-        description="Chỉ tiêu Nghị quyết 57-NQ/TW: mục tiêu, tình trạng, số liệu, cảnh báo, tải tệp lên. "
-        "Resolution 57 indicator targets: targets, statuses, observations, alerts, uploads.",
-        version="0.1.0",
+        description=DESCRIPTION,
+        version="1.0.0",
         lifespan=lifespan,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
     )
-    for router in (
-        health_router,
-        targets_router,
-        status_router,
-        observations_router,
-        alerts_router,
-        uploads_router,
-    ):
-        app.include_router(router)
+    problems.install(app)
+    api = APIRouter(prefix=PREFIX)
+    for module in (catalog, figures, alerts, uploads, exports, apikeys, health):
+        api.include_router(module.router)
+    app.include_router(api)
+    # The probes also answer at the root, where orchestrators look for them.
+    app.include_router(health.router, include_in_schema=False)
     return app

@@ -1,147 +1,291 @@
-"""Read queries of the API (keyword-only arguments; rows as dicts)."""
+"""The API's read queries (async psycopg; rows as dicts; keyword-only arguments).
+
+Paginated queries take the decoded cursor `after` and fetch `limit + 1` rows in key order, so the
+caller can tell whether another page exists.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.rows import DictRow, dict_row
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
 
-from chitieu.textnorm import fold_key
-
-Conn = psycopg.Connection[DictRow]
-
-_PREFIXES = ("tinh ", "t ", "thanh pho ", "tp ")
+Conn = AsyncConnection[Any]
+Rows = list[dict[str, Any]]
 
 
-def _name_key(text: str) -> str:
-    key = fold_key(text)
-    for prefix in _PREFIXES:
-        if key.startswith(prefix) and len(key) > len(prefix):
-            return key[len(prefix) :]
-    return key
+async def _all(conn: Conn, query: str | sql.Composed, params: dict[str, Any]) -> Rows:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
 
 
-def resolve_jurisdictions(conn: Conn, *, text: str) -> list[str]:
-    """Ids matching an id ('old-58'), a code ('58', '058') or a name in any spelling ('NINH THUAN')."""
-    rows = conn.execute("SELECT id, code, name, aliases FROM jurisdictions").fetchall()
-    wanted = text.strip()
-    code = f"{int(wanted):02d}" if wanted.isdigit() else None
-    key = _name_key(wanted)
-    ids = []
-    for row in rows:
-        names = [row["name"], *(row["aliases"] or [])]
-        if (
-            row["id"] == wanted
-            or (code is not None and row["code"] == code)
-            or any(_name_key(n) == key for n in names)
-        ):
-            ids.append(row["id"])
-    return ids
+_SUCCESSION = """
+    coalesce((SELECT json_agg(json_build_object('id', s.successor_id, 'name', js.name,
+                                                'effective_on', s.effective_on, 'legal_basis', s.legal_basis)
+                              ORDER BY s.successor_id)
+              FROM jurisdiction_succession s JOIN jurisdictions js ON js.id = s.successor_id
+              WHERE s.predecessor_id = j.id), '[]') AS successors,
+    coalesce((SELECT json_agg(json_build_object('id', s.predecessor_id, 'name', jp.name,
+                                                'effective_on', s.effective_on, 'legal_basis', s.legal_basis)
+                              ORDER BY s.predecessor_id)
+              FROM jurisdiction_succession s JOIN jurisdictions jp ON jp.id = s.predecessor_id
+              WHERE s.successor_id = j.id), '[]') AS predecessors"""
 
 
-def targets(conn: Conn, *, plan: str | None, jurisdiction_ids: list[str] | None) -> list[dict[str, Any]]:
-    return conn.execute(
-        """SELECT t.id, t.plan_id, t.indicator_code, i.name_vi AS indicator_name_vi,
-                  i.name_en AS indicator_name_en,
-                  i.unit, t.jurisdiction_id, j.name AS jurisdiction_name, j.code AS jurisdiction_code,
-                  t.target_year, t.kind, t.operator, t.value, t.value_max, t.every_year, t.parent_target_id,
-                  t.relative_to, t.milestone_object, t.due_date, t.baseline_year, t.baseline_value,
-                  t.baseline_note, t.lead_agency,
-                  json_build_object('document', t.cite_document, 'section', t.cite_section,
-                                    'quote', t.cite_quote) AS source
-           FROM targets t
-           JOIN indicators i ON i.code = t.indicator_code
-           JOIN jurisdictions j ON j.id = t.jurisdiction_id
-           WHERE (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
-             AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
-           ORDER BY t.plan_id, t.id""",
-        {"plan": plan, "jids": jurisdiction_ids},
-    ).fetchall()
+async def jurisdictions(
+    conn: Conn, *, ids: list[str] | None, level: str | None, on: Any, after: list[Any] | None, limit: int
+) -> Rows:
+    return await _all(
+        conn,
+        f"""SELECT j.id, j.code, j.name, j.level, j.parent_id, j.valid_from, j.valid_to, j.aliases,
+                   {_SUCCESSION}
+            FROM jurisdictions j
+            WHERE (%(ids)s::text[] IS NULL OR j.id = ANY(%(ids)s))
+              AND (%(level)s::text IS NULL OR j.level = %(level)s)
+              AND (%(on)s::date IS NULL OR ((j.valid_from IS NULL OR j.valid_from <= %(on)s)
+                                           AND (j.valid_to IS NULL OR j.valid_to >= %(on)s)))
+              AND (%(after)s::text IS NULL OR j.id > %(after)s)
+            ORDER BY j.id
+            LIMIT %(limit)s""",
+        {"ids": ids, "level": level, "on": on, "after": after[0] if after else None, "limit": limit + 1},
+    )
 
 
-def latest_status(
-    conn: Conn, *, plan: str | None, jurisdiction_ids: list[str] | None, as_of: datetime | None
-) -> list[dict[str, Any]]:
-    """The latest evaluation of every target (and every checked year) from runs as of `as_of`."""
-    return conn.execute(
-        """WITH latest AS (
-               SELECT DISTINCT ON (e.target_id, coalesce(e.check_year, -1)) e.*
-               FROM evaluations e
-               WHERE (%(as_of)s::timestamptz IS NULL OR e.evaluated_at <= %(as_of)s)
-                 AND (%(plan)s::text IS NULL OR e.plan_id = %(plan)s)
-                 AND (%(jids)s::text[] IS NULL OR e.jurisdiction_id = ANY(%(jids)s))
-               ORDER BY e.target_id, coalesce(e.check_year, -1), e.evaluated_at DESC, e.run_id DESC
-           )
-           SELECT l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisdiction_name,
-                  l.data_jurisdiction_id, l.indicator_code, i.name_vi AS indicator_name_vi, l.target_year,
-                  l.check_year, l.status, l.progress_ratio, l.expected_value, l.current_value, l.current_year,
-                  l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.lineage,
-                  l.run_id, l.evaluated_at, l.as_of
-           FROM latest l
-           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
-           LEFT JOIN indicators i ON i.code = l.indicator_code
-           ORDER BY l.plan_id, l.target_id, l.check_year NULLS FIRST""",
-        {"plan": plan, "jids": jurisdiction_ids, "as_of": as_of},
-    ).fetchall()
+_INDICATOR_COLUMNS = """code, name_vi, name_en, aliases, unit, value_type, direction, aggregation, min_value,
+    max_value, plan_specific, needs_review, description"""
 
 
-def observations(
+async def indicators(conn: Conn, *, code: str | None = None, plan: str | None = None) -> Rows:
+    return await _all(
+        conn,
+        f"""SELECT {_INDICATOR_COLUMNS} FROM indicators i
+            WHERE (%(code)s::text IS NULL OR i.code = %(code)s)
+              AND (%(plan)s::text IS NULL
+                   OR EXISTS (SELECT 1 FROM targets t
+                              WHERE t.indicator_code = i.code AND t.plan_id = %(plan)s))
+            ORDER BY i.code""",
+        {"code": code, "plan": plan},
+    )
+
+
+async def plans(conn: Conn, *, plan_id: str | None = None) -> Rows:
+    return await _all(
+        conn,
+        """SELECT p.id, p.document_number, p.title, p.issuer, p.issued_on, p.jurisdiction_id,
+                  j.name AS jurisdiction_name, p.kind, p.horizon_year,
+                  (SELECT count(*) FROM targets t WHERE t.plan_id = p.id)::int AS targets,
+                  coalesce((SELECT json_agg(json_build_object(
+                                'code', o.code, 'description', o.description,
+                                'recurrence', o.recurrence, 'due_dates', o.due_dates,
+                                'first_year', o.first_year, 'recipient', o.recipient)
+                                ORDER BY o.code)
+                            FROM reporting_obligations o WHERE o.plan_id = p.id),
+                           '[]') AS reporting_obligations
+           FROM plans p JOIN jurisdictions j ON j.id = p.jurisdiction_id
+           WHERE %(id)s::text IS NULL OR p.id = %(id)s
+           ORDER BY p.id""",
+        {"id": plan_id},
+    )
+
+
+TARGET_SELECT = """
+    SELECT t.id, t.plan_id, t.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
+           i.unit, t.jurisdiction_id, j.name AS jurisdiction_name, t.target_year, t.kind, t.operator, t.value,
+           t.value_max, t.every_year, t.parent_target_id, t.relative_to, t.milestone_object, t.due_date,
+           t.baseline_year, t.baseline_value, t.baseline_note, t.lead_agency, t.needs_review,
+           json_build_object('document', t.cite_document, 'section', t.cite_section,
+                             'quote', t.cite_quote) AS citation
+    FROM targets t
+    JOIN indicators i ON i.code = t.indicator_code
+    JOIN jurisdictions j ON j.id = t.jurisdiction_id"""
+
+
+async def targets(
     conn: Conn,
     *,
+    target_id: str | None = None,
+    plan: str | None = None,
+    jurisdiction_ids: list[str] | None = None,
+    indicator: str | None = None,
+    after: list[Any] | None = None,
+    limit: int = 1_000_000,
+) -> Rows:
+    return await _all(
+        conn,
+        TARGET_SELECT
+        + """
+            WHERE (%(id)s::text IS NULL OR t.id = %(id)s)
+              AND (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
+              AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
+              AND (%(ind)s::text IS NULL OR t.indicator_code = %(ind)s)
+              AND (%(after)s::text IS NULL OR t.id > %(after)s)
+            ORDER BY t.id
+            LIMIT %(limit)s""",
+        {
+            "id": target_id,
+            "plan": plan,
+            "jids": jurisdiction_ids,
+            "ind": indicator,
+            "after": after[0] if after else None,
+            "limit": limit + 1,
+        },
+    )
+
+
+async def series(
+    conn: Conn, *, jurisdiction_id: str, indicator: str, as_of: datetime | None, every_vintage: bool
+) -> Rows:
+    """One jurisdiction × indicator: the latest vintage of each figure as of `as_of` (now when None),
+    or every vintage loaded by then."""
+    pick = sql.SQL("" if every_vintage else "DISTINCT ON (o.period_type, o.period_start)")
+    query = sql.SQL(
+        """SELECT {pick} o.period_type, o.period_start, o.period_end, o.value, o.status, o.loaded_at,
+                  o.source_id, o.batch_id, o.file_sha256, o.file_name, o.sheet, o.row_num, o.cell,
+                  o.fetched_at, o.note
+           FROM observations o
+           WHERE o.jurisdiction_id = %(jid)s AND o.indicator_code = %(ind)s
+             AND (%(as_of)s::timestamptz IS NULL OR o.loaded_at <= %(as_of)s)
+           ORDER BY o.period_type, o.period_start, o.loaded_at DESC"""
+    ).format(pick=pick)
+    return await _all(conn, query, {"jid": jurisdiction_id, "ind": indicator, "as_of": as_of})
+
+
+_STATUS_COLUMNS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisdiction_name,
+    l.data_jurisdiction_id, l.indicator_code, i.name_vi AS indicator_name_vi, l.target_year, l.check_year,
+    l.status, sl.label_vi AS status_label_vi, l.progress_ratio, l.expected_value, l.current_value,
+    l.current_year, l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.run_id,
+    l.evaluated_at, l.as_of"""
+
+_STATUS_FILTERS = """
+      (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
+  AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
+  AND (%(ind)s::text IS NULL OR l.indicator_code = %(ind)s)
+  AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s))"""
+
+
+async def run_as_of(conn: Conn, as_of: datetime) -> int | None:
+    """The run whose statuses were current at `as_of`: of the runs finished by then, the one with the
+    latest as_of (a back-dated re-run never displaced the statuses of its day)."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            """SELECT r.id FROM evaluation_runs r
+               WHERE r.finished_at IS NOT NULL AND r.finished_at <= %s
+                 AND EXISTS (SELECT 1 FROM evaluations e WHERE e.run_id = r.id)
+               ORDER BY r.as_of DESC, r.id DESC LIMIT 1""",
+            (as_of,),
+        )
+        row = await cur.fetchone()
+    return int(row["id"]) if row else None
+
+
+async def statuses(
+    conn: Conn,
+    *,
+    run_id: int | None,
+    plan: str | None,
     jurisdiction_ids: list[str] | None,
     indicator: str | None,
-    as_of: datetime | None,
+    statuses: list[str] | None,
+    after: list[Any] | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    source = sql.SQL("observations_as_of(%(as_of)s)" if as_of is not None else "observations_current")
+) -> Rows:
+    """Latest statuses from the table the evaluation refreshes (keyed like the cursor), or the rows of
+    one past run. Key: (target_id, jurisdiction_id, check year or 0)."""
+    source = sql.SQL(
+        "dash_evaluations_latest l"
+        if run_id is None
+        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
+        "WHERE e.run_id = %(run)s) l"
+    )
+    key = sql.SQL("(l.target_id, l.jurisdiction_id, l.check_year_key)")
     query = sql.SQL(
-        """SELECT o.jurisdiction_id, j.name AS jurisdiction_name, j.code AS jurisdiction_code,
-                   o.indicator_code,
-                   o.period_type, o.period_start, o.period_end, o.value, o.status, o.source_id, o.batch_id,
-                   o.file_sha256, o.file_name, o.sheet, o.row_num, o.cell, o.fetched_at, o.loaded_at, o.note
-            FROM {source} o
-            LEFT JOIN jurisdictions j ON j.id = o.jurisdiction_id
-            WHERE (%(jids)s::text[] IS NULL OR o.jurisdiction_id = ANY(%(jids)s))
-              AND (%(ind)s::text IS NULL OR o.indicator_code = %(ind)s)
-            ORDER BY o.indicator_code, o.jurisdiction_id, o.period_start, o.period_type
-            LIMIT %(limit)s"""
-    ).format(source=source)
-    params = {"jids": jurisdiction_ids, "ind": indicator, "as_of": as_of, "limit": limit}
-    return conn.execute(query, params).fetchall()
+        """SELECT {columns}, l.check_year_key
+           FROM {source}
+           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
+           LEFT JOIN indicators i ON i.code = l.indicator_code
+           LEFT JOIN dash_status_labels sl ON sl.status = l.status
+           WHERE {filters}
+             AND (%(after)s::text[] IS NULL
+                  OR {key} > (%(a0)s::text, %(a1)s::text, %(a2)s::integer))
+           ORDER BY {key}
+           LIMIT %(limit)s"""
+    ).format(columns=sql.SQL(_STATUS_COLUMNS), source=source, filters=sql.SQL(_STATUS_FILTERS), key=key)
+    a = after or [None, None, None]
+    return await _all(
+        conn,
+        query,
+        {
+            "run": run_id,
+            "plan": plan,
+            "jids": jurisdiction_ids,
+            "ind": indicator,
+            "statuses": statuses,
+            "after": [str(x) for x in after] if after else None,
+            "a0": a[0],
+            "a1": a[1],
+            "a2": a[2],
+            "limit": limit + 1,
+        },
+    )
 
 
-def alerts(
+_ALERT_COLUMNS = """id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
+    state, severity, summary_vi, summary_en, labels, detail, first_fired_at, last_seen_at, last_notified_at,
+    resolved_at, silenced_by"""
+
+
+async def alerts(
     conn: Conn,
     *,
-    state: str | None,
-    rule: str | None,
-    jurisdiction_ids: list[str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    return conn.execute(
-        """SELECT id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
-                  state, severity, summary_vi, summary_en, labels, detail, first_fired_at, last_seen_at,
-                  last_notified_at, resolved_at
-           FROM alerts
-           WHERE (%(state)s::text IS NULL OR state = %(state)s)
-             AND (%(rule)s::text IS NULL OR rule = %(rule)s)
-             AND (%(jids)s::text[] IS NULL OR jurisdiction_id = ANY(%(jids)s))
-           ORDER BY state, last_seen_at DESC, id
-           LIMIT %(limit)s""",
-        {"state": state, "rule": rule, "jids": jurisdiction_ids, "limit": limit},
-    ).fetchall()
-
-
-def server_versions(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    row = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            """SELECT current_setting('server_version') AS postgresql,
-                      (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb"""
-        )
-        .fetchone()
+    alert_id: int | None = None,
+    state: str | None = None,
+    rule: str | None = None,
+    jurisdiction_ids: list[str] | None = None,
+    plan: str | None = None,
+    after: list[Any] | None = None,
+    limit: int = 1_000_000,
+) -> Rows:
+    """Newest first: key (id descending)."""
+    return await _all(
+        conn,
+        f"""SELECT {_ALERT_COLUMNS} FROM alerts
+            WHERE (%(id)s::bigint IS NULL OR id = %(id)s)
+              AND (%(state)s::text IS NULL OR state = %(state)s)
+              AND (%(rule)s::text IS NULL OR rule = %(rule)s)
+              AND (%(plan)s::text IS NULL OR plan_id = %(plan)s)
+              AND (%(jids)s::text[] IS NULL OR jurisdiction_id = ANY(%(jids)s))
+              AND (%(after)s::bigint IS NULL OR id < %(after)s)
+            ORDER BY id DESC
+            LIMIT %(limit)s""",
+        {
+            "id": alert_id,
+            "state": state,
+            "rule": rule,
+            "plan": plan,
+            "jids": jurisdiction_ids,
+            "after": after[0] if after else None,
+            "limit": limit + 1,
+        },
     )
-    return dict(row) if row else {}
+
+
+async def server_versions(conn: Conn) -> dict[str, Any]:
+    rows = await _all(
+        conn,
+        """SELECT current_setting('server_version') AS postgresql,
+                  (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb""",
+        {},
+    )
+    return rows[0] if rows else {}
+
+
+async def applied_migrations(conn: Conn) -> dict[str, str]:
+    """version -> checksum of the migrations the database has applied."""
+    exists = await _all(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL AS present", {})
+    if not exists[0]["present"]:
+        return {}
+    rows = await _all(conn, "SELECT version, checksum FROM schema_migrations", {})
+    return {r["version"]: r["checksum"] for r in rows}

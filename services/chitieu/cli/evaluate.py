@@ -87,6 +87,11 @@ def evaluate_command(
     when = parse_timestamp(as_of)
     with connect(autocommit=True) as conn:
         summary = evaluate(conn, when)
+        if not summary.reused:
+            # The latest-status table the API and the dashboards read (the evaluate DAG does the same).
+            from chitieu.dashboards.views import refresh
+
+            refresh(conn)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         return

@@ -1,24 +1,119 @@
+"""Alerts (read by viewers) and silences (set by engineers)."""
+
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
+from chitieu.alerts import silences
 from chitieu.api import queries
-from chitieu.api.deps import SessionDep
-from chitieu.api.routes._common import jurisdiction_filter
+from chitieu.api.auth import Engineer, Principal, Reader
+from chitieu.api.cache import dumps
+from chitieu.api.deps import changed, connection, jurisdiction_ids, not_found, sync_connection
+from chitieu.api.models import Alert, Silence, SilenceIn, SilenceRequest
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["alerts"])
+READ_ERRORS = responses(401, 403, 404, 422, 429)
+WRITE_ERRORS = responses(401, 403, 404, 422, 429)
 
 
-@router.get("/alerts")
-def list_alerts(
-    conn: SessionDep,
+@router.get("/alerts", response_model=Page[Alert], responses=READ_ERRORS)
+async def list_alerts(
+    request: Request,
+    _: Reader,
     state: Literal["firing", "resolved"] | None = None,
     rule: str | None = None,
-    jurisdiction: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> list[dict[str, Any]]:
-    return queries.alerts(
-        conn, state=state, rule=rule, jurisdiction_ids=jurisdiction_filter(conn, jurisdiction), limit=limit
-    )
+    plan: str | None = None,
+    jurisdiction: Annotated[str | None, Query(description="An id, a code or a name in any spelling")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Response:
+    """Newest first."""
+
+    async def build() -> dict[str, Any]:
+        after = decode(cursor, 1)
+        jids = jurisdiction_ids(jurisdiction)
+        async with connection(request) as conn:
+            rows = await queries.alerts(
+                conn, state=state, rule=rule, plan=plan, jurisdiction_ids=jids, after=after, limit=limit
+            )
+        return page(request, rows, limit, lambda r: [r["id"]])
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/alerts/{alert_id}", response_model=Alert, responses=READ_ERRORS)
+async def get_alert(request: Request, _: Reader, alert_id: int) -> Response:
+    async def build() -> dict[str, Any]:
+        async with connection(request) as conn:
+            rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
+        if not rows:
+            raise not_found("cảnh báo", "alert", alert_id)
+        return rows[0]
+
+    return await request.app.state.cache.json(request, build)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(dumps(data), status_code=status, media_type="application/json")
+
+
+def _silence(request: Request, who: Principal, matchers: dict[str, str], body: SilenceIn) -> dict[str, Any]:
+    try:
+        matchers = silences.parse_matchers([f"{k}={v}" for k, v in matchers.items()])
+        expires = datetime.now(UTC) + silences.parse_duration(body.duration)
+    except silences.SilenceError as exc:
+        vi, _, en = str(exc).partition(" / ")
+        raise Problem(422, vi=vi, en=en or vi) from exc
+    with sync_connection(request) as conn:
+        silence_id = silences.create_silence(
+            conn, matchers, expires, comment=body.comment, created_by=f"api:{who.name}"
+        )
+        rows = silences.list_silences(conn, datetime.now(UTC), include_inactive=True)
+    changed(request)
+    return next(r for r in rows if r["id"] == silence_id)
+
+
+@router.post("/alerts/{alert_id}/silence", response_model=Silence, status_code=201, responses=WRITE_ERRORS)
+async def silence_alert(request: Request, who: Engineer, alert_id: int, body: SilenceIn) -> Response:
+    """Stop this alert's notices for a while (it keeps its state): a silence matching all its labels."""
+    async with connection(request) as conn:
+        rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
+    if not rows:
+        raise not_found("cảnh báo", "alert", alert_id)
+    labels = {k: str(v) for k, v in rows[0]["labels"].items() if v not in (None, "")}
+    labels["rule"] = rows[0]["rule"]
+    return _json(await run_in_threadpool(_silence, request, who, labels, body), 201)
+
+
+@router.get("/silences", response_model=list[Silence], responses=READ_ERRORS)
+async def list_silences(request: Request, _: Reader, include_inactive: bool = False) -> Response:
+    def read() -> list[dict[str, Any]]:
+        with sync_connection(request) as conn:
+            return silences.list_silences(conn, datetime.now(UTC), include_inactive=include_inactive)
+
+    return _json(await run_in_threadpool(read))
+
+
+@router.post("/silences", response_model=Silence, status_code=201, responses=WRITE_ERRORS)
+async def create_silence(request: Request, who: Engineer, body: SilenceRequest) -> Response:
+    """Silence every alert whose labels include all the matchers."""
+    return _json(await run_in_threadpool(_silence, request, who, body.matchers, body), 201)
+
+
+@router.delete("/silences/{silence_id}", status_code=204, responses=WRITE_ERRORS)
+async def remove_silence(request: Request, _: Engineer, silence_id: int) -> Response:
+    def remove() -> bool:
+        with sync_connection(request) as conn:
+            return silences.remove_silence(conn, silence_id)
+
+    if not await run_in_threadpool(remove):
+        raise not_found("lệnh tạm tắt đang hiệu lực", "active silence", silence_id)
+    changed(request)
+    return Response(status_code=204)

@@ -1,31 +1,43 @@
+"""Probes: /healthz (the process answers; no database) and /readyz (database reachable, every
+migration of this checkout applied unchanged). Served at the root and under /api/v1."""
+
 from __future__ import annotations
 
-from typing import Annotated
-
 import psycopg
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from chitieu.api import queries
-from chitieu.api.deps import get_pool
+from chitieu.api.models import Health, Ready
+from chitieu.db.migrate import discover
+from chitieu.settings import get_settings
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
-def health(pool: Annotated[ConnectionPool, Depends(get_pool)]) -> JSONResponse:
-    """DB reachable and the TimescaleDB version; 503 (not 500) while the database is down."""
+@router.get("/healthz", response_model=Health)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Ready, responses={503: {"model": Ready, "description": "Not ready"}})
+async def readyz(request: Request) -> JSONResponse:
+    wanted = discover(get_settings().schemas_dir)
     try:
-        with pool.connection(timeout=3) as conn:
-            versions = queries.server_versions(conn)
-    except (PoolTimeout, psycopg.Error) as exc:
-        return JSONResponse(
-            status_code=503,
-            content={
-                "status": "unavailable",
-                "database": False,
-                "error": {"vi": "Không kết nối được cơ sở dữ liệu", "en": f"database unreachable: {exc}"},
-            },
-        )
-    return JSONResponse(content={"status": "ok", "database": True, **versions})
+        async with request.app.state.pool.connection(timeout=3) as conn:
+            versions = await queries.server_versions(conn)
+            applied = await queries.applied_migrations(conn)
+    except (PoolTimeout, psycopg.Error):
+        body = Ready(status="not_ready", database=False, migrations_current=False, pending_migrations=[])
+        return JSONResponse(body.model_dump(), status_code=503)
+    pending = [m.name for m in wanted if applied.get(m.version) != m.checksum]
+    ok = not pending
+    body = Ready(
+        status="ready" if ok else "not_ready",
+        database=True,
+        migrations_current=ok,
+        pending_migrations=pending,
+        **versions,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -1,0 +1,150 @@
+"""Who is calling (a bearer API key, or nobody) and whether they may: roles and request rates.
+
+viewer < engineer < admin: viewers read, engineers also upload and silence, admins also manage keys.
+With API_PUBLIC_READ, read endpoints answer without a key. Verified keys are remembered until the
+key table changes (its changes are NOTIFYed like the data's), so a revocation applies at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import limits
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.rows import dict_row
+
+from chitieu.api.keys import RANK, Role, token_sha256
+from chitieu.api.problems import Problem
+
+LAST_USED_EVERY_S = 60.0
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer ct_…`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int | None
+    prefix: str | None
+    role: Role | None
+    name: str
+    client: str
+
+    @property
+    def identity(self) -> str:
+        """What request rates are counted against: the key, or the client address without one."""
+        return f"key:{self.prefix}" if self.prefix else f"ip:{self.client}"
+
+
+@dataclass
+class _Known:
+    principal: Principal
+    expires_at: datetime | None
+    version: int
+    last_used_write: float
+
+
+class Gate:
+    """Per-process state of authentication and rate limiting (one per app)."""
+
+    def __init__(self, app_state: Any, *, public_read: bool, rate: str, anonymous_rate: str) -> None:
+        self.state = app_state
+        self.public_read = public_read
+        self.rate = limits.parse(rate)
+        self.anonymous_rate = limits.parse(anonymous_rate)
+        self.limiter = limits.strategies.SlidingWindowCounterRateLimiter(limits.storage.MemoryStorage())
+        self._known: dict[str, _Known] = {}
+
+    def _version(self) -> int | None:
+        feed = self.state.feed
+        return feed.version if feed is not None and feed.listening else None
+
+    async def _lookup(self, token: str, client: str) -> Principal:
+        digest = token_sha256(token)
+        version = self._version()
+        now = datetime.now(UTC)
+        known = self._known.get(digest)
+        if known is None or version is None or known.version != version:
+            async with self.state.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    """SELECT id, prefix, role, name, expires_at FROM api_keys
+                       WHERE token_sha256 = %s AND revoked_at IS NULL""",
+                    (digest,),
+                )
+                row = await cur.fetchone()
+            if row is None:
+                self._known.pop(digest, None)
+                raise _unauthorized("Khóa API không hợp lệ hoặc đã bị thu hồi", "invalid or revoked API key")
+            principal = Principal(row["id"], row["prefix"], row["role"], row["name"], client)
+            known = _Known(principal, row["expires_at"], version if version is not None else -1, 0.0)
+            if version is not None:
+                self._known[digest] = known
+        if known.expires_at is not None and known.expires_at <= now:
+            raise _unauthorized("Khóa API đã hết hạn", "API key expired")
+        if time.monotonic() - known.last_used_write > LAST_USED_EVERY_S:
+            known.last_used_write = time.monotonic()
+            async with self.state.pool.connection() as conn:
+                await conn.execute(
+                    "UPDATE api_keys SET last_used_at = now() WHERE id = %s", (known.principal.key_id,)
+                )
+        return known.principal
+
+    def _limit(self, principal: Principal) -> None:
+        rate = self.rate if principal.prefix else self.anonymous_rate
+        if self.limiter.hit(rate, principal.identity):
+            return
+        reset = self.limiter.get_window_stats(rate, principal.identity).reset_time
+        retry = max(1, int(reset - time.time() + 0.999))
+        raise Problem(
+            429,
+            vi=f"Vượt giới hạn {rate}; thử lại sau {retry} giây",
+            en=f"rate limit of {rate} exceeded; retry in {retry} s",
+            headers={"Retry-After": str(retry), "RateLimit-Policy": str(rate)},
+        )
+
+    async def check(
+        self, request: Request, credentials: HTTPAuthorizationCredentials | None, role: Role, *, read: bool
+    ) -> Principal:
+        client = request.client.host if request.client else "unknown"
+        if credentials is None or not credentials.credentials:
+            principal = Principal(None, None, None, "anonymous", client)
+            if not (read and self.public_read):
+                self._limit(principal)
+                raise _unauthorized("Cần khóa API (Authorization: Bearer …)", "an API key is required")
+        else:
+            try:
+                principal = await self._lookup(credentials.credentials, client)
+            except Problem:
+                # Wrong keys count against the client address: guessing costs a database query.
+                self._limit(Principal(None, None, None, "anonymous", client))
+                raise
+            if RANK[principal.role or "viewer"] < RANK[role]:
+                self._limit(principal)
+                raise Problem(
+                    403,
+                    vi=f"Khóa '{principal.name}' ({principal.role}) không có quyền này; cần vai trò {role}",
+                    en=f"key '{principal.name}' ({principal.role}) may not do this; role {role} required",
+                )
+        self._limit(principal)
+        return principal
+
+
+def _unauthorized(vi: str, en: str) -> Problem:
+    return Problem(401, vi=vi, en=en, headers={"WWW-Authenticate": 'Bearer realm="chitieu"'})
+
+
+def _requirement(role: Role, *, read: bool) -> Any:
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Principal:
+        gate: Gate = request.app.state.gate
+        return await gate.check(request, credentials, role, read=read)
+
+    return Depends(dependency)
+
+
+Reader = Annotated[Principal, _requirement("viewer", read=True)]
+Engineer = Annotated[Principal, _requirement("engineer", read=False)]
+Admin = Annotated[Principal, _requirement("admin", read=False)]

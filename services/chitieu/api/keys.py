@@ -1,0 +1,76 @@
+"""API keys: created, listed and revoked by `chitieu apikey ...` and by admins over the API.
+
+A token reads `ct_<prefix>_<secret>`; the prefix (public, unique) names the key in lists and logs,
+and only the token's sha256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+
+Role = Literal["viewer", "engineer", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "engineer", "admin")
+RANK = {role: i for i, role in enumerate(ROLES)}
+PUBLIC_COLUMNS = "id, prefix, role, name, created_at, created_by, expires_at, revoked_at, last_used_at"
+
+
+class ApiKeyError(ValueError):
+    """A bad key request; the message is Vietnamese / English."""
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_key(
+    conn: psycopg.Connection[Any],
+    *,
+    role: str,
+    name: str,
+    created_by: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """A new key: (the token, to be shown once; the stored row without any secret)."""
+    if role not in RANK:
+        raise ApiKeyError(f"vai trò '{role}' không hợp lệ / unknown role '{role}' (viewer, engineer, admin)")
+    if not name.strip():
+        raise ApiKeyError("cần đặt tên cho khóa / a key needs a name")
+    prefix = secrets.token_hex(4)
+    token = f"ct_{prefix}_{secrets.token_urlsafe(32)}"
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"""INSERT INTO api_keys (prefix, token_sha256, role, name, created_by, expires_at)
+                VALUES (%s, %s, %s, %s, %s, %s) RETURNING {PUBLIC_COLUMNS}""",
+            (prefix, token_sha256(token), role, name.strip(), created_by, expires_at),
+        )
+        row = cur.fetchone()
+    assert row is not None
+    return token, row
+
+
+def list_keys(conn: psycopg.Connection[Any], *, include_revoked: bool = False) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"SELECT {PUBLIC_COLUMNS} FROM api_keys WHERE %s OR revoked_at IS NULL ORDER BY id",
+            (include_revoked,),
+        )
+        return cur.fetchall()
+
+
+def revoke_key(conn: psycopg.Connection[Any], ref: str) -> dict[str, Any] | None:
+    """Revoke by id or prefix; None when no active key matches. Takes effect at once in every API
+    process (the change is announced to their caches)."""
+    key_id = int(ref) if ref.isdigit() else None
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"""UPDATE api_keys SET revoked_at = now()
+                WHERE (id = %s OR prefix = %s) AND revoked_at IS NULL RETURNING {PUBLIC_COLUMNS}""",
+            (key_id, ref),
+        )
+        return cur.fetchone()

@@ -1,0 +1,63 @@
+"""Keyset pagination: an opaque cursor holds the sort key of the last row served, so page N costs the
+same as page 1 (an index range scan from the key), and rows added meanwhile never shift a page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query, Request
+from pydantic import BaseModel, Field
+
+from chitieu.api.problems import Problem
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=2048, description="`next_cursor` of the previous page; omit for the first page"),
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int = Field(examples=[100])
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    next: str | None = Field(description="The next page's path and query; null on the last page")
+
+
+def encode(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode(cursor: str | None, size: int) -> list[Any] | None:
+    """The key a cursor holds (None: first page); a cursor we did not make is a 422."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        key = None
+    if not isinstance(key, list) or len(key) != size:
+        raise Problem(422, vi="Con trỏ trang không hợp lệ", en="invalid cursor", code="invalid-cursor")
+    return key
+
+
+def page(
+    request: Request, rows: list[dict[str, Any]], limit: int, key: Callable[[dict[str, Any]], Sequence[Any]]
+) -> dict[str, Any]:
+    """The page envelope for `rows` fetched with LIMIT limit + 1."""
+    items = rows[:limit]
+    cursor = encode(key(items[-1])) if len(rows) > limit and items else None
+    nxt = None
+    if cursor is not None:
+        url = request.url.include_query_params(cursor=cursor)
+        nxt = f"{url.path}?{url.query}"
+    return {"items": items, "limit": limit, "next_cursor": cursor, "next": nxt}

@@ -1,0 +1,181 @@
+"""Errors as RFC 9457 `application/problem+json`, each with an English and a Vietnamese message.
+
+Routes raise `Problem`; the handlers installed by `install()` also turn FastAPI's validation errors,
+unknown routes and unexpected exceptions into problems, so a client never has to parse two shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("chitieu.api")
+
+# status -> (code, English title, Vietnamese title)
+_TITLES: dict[int, tuple[str, str, str]] = {
+    400: ("bad-request", "Bad request", "Yêu cầu không hợp lệ"),
+    401: ("unauthorized", "Authentication required", "Cần xác thực"),
+    403: ("forbidden", "Forbidden", "Không có quyền"),
+    404: ("not-found", "Not found", "Không tìm thấy"),
+    405: ("method-not-allowed", "Method not allowed", "Phương thức không được hỗ trợ"),
+    406: ("not-acceptable", "Not acceptable", "Không đáp ứng được định dạng yêu cầu"),
+    409: ("conflict", "Conflict", "Xung đột"),
+    413: ("too-large", "Payload too large", "Dữ liệu gửi lên quá lớn"),
+    415: ("unsupported-type", "Unsupported file type", "Loại tệp không được hỗ trợ"),
+    422: ("invalid-request", "Invalid request", "Yêu cầu không hợp lệ"),
+    429: ("rate-limited", "Too many requests", "Quá nhiều yêu cầu"),
+    500: ("internal-error", "Internal server error", "Lỗi máy chủ"),
+    503: ("unavailable", "Service unavailable", "Dịch vụ tạm thời không sẵn sàng"),
+}
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, plus the Vietnamese title and detail."""
+
+    type: str = Field(examples=["urn:chitieu:problem:not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["unknown jurisdiction 'Atlantis'"])
+    title_vi: str = Field(examples=["Không tìm thấy"])
+    detail_vi: str = Field(examples=["Không tìm thấy địa phương 'Atlantis'"])
+    instance: str | None = Field(default=None, examples=["/api/v1/targets"])
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Per-field problems of a 422 (location, message)"
+    )
+
+
+class Problem(Exception):
+    """An error answer. `vi` and `en` are the detail sentences; `extra` adds members to the body."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        vi: str,
+        en: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(en)
+        self.status = status
+        self.vi = vi
+        self.en = en
+        self.code = code
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def body(
+    status: int, *, vi: str, en: str, code: str | None = None, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    default_code, title_en, title_vi = _TITLES.get(status, ("error", "Error", "Lỗi"))
+    return {
+        "type": f"urn:chitieu:problem:{code or default_code}",
+        "title": title_en,
+        "status": status,
+        "detail": en,
+        "title_vi": title_vi,
+        "detail_vi": vi,
+        "instance": instance,
+        **extra,
+    }
+
+
+def response(
+    status: int,
+    *,
+    vi: str,
+    en: str,
+    code: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(
+        body(status, vi=vi, en=en, code=code, instance=instance, **extra),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry for a route's error answers."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        _, title_en, title_vi = _TITLES[status]
+        out[status] = {
+            "model": ProblemDetail,
+            "description": f"{title_en} / {title_vi}",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+        }
+    return out
+
+
+def _from_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    default = _TITLES.get(exc.status_code, ("error", "Error", "Lỗi"))
+    detail = exc.detail
+    if isinstance(detail, dict):
+        vi, en = str(detail.get("vi", default[2])), str(detail.get("en", default[1]))
+    elif exc.status_code == 404:
+        vi, en = "Không có đường dẫn này", f"no such path: {request.url.path}"
+    else:
+        vi, en = default[2], str(detail or default[1])
+    return response(
+        exc.status_code, vi=vi, en=en, instance=request.url.path, headers=getattr(exc, "headers", None)
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"location": [str(p) for p in err.get("loc", ())], "message": err.get("msg"), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return response(
+            exc.status,
+            vi=exc.vi,
+            en=exc.en,
+            code=exc.code,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _from_http_exception(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        where = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors)
+        return response(
+            422,
+            vi=f"Tham số không hợp lệ: {where}",
+            en=f"invalid parameters: {where}",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return response(
+            500,
+            vi="Lỗi không mong đợi; chi tiết nằm trong nhật ký máy chủ",
+            en=f"unexpected {type(exc).__name__}; details are in the server log",
+            instance=request.url.path,
+        )

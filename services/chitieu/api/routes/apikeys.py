@@ -1,0 +1,56 @@
+"""API keys, managed by admins (the same functions as `chitieu apikey ...`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from chitieu.api import keys
+from chitieu.api.auth import Admin
+from chitieu.api.cache import dumps
+from chitieu.api.deps import changed, not_found, sync_connection
+from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
+from chitieu.api.problems import responses
+
+router = APIRouter(tags=["api keys"])
+ERRORS = responses(401, 403, 404, 422, 429)
+
+
+@router.get("/apikeys", response_model=list[ApiKey], responses=ERRORS)
+async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -> Response:
+    def read() -> list[dict[str, Any]]:
+        with sync_connection(request) as conn:
+            return keys.list_keys(conn, include_revoked=include_revoked)
+
+    return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
+
+
+@router.post("/apikeys", response_model=ApiKeyCreated, status_code=201, responses=ERRORS)
+async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Response:
+    """The token is in this answer only; it is never shown again."""
+
+    def create() -> dict[str, Any]:
+        with sync_connection(request) as conn:
+            token, row = keys.create_key(
+                conn, role=body.role, name=body.name, created_by=f"api:{who.name}", expires_at=body.expires_at
+            )
+        return {**row, "token": token}
+
+    created = await run_in_threadpool(create)
+    return Response(dumps(created), status_code=201, media_type="application/json")
+
+
+@router.delete("/apikeys/{key_id}", response_model=ApiKey, responses=ERRORS)
+async def revoke_key(request: Request, _: Admin, key_id: int) -> Response:
+    def revoke() -> dict[str, Any] | None:
+        with sync_connection(request) as conn:
+            return keys.revoke_key(conn, str(key_id))
+
+    row = await run_in_threadpool(revoke)
+    if row is None:
+        raise not_found("khóa API đang hiệu lực", "active API key", key_id)
+    changed(request)
+    return Response(dumps(row), media_type="application/json")

@@ -1,0 +1,153 @@
+"""The catalog: jurisdictions (with succession), indicators, plans, and targets with their citations."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from chitieu.api import queries
+from chitieu.api.auth import Reader
+from chitieu.api.deps import connection, jurisdiction_ids, not_found
+from chitieu.api.models import Indicator, Jurisdiction, Plan, Target
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.problems import responses
+from chitieu.catalog.jurisdictions import load_jurisdictions
+
+router = APIRouter(tags=["catalog"])
+READ_ERRORS = responses(401, 403, 404, 422, 429)
+
+
+@router.get("/jurisdictions", response_model=Page[Jurisdiction], responses=READ_ERRORS)
+async def list_jurisdictions(
+    request: Request,
+    _: Reader,
+    q: Annotated[
+        str | None, Query(max_length=200, description="An id, a code or a name in any spelling")
+    ] = None,
+    level: Literal["national", "province", "commune"] | None = None,
+    on: Annotated[date | None, Query(description="Only those in force on this day")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Response:
+    """Provinces before and after the 1 July 2025 merger (63 → 34), each with its successors and
+    predecessors."""
+
+    async def build() -> dict[str, Any]:
+        after = decode(cursor, 1)
+        ids = jurisdiction_ids(q)
+        async with connection(request) as conn:
+            rows = await queries.jurisdictions(conn, ids=ids, level=level, on=on, after=after, limit=limit)
+        return page(request, rows, limit, lambda r: [r["id"]])
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/jurisdictions/{ref}", response_model=Jurisdiction, responses=READ_ERRORS)
+async def get_jurisdiction(
+    request: Request,
+    _: Reader,
+    ref: Annotated[str, Path(description="An id ('old-58'), a code ('52') or a name ('Tỉnh Ninh Thuận')")],
+    on: Annotated[
+        date | None,
+        Query(
+            description="The day a code or name is read for (default today): code 52 is "
+            "Bình Định until 2025-06-30 and Gia Lai from 2025-07-01"
+        ),
+    ] = None,
+) -> Response:
+    async def build() -> dict[str, Any]:
+        found = load_jurisdictions().resolve(ref, on)
+        if found is None:
+            raise not_found("địa phương", "jurisdiction", ref)
+        async with connection(request) as conn:
+            rows = await queries.jurisdictions(conn, ids=[found.id], level=None, on=None, after=None, limit=1)
+        if not rows:
+            raise not_found("địa phương", "jurisdiction", ref)
+        return rows[0]
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/indicators", response_model=list[Indicator], responses=READ_ERRORS)
+async def list_indicators(
+    request: Request,
+    _: Reader,
+    plan: Annotated[str | None, Query(description="Only indicators this plan sets targets for")] = None,
+) -> Response:
+    async def build() -> list[dict[str, Any]]:
+        async with connection(request) as conn:
+            return await queries.indicators(conn, plan=plan)
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/indicators/{code}", response_model=Indicator, responses=READ_ERRORS)
+async def get_indicator(request: Request, _: Reader, code: str) -> Response:
+    async def build() -> dict[str, Any]:
+        async with connection(request) as conn:
+            rows = await queries.indicators(conn, code=code)
+        if not rows:
+            raise not_found("chỉ tiêu", "indicator", code)
+        return rows[0]
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/plans", response_model=list[Plan], responses=READ_ERRORS)
+async def list_plans(request: Request, _: Reader) -> Response:
+    async def build() -> list[dict[str, Any]]:
+        async with connection(request) as conn:
+            return await queries.plans(conn)
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/plans/{plan_id}", response_model=Plan, responses=READ_ERRORS)
+async def get_plan(request: Request, _: Reader, plan_id: str) -> Response:
+    async def build() -> dict[str, Any]:
+        async with connection(request) as conn:
+            rows = await queries.plans(conn, plan_id=plan_id)
+        if not rows:
+            raise not_found("chương trình/kế hoạch", "plan", plan_id)
+        return rows[0]
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/targets", response_model=Page[Target], responses=READ_ERRORS)
+async def list_targets(
+    request: Request,
+    _: Reader,
+    plan: str | None = None,
+    jurisdiction: Annotated[str | None, Query(description="An id, a code or a name in any spelling")] = None,
+    indicator: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Response:
+    """Targets with the document, section and sentence each comes from."""
+
+    async def build() -> dict[str, Any]:
+        after = decode(cursor, 1)
+        jids = jurisdiction_ids(jurisdiction)
+        async with connection(request) as conn:
+            rows = await queries.targets(
+                conn, plan=plan, jurisdiction_ids=jids, indicator=indicator, after=after, limit=limit
+            )
+        return page(request, rows, limit, lambda r: [r["id"]])
+
+    return await request.app.state.cache.json(request, build)
+
+
+@router.get("/targets/{target_id}", response_model=Target, responses=READ_ERRORS)
+async def get_target(request: Request, _: Reader, target_id: str) -> Response:
+    async def build() -> dict[str, Any]:
+        async with connection(request) as conn:
+            rows = await queries.targets(conn, target_id=target_id, limit=1)
+        if not rows:
+            raise not_found("chỉ tiêu mục tiêu", "target", target_id)
+        return rows[0]
+
+    return await request.app.state.cache.json(request, build)
