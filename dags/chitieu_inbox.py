@@ -1,5 +1,6 @@
-"""Spreadsheets dropped into DATA_DIR/inbox/ (by hand or by the API's POST /uploads): each is
-ingested, then moved to processed/ or rejected/ with a `.report.json` beside it.
+"""Spreadsheets dropped into DATA_DIR/inbox/: each is ingested, then moved to processed/ or
+rejected/ with a `.report.json` beside it. The run also announces uploads loaded through the API
+(or `chitieu ingest`) since the latest evaluation, so that they are evaluated within five minutes.
 
 A rejected file is a normal outcome (its report says why, in Vietnamese and English); only an
 error that stops a file from being handled fails the run.
@@ -46,12 +47,12 @@ def inbox() -> None:
 
         from chitieu.pipeline import tasks
 
-        summary = tasks.summarise(list(results or []))
+        summary = tasks.inbox_announcement(list(results or []))
         if not summary["new_data"]:
             raise AirflowSkipException("no new or revised figures / không có số liệu mới")
         get_current_context()["outlet_events"][OBSERVATIONS].extra = {
             "source": "upload",
-            "batch_ids": summary["batch_ids"],
+            "batch_ids": summary["batch_ids"] + summary["unevaluated_batch_ids"],
         }
         return summary
 

@@ -40,7 +40,12 @@ CREATE TABLE upload_jobs (
     error          text
 );
 CREATE INDEX upload_jobs_pending_idx ON upload_jobs (created_at) WHERE state IN ('queued', 'running');
+CREATE INDEX upload_jobs_list_idx ON upload_jobs (created_at DESC, id DESC);
 REVOKE ALL ON upload_jobs FROM chitieu_readonly;
+
+-- Statuses of one plan, page by page in the key order of /api/v1/statuses.
+CREATE INDEX dash_evaluations_latest_plan_key_idx
+    ON dash_evaluations_latest (plan_id, target_id, jurisdiction_id, check_year_key);
 
 -- Every committed change to what the API reads is announced on channel 'chitieu_changes' (NOTIFY
 -- is delivered at commit and collapsed per transaction, so a 1M-row COPY sends one notice).

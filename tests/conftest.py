@@ -108,8 +108,7 @@ def api_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture()
-def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
+def load_samples(dsn: str) -> None:
     """The catalog, two sample spreadsheets (a wide report, then the template revising some of its
     figures), one evaluation with its alerts, and the refreshed latest-status table."""
     from chitieu.alerts.lifecycle import sync_alerts
@@ -119,15 +118,21 @@ def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycop
     from chitieu.ingest.pipeline import ingest_file
 
     samples = Path(__file__).resolve().parents[1] / "samples" / "inbox"
-    with psycopg.connect(db_dsn) as conn:
+    with psycopg.connect(dsn) as conn:
         load_catalog(conn)
-    with psycopg.connect(db_dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         for name in ("bao-cao-chi-tieu-57-2020-2024.xlsx", "mau-nhap-lieu-4-tinh-2020-2025.xlsx"):
             ingest_file(conn, samples / name)
         now = datetime.now(UTC)  # after the loads: an earlier as_of would see no figures
         evaluate(conn, as_of=now)
         sync_alerts(conn, now)
         refresh(conn)
+
+
+@pytest.fixture()
+def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
+    """`load_samples` into the test's database."""
+    load_samples(db_dsn)
     return db
 
 

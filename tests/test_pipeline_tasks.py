@@ -89,6 +89,41 @@ def test_unreadable_inbox_file_goes_to_rejected(catalog_db: psycopg.Connection, 
     assert tasks.summarise([report])["new_data"] is False
 
 
+def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(
+    catalog_db: psycopg.Connection, db_dsn: str, data_dir: Path
+) -> None:
+    from chitieu.evaluate.engine import evaluate
+    from chitieu.ingest.pipeline import ingest_file
+
+    def load(name: str) -> int | None:
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            return ingest_file(conn, SAMPLES / "inbox" / name).batch_id
+
+    def evaluate_as_of(as_of: datetime) -> None:
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            evaluate(conn, as_of=as_of)
+
+    assert tasks.unevaluated_uploads() == []
+    first = load("mau-nhap-lieu-4-tinh-2020-2025.xlsx")  # as the API loads an upload (source 'upload')
+    assert tasks.unevaluated_uploads() == [first]
+    announced = tasks.inbox_announcement([])  # an inbox run with nothing of its own
+    assert announced["new_data"] is True and announced["unevaluated_batch_ids"] == [first]
+    evaluate_as_of(datetime(2020, 1, 1, tzinfo=UTC))  # a backdated run has not seen it
+    assert tasks.unevaluated_uploads() == [first]
+    evaluate_as_of(datetime.now(UTC))
+    assert tasks.unevaluated_uploads() == []
+    assert tasks.inbox_announcement([])["new_data"] is False
+    load("mau-nhap-lieu-4-tinh-2020-2025.xlsx")  # the same file again: skipped, nothing to evaluate
+    assert tasks.unevaluated_uploads() == []
+    # A run dated a year ahead has still only seen what was loaded before it ran.
+    evaluate_as_of(datetime.now(UTC) + timedelta(days=365))
+    second = load("bao-cao-chi-tieu-57-2020-2024.xlsx")
+    assert tasks.unevaluated_uploads() == [second]
+    # Loaded by this inbox run itself: announced as the run's own batch, not twice.
+    own = tasks.inbox_announcement([{"batches": [{"status": "loaded", "loaded": 5, "batch_id": second}]}])
+    assert (own["batch_ids"], own["unevaluated_batch_ids"], own["new_data"]) == ([second], [], True)
+
+
 def test_verdict_fails_on_a_payload_rejected_whole() -> None:
     good = {"source": "s", "resource": "a", "batches": [{"status": "loaded", "loaded": 3}]}
     bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": "x / y"}]}

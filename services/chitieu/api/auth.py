@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import limits
+import limits.aio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.rows import dict_row
 
+from chitieu.api.deps import pooled
 from chitieu.api.keys import RANK, Role, token_sha256
 from chitieu.api.problems import Problem
 
@@ -54,7 +56,9 @@ class Gate:
         self.public_read = public_read
         self.rate = limits.parse(rate)
         self.anonymous_rate = limits.parse(anonymous_rate)
-        self.limiter = limits.strategies.SlidingWindowCounterRateLimiter(limits.storage.MemoryStorage())
+        # The asyncio flavour: the threaded one starts a timer thread every few milliseconds under load.
+        storage = limits.aio.storage.MemoryStorage()
+        self.limiter = limits.aio.strategies.SlidingWindowCounterRateLimiter(storage)
         self._known: dict[str, _Known] = {}
 
     def _version(self) -> int | None:
@@ -67,7 +71,8 @@ class Gate:
         now = datetime.now(UTC)
         known = self._known.get(digest)
         if known is None or version is None or known.version != version:
-            async with self.state.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            # Bounded wait: with the database down the caller gets a 503 in seconds, not a 500.
+            async with pooled(self.state.pool) as conn, conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(
                     """SELECT id, prefix, role, name, expires_at FROM api_keys
                        WHERE token_sha256 = %s AND revoked_at IS NULL""",
@@ -85,17 +90,17 @@ class Gate:
             raise _unauthorized("Khóa API đã hết hạn", "API key expired")
         if time.monotonic() - known.last_used_write > LAST_USED_EVERY_S:
             known.last_used_write = time.monotonic()
-            async with self.state.pool.connection() as conn:
+            async with pooled(self.state.pool) as conn:
                 await conn.execute(
                     "UPDATE api_keys SET last_used_at = now() WHERE id = %s", (known.principal.key_id,)
                 )
         return known.principal
 
-    def _limit(self, principal: Principal) -> None:
+    async def _limit(self, principal: Principal) -> None:
         rate = self.rate if principal.prefix else self.anonymous_rate
-        if self.limiter.hit(rate, principal.identity):
+        if await self.limiter.hit(rate, principal.identity):
             return
-        reset = self.limiter.get_window_stats(rate, principal.identity).reset_time
+        reset = (await self.limiter.get_window_stats(rate, principal.identity)).reset_time
         retry = max(1, int(reset - time.time() + 0.999))
         raise Problem(
             429,
@@ -111,23 +116,23 @@ class Gate:
         if credentials is None or not credentials.credentials:
             principal = Principal(None, None, None, "anonymous", client)
             if not (read and self.public_read):
-                self._limit(principal)
+                await self._limit(principal)
                 raise _unauthorized("Cần khóa API (Authorization: Bearer …)", "an API key is required")
         else:
             try:
                 principal = await self._lookup(credentials.credentials, client)
             except Problem:
                 # Wrong keys count against the client address: guessing costs a database query.
-                self._limit(Principal(None, None, None, "anonymous", client))
+                await self._limit(Principal(None, None, None, "anonymous", client))
                 raise
             if RANK[principal.role or "viewer"] < RANK[role]:
-                self._limit(principal)
+                await self._limit(principal)
                 raise Problem(
                     403,
                     vi=f"Khóa '{principal.name}' ({principal.role}) không có quyền này; cần vai trò {role}",
                     en=f"key '{principal.name}' ({principal.role}) may not do this; role {role} required",
                 )
-        self._limit(principal)
+        await self._limit(principal)
         return principal
 
 

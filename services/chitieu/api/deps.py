@@ -10,26 +10,36 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from fastapi import Request
-from psycopg_pool import PoolTimeout
+from fastapi import Path, Request
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from chitieu.api.problems import Problem
 from chitieu.catalog.jurisdictions import load_jurisdictions
+
+# Row ids are bigserial: a larger number is no row, and PostgreSQL would refuse it as a parameter.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])]
 
 _UNAVAILABLE = {"vi": "Không kết nối được cơ sở dữ liệu", "en": "database unavailable"}
 
 
 @asynccontextmanager
-async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+async def pooled(pool: AsyncConnectionPool[Any]) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection of the pool, or a 503 problem within seconds when the database is down."""
     try:
-        async with request.app.state.pool.connection(timeout=5) as conn:
+        async with pool.connection(timeout=5) as conn:
             yield conn
     except (PoolTimeout, psycopg.OperationalError) as exc:
         raise Problem(503, **_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+
+
+@asynccontextmanager
+async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async with pooled(request.app.state.pool) as conn:
+        yield conn
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from chitieu.api import problems
 from chitieu.api.auth import Gate
+from chitieu.api.bodylimit import UploadBodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
 from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, uploads
 from chitieu.api.uploads import UploadWorker
@@ -52,11 +53,11 @@ def create_app(dsn: str | None = None) -> FastAPI:
         # wait=False: the API starts (and /readyz answers 503) while the database is down.
         await pool.open(wait=False)
         sync_pool.open(wait=False)
-        feed = ChangeFeed(url) if settings.api_cache else None
-        if feed is not None:
-            await feed.start()
+        # The feed also tells the key checks when keys change, so it runs with the cache off too.
+        feed = ChangeFeed(url)
+        await feed.start()
         app.state.pool, app.state.sync_pool, app.state.feed = pool, sync_pool, feed
-        app.state.cache = ResponseCache(feed, settings.api_cache_entries)
+        app.state.cache = ResponseCache(feed, settings.api_cache_entries if settings.api_cache else 0)
         app.state.gate = Gate(
             app.state,
             public_read=settings.api_public_read,
@@ -69,8 +70,7 @@ def create_app(dsn: str | None = None) -> FastAPI:
             yield
         finally:
             await app.state.uploads.stop()
-            if feed is not None:
-                await feed.stop()
+            await feed.stop()
             await pool.close()
             sync_pool.close()
 
@@ -84,6 +84,7 @@ def create_app(dsn: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    app.add_middleware(UploadBodyLimit, path=f"{PREFIX}/uploads")
     api = APIRouter(prefix=PREFIX)
     for module in (catalog, figures, alerts, uploads, exports, apikeys, health):
         api.include_router(module.router)

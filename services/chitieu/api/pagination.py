@@ -37,15 +37,21 @@ def encode(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
-def decode(cursor: str | None, size: int) -> list[Any] | None:
-    """The key a cursor holds (None: first page); a cursor we did not make is a 422."""
+def decode(cursor: str | None, size: int, types: tuple[type, ...] | None = None) -> list[Any] | None:
+    """The key a cursor holds (None: first page); a cursor we did not make is a 422. `types`, the
+    type of each part of the key, keeps a forged cursor from reaching SQL as a value of the wrong
+    type (a database error, not the client's)."""
     if cursor is None or cursor == "":
         return None
     try:
         key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):
         key = None
-    if not isinstance(key, list) or len(key) != size:
+    if (
+        not isinstance(key, list)
+        or len(key) != size
+        or (types is not None and [type(part) for part in key] != list(types))
+    ):
         raise Problem(422, vi="Con trỏ trang không hợp lệ", en="invalid cursor", code="invalid-cursor")
     return key
 

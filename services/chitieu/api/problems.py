@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,6 +35,12 @@ _TITLES: dict[int, tuple[str, str, str]] = {
     500: ("internal-error", "Internal server error", "Lỗi máy chủ"),
     503: ("unavailable", "Service unavailable", "Dịch vụ tạm thời không sẵn sàng"),
 }
+
+
+# Data exceptions raised by a value the client sent: numeric_value_out_of_range,
+# character_not_in_repertoire, untranslatable_character. (sqlstate None: psycopg refused the value
+# before sending it, e.g. a NUL character in a text.)
+_CLIENT_VALUE_SQLSTATES = {"22003", "22021", "22P05"}
 
 
 class ProblemDetail(BaseModel):
@@ -169,6 +176,19 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             errors=errors,
         )
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A text with a NUL character or a number beyond the column's range is the client's value
+        # that the database cannot hold (every parameter reaches SQL as a bound value), not our bug.
+        if exc.sqlstate is None or exc.sqlstate in _CLIENT_VALUE_SQLSTATES:
+            return response(
+                422,
+                vi=f"Giá trị không lưu/tra cứu được trong cơ sở dữ liệu: {exc}",
+                en=f"a value the database cannot take: {exc}",
+                instance=request.url.path,
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

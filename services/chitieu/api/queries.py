@@ -200,7 +200,8 @@ async def statuses(
         else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
         "WHERE e.run_id = %(run)s) l"
     )
-    key = sql.SQL("(l.target_id, l.jurisdiction_id, l.check_year_key)")
+    # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
+    # page would sort the whole table.
     query = sql.SQL(
         """SELECT {columns}, l.check_year_key
            FROM {source}
@@ -208,12 +209,13 @@ async def statuses(
            LEFT JOIN indicators i ON i.code = l.indicator_code
            LEFT JOIN dash_status_labels sl ON sl.status = l.status
            WHERE {filters}
-             AND (%(after)s::text[] IS NULL
-                  OR {key} > (%(a0)s::text, %(a1)s::text, %(a2)s::integer))
-           ORDER BY {key}
+             AND (%(a0)s::text IS NULL
+                  OR (l.target_id, l.jurisdiction_id, l.check_year_key)
+                     > (%(a0)s::text, %(a1)s::text, %(a2)s::integer))
+           ORDER BY l.target_id, l.jurisdiction_id, l.check_year_key
            LIMIT %(limit)s"""
-    ).format(columns=sql.SQL(_STATUS_COLUMNS), source=source, filters=sql.SQL(_STATUS_FILTERS), key=key)
-    a = after or [None, None, None]
+    ).format(columns=sql.SQL(_STATUS_COLUMNS), source=source, filters=sql.SQL(_STATUS_FILTERS))
+    a0, a1, a2 = after or (None, None, None)
     return await _all(
         conn,
         query,
@@ -223,10 +225,9 @@ async def statuses(
             "jids": jurisdiction_ids,
             "ind": indicator,
             "statuses": statuses,
-            "after": [str(x) for x in after] if after else None,
-            "a0": a[0],
-            "a1": a[1],
-            "a2": a[2],
+            "a0": a0,
+            "a1": a1,
+            "a2": a2,
             "limit": limit + 1,
         },
     )

@@ -76,7 +76,9 @@ def service_commands(settings: Settings, *, with_api: bool) -> dict[str, list[st
     for component in COMPONENTS:
         cmds[f"airflow-{component}"] = [_bin("airflow"), component]
     if with_api:
-        cmds["api"] = [_bin("chitieu"), "serve", "--host", settings.api_host, "--port", str(settings.api_port)]
+        cmds["api"] = [
+            _bin("chitieu"), "serve", "--host", settings.api_host, "--port", str(settings.api_port),
+        ]  # fmt: skip
     return cmds
 
 

@@ -119,6 +119,40 @@ def summarise(results: list[dict[str, Any] | None]) -> dict[str, Any]:
     }
 
 
+def unevaluated_uploads() -> list[int]:
+    """Uploads loaded outside the inbox (the API, `chitieu ingest`) since the latest evaluation saw
+    the data: nothing else announces them, so the inbox's announcement carries them to evaluation.
+
+    A run has seen what was committed by its as_of (for a run confirming an unchanged result, the
+    as_of of that confirmation), but never later than when it ran: a manual run dated in the future
+    has not seen loads made after it."""
+    with connect(autocommit=True) as conn:
+        rows = conn.execute(
+            """WITH seen AS (
+                   SELECT max(greatest(
+                              least(as_of, started_at),
+                              least((notes->>'last_confirmed_as_of')::timestamptz,
+                                    (notes->>'last_confirmed_at')::timestamptz))) AS upto
+                   FROM evaluation_runs WHERE finished_at IS NOT NULL
+               )
+               SELECT b.id FROM load_batches b, seen
+               WHERE b.source_id = 'upload' AND b.status = 'loaded' AND b.rows_loaded > 0
+                 AND b.finished_at > coalesce(seen.upto, '-infinity')
+               ORDER BY b.id"""
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def inbox_announcement(results: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The inbox run's totals; `new_data` also when uploads made elsewhere still await evaluation."""
+    summary = summarise(results)
+    own = set(summary["batch_ids"])
+    pending = [b for b in unevaluated_uploads() if b not in own]
+    summary["unevaluated_batch_ids"] = pending[:50]
+    summary["new_data"] = bool(summary["new_data"] or pending)
+    return summary
+
+
 def verdict(results: list[dict[str, Any] | None], *, fail_on_rejected: bool = True) -> dict[str, Any]:
     """Fail (visibly) when a whole payload of a source was rejected; rows rejected inside a file
     are a normal outcome, quarantined with reasons."""

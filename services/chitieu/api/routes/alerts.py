@@ -12,15 +12,16 @@ from fastapi.responses import Response
 from chitieu.alerts import silences
 from chitieu.api import queries
 from chitieu.api.auth import Engineer, Principal, Reader
-from chitieu.api.cache import dumps
-from chitieu.api.deps import changed, connection, jurisdiction_ids, not_found, sync_connection
+from chitieu.api.cache import Cached, conditional, dumps, etag_of
+from chitieu.api.deps import RowId, changed, connection, jurisdiction_ids, not_found, sync_connection
 from chitieu.api.models import Alert, Silence, SilenceIn, SilenceRequest
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
 from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["alerts"])
 READ_ERRORS = responses(401, 403, 404, 422, 429)
-WRITE_ERRORS = responses(401, 403, 404, 422, 429)
+# 400: a request body that is not even text (FastAPI cannot parse it).
+WRITE_ERRORS = responses(400, 401, 403, 404, 422, 429)
 
 
 @router.get("/alerts", response_model=Page[Alert], responses=READ_ERRORS)
@@ -37,7 +38,7 @@ async def list_alerts(
     """Newest first."""
 
     async def build() -> dict[str, Any]:
-        after = decode(cursor, 1)
+        after = decode(cursor, 1, (int,))
         jids = jurisdiction_ids(jurisdiction)
         async with connection(request) as conn:
             rows = await queries.alerts(
@@ -49,7 +50,9 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, responses=READ_ERRORS)
-async def get_alert(request: Request, _: Reader, alert_id: int) -> Response:
+async def get_alert(request: Request, _: Reader, alert_id: RowId) -> Response:
+    """One alert by its id."""
+
     async def build() -> dict[str, Any]:
         async with connection(request) as conn:
             rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
@@ -71,6 +74,12 @@ def _silence(request: Request, who: Principal, matchers: dict[str, str], body: S
     except silences.SilenceError as exc:
         vi, _, en = str(exc).partition(" / ")
         raise Problem(422, vi=vi, en=en or vi) from exc
+    except OverflowError as exc:  # e.g. '99999999999m': beyond the calendar
+        raise Problem(
+            422,
+            vi=f"Thời hạn '{body.duration.strip()}' quá dài",
+            en=f"duration '{body.duration.strip()}' is too long",
+        ) from exc
     with sync_connection(request) as conn:
         silence_id = silences.create_silence(
             conn, matchers, expires, comment=body.comment, created_by=f"api:{who.name}"
@@ -81,7 +90,7 @@ def _silence(request: Request, who: Principal, matchers: dict[str, str], body: S
 
 
 @router.post("/alerts/{alert_id}/silence", response_model=Silence, status_code=201, responses=WRITE_ERRORS)
-async def silence_alert(request: Request, who: Engineer, alert_id: int, body: SilenceIn) -> Response:
+async def silence_alert(request: Request, who: Engineer, alert_id: RowId, body: SilenceIn) -> Response:
     """Stop this alert's notices for a while (it keeps its state): a silence matching all its labels."""
     async with connection(request) as conn:
         rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
@@ -94,11 +103,16 @@ async def silence_alert(request: Request, who: Engineer, alert_id: int, body: Si
 
 @router.get("/silences", response_model=list[Silence], responses=READ_ERRORS)
 async def list_silences(request: Request, _: Reader, include_inactive: bool = False) -> Response:
+    """The silences in force (with `include_inactive`, also expired and removed ones)."""
+
     def read() -> list[dict[str, Any]]:
         with sync_connection(request) as conn:
             return silences.list_silences(conn, datetime.now(UTC), include_inactive=include_inactive)
 
-    return _json(await run_in_threadpool(read))
+    # Not kept in the cache (whether a silence is active depends on the clock), but still
+    # answerable with 304 when nothing in it changed.
+    body = dumps(await run_in_threadpool(read))
+    return conditional(request, Cached(body, etag_of(body), "application/json"))
 
 
 @router.post("/silences", response_model=Silence, status_code=201, responses=WRITE_ERRORS)
@@ -108,7 +122,9 @@ async def create_silence(request: Request, who: Engineer, body: SilenceRequest) 
 
 
 @router.delete("/silences/{silence_id}", status_code=204, responses=WRITE_ERRORS)
-async def remove_silence(request: Request, _: Engineer, silence_id: int) -> Response:
+async def remove_silence(request: Request, _: Engineer, silence_id: RowId) -> Response:
+    """End a silence now; the alerts it held notify again."""
+
     def remove() -> bool:
         with sync_connection(request) as conn:
             return silences.remove_silence(conn, silence_id)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from chitieu.api import keys
 from chitieu.api.auth import Admin
 from chitieu.api.cache import dumps
-from chitieu.api.deps import changed, not_found, sync_connection
+from chitieu.api.deps import RowId, changed, not_found, sync_connection
 from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
 from chitieu.api.problems import responses
 
@@ -21,6 +21,8 @@ ERRORS = responses(401, 403, 404, 422, 429)
 
 @router.get("/apikeys", response_model=list[ApiKey], responses=ERRORS)
 async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -> Response:
+    """The API keys (never their tokens; only a hash is stored)."""
+
     def read() -> list[dict[str, Any]]:
         with sync_connection(request) as conn:
             return keys.list_keys(conn, include_revoked=include_revoked)
@@ -28,7 +30,13 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
     return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
 
 
-@router.post("/apikeys", response_model=ApiKeyCreated, status_code=201, responses=ERRORS)
+# 400: a request body that is not even text (FastAPI cannot parse it).
+@router.post(
+    "/apikeys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    responses=responses(400, 401, 403, 404, 422, 429),
+)
 async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Response:
     """The token is in this answer only; it is never shown again."""
 
@@ -44,7 +52,10 @@ async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Respo
 
 
 @router.delete("/apikeys/{key_id}", response_model=ApiKey, responses=ERRORS)
-async def revoke_key(request: Request, _: Admin, key_id: int) -> Response:
+async def revoke_key(request: Request, _: Admin, key_id: RowId) -> Response:
+    """Revoke a key: this process refuses it from the next request, the others as soon as the
+    database announces the change."""
+
     def revoke() -> dict[str, Any] | None:
         with sync_connection(request) as conn:
             return keys.revoke_key(conn, str(key_id))

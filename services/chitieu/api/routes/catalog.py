@@ -36,7 +36,7 @@ async def list_jurisdictions(
     predecessors."""
 
     async def build() -> dict[str, Any]:
-        after = decode(cursor, 1)
+        after = decode(cursor, 1, (str,))
         ids = jurisdiction_ids(q)
         async with connection(request) as conn:
             rows = await queries.jurisdictions(conn, ids=ids, level=level, on=on, after=after, limit=limit)
@@ -49,7 +49,12 @@ async def list_jurisdictions(
 async def get_jurisdiction(
     request: Request,
     _: Reader,
-    ref: Annotated[str, Path(description="An id ('old-58'), a code ('52') or a name ('Tỉnh Ninh Thuận')")],
+    ref: Annotated[
+        str,
+        Path(
+            description="An id ('old-58'), a code ('52') or a name ('Tỉnh Ninh Thuận')", examples=["old-58"]
+        ),
+    ],
     on: Annotated[
         date | None,
         Query(
@@ -58,6 +63,9 @@ async def get_jurisdiction(
         ),
     ] = None,
 ) -> Response:
+    """One jurisdiction with its successors and predecessors; a code or a name is read for the day
+    `on` (codes were reassigned by the 2025 merger)."""
+
     async def build() -> dict[str, Any]:
         found = load_jurisdictions().resolve(ref, on)
         if found is None:
@@ -77,6 +85,8 @@ async def list_indicators(
     _: Reader,
     plan: Annotated[str | None, Query(description="Only indicators this plan sets targets for")] = None,
 ) -> Response:
+    """The indicators the plans' targets are measured by: names, unit, direction, valid range."""
+
     async def build() -> list[dict[str, Any]]:
         async with connection(request) as conn:
             return await queries.indicators(conn, plan=plan)
@@ -85,7 +95,11 @@ async def list_indicators(
 
 
 @router.get("/indicators/{code}", response_model=Indicator, responses=READ_ERRORS)
-async def get_indicator(request: Request, _: Reader, code: str) -> Response:
+async def get_indicator(
+    request: Request, _: Reader, code: Annotated[str, Path(examples=["digital_economy_share_grdp"])]
+) -> Response:
+    """One indicator by its code."""
+
     async def build() -> dict[str, Any]:
         async with connection(request) as conn:
             rows = await queries.indicators(conn, code=code)
@@ -98,6 +112,8 @@ async def get_indicator(request: Request, _: Reader, code: str) -> Response:
 
 @router.get("/plans", response_model=list[Plan], responses=READ_ERRORS)
 async def list_plans(request: Request, _: Reader) -> Response:
+    """The provincial programmes and national plans, with their reporting obligations."""
+
     async def build() -> list[dict[str, Any]]:
         async with connection(request) as conn:
             return await queries.plans(conn)
@@ -106,7 +122,11 @@ async def list_plans(request: Request, _: Reader) -> Response:
 
 
 @router.get("/plans/{plan_id}", response_model=Plan, responses=READ_ERRORS)
-async def get_plan(request: Request, _: Reader, plan_id: str) -> Response:
+async def get_plan(
+    request: Request, _: Reader, plan_id: Annotated[str, Path(examples=["ninh-thuan-319-ctr-tu"])]
+) -> Response:
+    """One plan by its id."""
+
     async def build() -> dict[str, Any]:
         async with connection(request) as conn:
             rows = await queries.plans(conn, plan_id=plan_id)
@@ -130,7 +150,7 @@ async def list_targets(
     """Targets with the document, section and sentence each comes from."""
 
     async def build() -> dict[str, Any]:
-        after = decode(cursor, 1)
+        after = decode(cursor, 1, (str,))
         jids = jurisdiction_ids(jurisdiction)
         async with connection(request) as conn:
             rows = await queries.targets(
@@ -142,7 +162,11 @@ async def list_targets(
 
 
 @router.get("/targets/{target_id}", response_model=Target, responses=READ_ERRORS)
-async def get_target(request: Request, _: Reader, target_id: str) -> Response:
+async def get_target(
+    request: Request, _: Reader, target_id: Annotated[str, Path(examples=["binh-dinh-ctr-57.t01"])]
+) -> Response:
+    """One target with the document, section and sentence it comes from."""
+
     async def build() -> dict[str, Any]:
         async with connection(request) as conn:
             rows = await queries.targets(conn, target_id=target_id, limit=1)

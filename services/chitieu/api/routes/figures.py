@@ -47,8 +47,10 @@ def _observation(row: dict[str, Any], provenance: bool) -> dict[str, Any]:
 async def get_series(
     request: Request,
     _: Reader,
-    jurisdiction: Annotated[str, Path(description="An id, a code or a name ('Ninh Thuận', 'old-58')")],
-    indicator: Annotated[str, Path(description="Indicator code")],
+    jurisdiction: Annotated[
+        str, Path(description="An id, a code or a name ('Ninh Thuận', 'old-58')", examples=["old-58"])
+    ],
+    indicator: Annotated[str, Path(description="Indicator code", examples=["digital_economy_share_grdp"])],
     as_of: AsOf = None,
     vintages: Annotated[
         Literal["latest", "all"], Query(description="latest: one value per period; all: every vintage")
@@ -58,6 +60,9 @@ async def get_series(
         Query(description="provenance: the source, file, sheet, row, cell and fetch time of each value"),
     ] = None,
 ) -> Response:
+    """A jurisdiction × indicator's figures: the latest vintage of each period, or every vintage
+    (`vintages=all`); `as_of` gives what was known then; `include=provenance` where each came from."""
+
     async def build() -> dict[str, Any]:
         found = load_jurisdictions().resolve(jurisdiction)
         if found is None:
@@ -106,7 +111,7 @@ async def list_statuses(
     statuses of the evaluation that was current at `as_of`."""
 
     async def build() -> dict[str, Any]:
-        after = decode(cursor, 3)
+        after = decode(cursor, 3, (str, str, int))
         jids = jurisdiction_ids(jurisdiction)
         async with connection(request) as conn:
             run_id = None

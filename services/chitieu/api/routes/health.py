@@ -18,11 +18,16 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers (no database involved)."""
+
     return {"status": "ok"}
 
 
 @router.get("/readyz", response_model=Ready, responses={503: {"model": Ready, "description": "Not ready"}})
 async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database answers and every migration of this release is applied unchanged
+    (503 otherwise)."""
+
     wanted = discover(get_settings().schemas_dir)
     try:
         async with request.app.state.pool.connection(timeout=3) as conn:

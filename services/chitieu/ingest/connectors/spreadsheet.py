@@ -154,13 +154,17 @@ _EXTENSION_KIND = {
     ".tsv": "csv",
     ".txt": "csv",
 }
-_MAGIC = [
-    (b"\x89PNG\r\n\x1a\n", "PNG image", "ảnh PNG"),
-    (b"\xff\xd8\xff", "JPEG image", "ảnh JPEG"),
-    (b"GIF8", "GIF image", "ảnh GIF"),
-    (b"%PDF", "PDF document", "tài liệu PDF"),
-    (b"\x1f\x8b", "gzip archive", "tệp nén gzip"),
-    (b"Rar!", "RAR archive", "tệp nén RAR"),
+# (magic, English, Vietnamese): kinds people send by mistake, named when they are refused.
+FOREIGN_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "ảnh PNG"),
+    (b"\xff\xd8\xff", "a JPEG image", "ảnh JPEG"),
+    (b"GIF8", "a GIF image", "ảnh GIF"),
+    (b"%PDF", "a PDF document", "tài liệu PDF"),
+    (b"\x1f\x8b", "a gzip archive", "tệp nén gzip"),
+    (b"Rar!", "a RAR archive", "tệp nén RAR"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "tệp nén 7-Zip"),
+    (b"MZ", "a Windows program", "chương trình Windows"),
+    (b"\x7fELF", "a Linux program", "chương trình Linux"),
 ]
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -176,10 +180,10 @@ def sniff_kind(content: bytes, name: str = "") -> str:
         raise ParseError("the file is empty", "tệp rỗng, không có dữ liệu")
     ext = Path(name).suffix.lower()
     found: str | None = None
-    for magic, what_en, what_vi in _MAGIC:
+    for magic, what_en, what_vi in FOREIGN_MAGIC:
         if content.startswith(magic):
             raise ParseError(
-                f"{name or 'the file'} is a {what_en}, not a spreadsheet or CSV",
+                f"{name or 'the file'} is {what_en}, not a spreadsheet or CSV",
                 f"{name or 'tệp'} là {what_vi}, không phải bảng tính hay CSV",
             )
     if content.startswith(b"PK\x03\x04"):
@@ -207,7 +211,7 @@ def sniff_kind(content: bytes, name: str = "") -> str:
         found = "xls"
     else:
         sample = content[:8192]
-        if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(sample)):
+        if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16(sample)):
             raise ParseError(
                 f"{name or 'the file'} is binary data, not a spreadsheet or CSV (corrupt?)",
                 f"{name or 'tệp'} là dữ liệu nhị phân, không phải bảng tính hay CSV (tệp hỏng?)",
@@ -222,7 +226,7 @@ def sniff_kind(content: bytes, name: str = "") -> str:
     return found
 
 
-def _looks_utf16(sample: bytes) -> bool:
+def looks_utf16(sample: bytes) -> bool:
     """UTF-16 without a BOM: every other byte NUL in the ASCII part."""
     even, odd = sample[0::2], sample[1::2]
     return odd.count(0) > 0.3 * len(odd) or even.count(0) > 0.3 * len(even)
@@ -239,7 +243,7 @@ def decode_with_encoding(content: bytes) -> tuple[str, str]:
 def _decode_other(content: bytes) -> tuple[str, str]:
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         return content.decode("utf-16"), "utf-16"
-    if b"\x00" in content[:4096] and _looks_utf16(content[:4096]):
+    if b"\x00" in content[:4096] and looks_utf16(content[:4096]):
         even_nuls = content[0:4096:2].count(0)
         odd_nuls = content[1:4096:2].count(0)
         enc = "utf-16-be" if even_nuls > odd_nuls else "utf-16-le"

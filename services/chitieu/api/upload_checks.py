@@ -1,0 +1,213 @@
+"""What an uploaded file really is, before anything parses it: its type from the bytes (not from the
+name or the client's Content-Type, which browsers guess from the name), and for the zip-based
+workbooks (xlsx, ods) whether inflating them would blow up (a zip bomb).
+
+A refusal is an `UploadRefused` with the HTTP status the API answers and a message in Vietnamese and
+English. A file that *is* a workbook but a broken one is not refused here: ingestion reads it, fails,
+and records why (a rejected batch with its reason), like any other unreadable file.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from chitieu.ingest.connectors.spreadsheet import CFB_MAGIC, FOREIGN_MAGIC, looks_utf16
+
+ALLOWED = {".xlsx": "xlsx", ".xls": "xls", ".ods": "ods", ".csv": "csv"}
+MB = 1024 * 1024
+# Real workbooks inflate a few to a few dozen times (every cell carries its own reference);
+# deflate cannot exceed ~1030x, and only long runs of identical bytes come near it.
+MAX_RATIO = 500
+MAX_MEMBERS = 10_000
+_RATIO_FLOOR = MB  # small members may compress absurdly well (a one-line file of spaces) harmlessly
+
+_KIND_NAMES = {
+    "xlsx": ("an XLSX workbook", "bảng tính XLSX"),
+    "xls": ("an XLS workbook", "bảng tính XLS"),
+    "ods": ("an ODS workbook", "bảng tính ODS"),
+    "csv": ("text (CSV)", "văn bản (CSV)"),
+}
+
+
+class UploadRefused(Exception):
+    def __init__(self, status: int, code: str, *, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.status, self.code, self.vi, self.en = status, code, vi, en
+
+
+@dataclass(frozen=True)
+class Detected:
+    kind: str | None  # 'xlsx' | 'xls' | 'ods' | 'csv'; None: not something we read
+    en: str
+    vi: str
+
+
+def _named(kind: str) -> Detected:
+    en, vi = _KIND_NAMES[kind]
+    return Detected(kind, en, vi)
+
+
+def _zip_kind(content: bytes) -> Detected:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            names = set(zf.namelist())
+            mimetype = b""
+            if "mimetype" in names:
+                with zf.open("mimetype") as fh:  # 100 bytes inflated, whatever the member holds
+                    mimetype = fh.read(100)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, NotImplementedError, RuntimeError, zlib.error):
+        # A damaged archive: judged by the names visible in its bytes, as the spreadsheet reader does,
+        # so that a truncated workbook reaches ingestion and is reported as unreadable.
+        if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in content[:4096]:
+            return _named("ods")
+        if b"[Content_Types].xml" in content[:200_000] or b"xl/" in content:
+            return _named("xlsx")
+        return Detected(None, "a damaged ZIP archive", "tệp nén ZIP bị hỏng")
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return _named("ods")
+    if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+        return _named("xlsx")
+    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return Detected(
+            None, "an OpenDocument file that is not a spreadsheet", "tệp OpenDocument không phải bảng tính"
+        )
+    if "[Content_Types].xml" in names:
+        return Detected(
+            None, "an Office document that is not a workbook", "tài liệu Office không phải bảng tính"
+        )
+    return Detected(None, "a ZIP archive", "tệp nén ZIP")
+
+
+def detect(content: bytes) -> Detected:
+    """The type of the bytes, whatever the file is called."""
+    for magic, en, vi in FOREIGN_MAGIC:
+        if content.startswith(magic):
+            return Detected(None, en, vi)
+    if content.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(content)
+    if content.startswith(CFB_MAGIC):
+        # OLE2 also holds Word and Outlook files; a workbook has a 'Workbook' (or old 'Book') stream.
+        if "Workbook".encode("utf-16-le") in content or "Book".encode("utf-16-le") in content:
+            return _named("xls")
+        return Detected(
+            None, "an OLE2 document that is not an Excel workbook", "tài liệu OLE2 không phải bảng tính Excel"
+        )
+    sample = content[:8192]
+    if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16(sample)):
+        return Detected(None, "binary data", "dữ liệu nhị phân")
+    return _named("csv")
+
+
+def check_type(content: bytes, name: str) -> str:
+    """The kind to read the file as; `UploadRefused` (415) when it is not an allowed type or when its
+    name and its content disagree. A mislabelled file is refused rather than read by its content:
+    the command line refuses it the same way, and the wrong label usually means the wrong export."""
+    found = detect(content)
+    ext = Path(name).suffix.lower()
+    expected = ALLOWED.get(ext)
+    if expected is None:
+        shown = ext or "(no extension)"
+        raise UploadRefused(
+            415,
+            "unsupported-type",
+            vi=f"Không nhận tệp '{shown}' ({found.vi}): chỉ nhận xlsx, xls, ods, csv",
+            en=f"'{shown}' files are not accepted (this one is {found.en}): only xlsx, xls, ods, csv",
+        )
+    if found.kind is None:
+        raise UploadRefused(
+            415,
+            "unsupported-type",
+            vi=f"{name} là {found.vi}, không phải bảng tính hay CSV: chỉ nhận xlsx, xls, ods, csv",
+            en=f"{name} is {found.en}, not a spreadsheet or CSV: only xlsx, xls, ods, csv are accepted",
+        )
+    if found.kind != expected:
+        raise UploadRefused(
+            415,
+            "mislabelled-file",
+            vi=f"{name} có đuôi {ext} nhưng nội dung là {found.vi}: hãy đổi đuôi thành .{found.kind} "
+            "hoặc xuất lại tệp",
+            en=f"{name} is named {ext} but its content is {found.en}: rename it to .{found.kind} "
+            "or export it again",
+        )
+    return found.kind
+
+
+def _bomb(total: int, limit_mb: float) -> UploadRefused:
+    return UploadRefused(
+        413,
+        "unzipped-too-large",
+        vi=f"Bảng tính nén này khi giải nén sẽ lớn {total / MB:,.0f} MB, vượt giới hạn {limit_mb:g} MB "
+        "(nghi là bom nén)",
+        en=f"this workbook would inflate to {total / MB:,.0f} MB, over the {limit_mb:g} MB limit "
+        "(a zip bomb?)",
+    )
+
+
+def _suspicious(vi: str, en: str) -> UploadRefused:
+    return UploadRefused(422, "suspicious-archive", vi=vi, en=en)
+
+
+def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
+    """From the archive's directory alone (nothing inflated): the sizes its members declare."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return  # damaged: ingestion reports it as unreadable
+    if len(members) > MAX_MEMBERS:
+        raise _suspicious(
+            f"Tệp nén có {len(members):,} thành phần, quá nhiều cho một bảng tính (tối đa {MAX_MEMBERS:,})",
+            f"the archive has {len(members):,} members, too many for a workbook (at most {MAX_MEMBERS:,})",
+        )
+    total = sum(m.file_size for m in members)
+    if total > max_unzipped_mb * MB:
+        raise _bomb(total, max_unzipped_mb)
+    for m in members:
+        if m.file_size > _RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise _suspicious(
+                f"Thành phần '{m.filename}' nén {m.file_size / max(m.compress_size, 1):,.0f} lần, "
+                "bảng tính thật không nén được như vậy (nghi là bom nén)",
+                f"member '{m.filename}' is compressed {m.file_size / max(m.compress_size, 1):,.0f} times; "
+                "no real workbook compresses like that (a zip bomb?)",
+            )
+
+
+def check_zip_inflated(content: bytes, *, max_unzipped_mb: float) -> None:
+    """Inflate every member into nothing, counting: the declared sizes may lie. Python's reader stops
+    at the declared size and checks the CRC, so a member that holds more than it declares is caught
+    after at most the declared total (already bounded) has been inflated."""
+    budget = int(max_unzipped_mb * MB)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            for member in zf.infolist():
+                with zf.open(member) as fh:
+                    while chunk := fh.read(MB):
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise _bomb(int(max_unzipped_mb * MB) - budget, max_unzipped_mb)
+    except zipfile.BadZipFile as exc:
+        if "CRC" in str(exc):
+            raise _suspicious(
+                f"Một thành phần của tệp nén không khớp kích thước hoặc mã kiểm tra đã khai ({exc})",
+                f"a member of the archive does not match its declared size or checksum ({exc})",
+            ) from exc
+        return  # damaged otherwise: ingestion reports it as unreadable
+    except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):
+        return  # unsupported compression, encryption, truncation: ingestion reports it
+
+
+def safe_name(name: str | None) -> str:
+    """The uploader's file name without directories or control characters, at most 200 characters
+    (the extension kept): it is stored, logged and shown back."""
+    base = Path((name or "").replace("\\", "/")).name.strip()
+    cleaned = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|' else "_" for ch in base).lstrip(".")
+    if not cleaned:
+        return "upload"
+    if len(cleaned) > 200:
+        suffix = Path(cleaned).suffix[:20]
+        cleaned = cleaned[: 200 - len(suffix)] + suffix
+    return cleaned
