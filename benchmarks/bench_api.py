@@ -116,33 +116,9 @@ def _free_port() -> int:
 def _prepare(dsn_name: str) -> tuple[str, list[str]]:
     """The migrated, evaluated and refreshed benchmark database: (its DSN, report lines)."""
     from benchmarks import dataset
-    from chitieu.dashboards import views
-    from chitieu.db import migrate
-    from chitieu.settings import get_settings
 
-    settings = get_settings()
-    dsn = settings.dsn(dsn_name)
-    try:
-        # Reuse the set an earlier run built (building it takes a minute); bring its schema up to date.
-        with psycopg.connect(dsn, autocommit=True) as existing:
-            migrate.migrate(existing, settings.schemas_dir)
-    except (psycopg.OperationalError, migrate.MigrationError):
-        # No such database yet, or a migration it has was edited since (only before it lands): rebuild.
-        dsn = dataset.fresh_database(dsn_name)
-    info = dataset.build_dataset(dsn)
-    lines = [
-        f"data set: {info['observations']:,} observations, {info['targets']:,} targets "
-        f"({'built' if info['built'] else 'reused'} in {info['seconds']:.1f} s)"
-    ]
+    dsn, lines = dataset.evaluated_database(dsn_name)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        evaluated = conn.execute("SELECT count(*) FROM evaluations").fetchone()
-        if not evaluated or not evaluated[0]:
-            from chitieu.evaluate.engine import evaluate
-
-            started = time.perf_counter()
-            evaluate(conn)
-            lines.append(f"evaluated with chitieu.evaluate in {time.perf_counter() - started:.1f} s")
-        views.refresh(conn)
         latest = conn.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
         lines.append(f"latest-status table: {latest[0] if latest else 0:,} rows")
     return dsn, lines

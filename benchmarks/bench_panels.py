@@ -88,25 +88,11 @@ def _extras(conn: psycopg.Connection) -> None:
     conn.execute("ANALYZE")
 
 
-def _prepare(dsn: str) -> list[str]:
+def _prepare() -> tuple[str, list[str]]:
     from benchmarks import dataset
 
-    lines = []
-    info = dataset.build_dataset(dsn)
-    lines.append(
-        f"data set: {info['observations']:,} observations, {info['targets']:,} targets "
-        f"({'built' if info['built'] else 'reused'} in {info['seconds']:.1f} s)"
-    )
+    dsn, lines = dataset.evaluated_database(DATABASE)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        evaluated = conn.execute("SELECT count(*) FROM evaluations").fetchone()
-        if not evaluated or not evaluated[0]:
-            from chitieu.evaluate.engine import evaluate
-
-            started = time.perf_counter()
-            evaluate(conn)
-            lines.append(f"evaluated with chitieu.evaluate in {time.perf_counter() - started:.1f} s")
-        timings = views.refresh(conn)
-        lines.append("refresh: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
         if not conn.execute("SELECT count(*) FROM load_batches").fetchone()[0]:  # type: ignore[index]
             _extras(conn)
             views.refresh(conn)
@@ -120,7 +106,7 @@ def _prepare(dsn: str) -> list[str]:
             f"{counts[2]:,} alerts, "
             f"{counts[3]:,} rejected rows"
         )
-    return lines
+    return dsn, lines
 
 
 def _variables(conn: psycopg.Connection) -> dict[str, object]:
@@ -135,18 +121,8 @@ def _variables(conn: psycopg.Connection) -> dict[str, object]:
 
 
 def run() -> list[str]:
-    settings = get_settings()
-    from benchmarks import dataset
-    from chitieu.db import migrate
 
-    dsn = settings.dsn(DATABASE)
-    try:
-        # Reuse the set built by an earlier run (building it takes a minute); bring its schema up to date.
-        with psycopg.connect(dsn, autocommit=True) as existing:
-            migrate.migrate(existing, settings.schemas_dir)
-    except psycopg.OperationalError:
-        dsn = dataset.fresh_database(DATABASE)
-    lines = _prepare(dsn)
+    dsn, lines = _prepare()
     time_range = {"time_from": datetime(2015, 1, 1, tzinfo=UTC), "time_to": datetime(2046, 1, 1, tzinfo=UTC)}
     results: list[tuple[float, float, int, str]] = []
     with _readonly(dsn) as conn:

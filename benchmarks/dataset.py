@@ -315,3 +315,35 @@ if __name__ == "__main__":
 
     name = sys.argv[1] if len(sys.argv) > 1 else "chitieu_bench"
     print(json.dumps(build_dataset(fresh_database(name)), indent=2))
+
+
+def evaluated_database(name: str) -> tuple[str, list[str]]:
+    """Database `name` holding the data set, evaluated and with its dashboard tables refreshed:
+    (its DSN, report lines). A set an earlier run built is reused (building takes a minute) and
+    migrated; it is rebuilt when missing or when a migration it has was edited since (before landing)."""
+    from chitieu.dashboards import views
+    from chitieu.db import migrate
+    from chitieu.evaluate.engine import evaluate
+    from chitieu.settings import get_settings
+
+    settings = get_settings()
+    dsn = settings.dsn(name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as existing:
+            migrate.migrate(existing, settings.schemas_dir)
+    except (psycopg.OperationalError, migrate.MigrationError):
+        dsn = fresh_database(name)
+    info = build_dataset(dsn)
+    lines = [
+        f"data set: {info['observations']:,} observations, {info['targets']:,} targets "
+        f"({'built' if info['built'] else 'reused'} in {info['seconds']:.1f} s)"
+    ]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        evaluated = conn.execute("SELECT count(*) FROM evaluations").fetchone()
+        if not evaluated or not evaluated[0]:
+            started = time.perf_counter()
+            evaluate(conn)
+            lines.append(f"evaluated with chitieu.evaluate in {time.perf_counter() - started:.1f} s")
+        timings = views.refresh(conn)
+        lines.append("refresh: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+    return dsn, lines
