@@ -93,7 +93,7 @@ def _where_to_look(*, running: bool) -> None:
     state = "running now" if running else "start with `make up`"
     lines = [
         f"Airflow UI: {api_url(s)}  (login {s.airflow_admin_user} / AIRFLOW_ADMIN_PASSWORD; {state})",
-        f"API: http://{s.api_host}:{s.api_port}/docs  ({state}; `chitieu api serve`)",
+        f"API: http://{s.api_host}:{s.api_port}/api/v1/docs  ({state}; `chitieu serve`)",
         f"Dashboards: {root / 'dashboards' / 'build'} (JSON) and {root / 'infra' / 'grafana'} (provisioning)",
         f"Data: inbox/processed/rejected/archive under {s.data_dir}",
         f"Notifications received: {notifications_file(s)}",
