@@ -79,6 +79,37 @@ def test_provisional_marker_in_a_cell() -> None:
     assert not parse_number("7,1").provisional
 
 
+@pytest.mark.parametrize(
+    ("text", "mark", "expected"),
+    [
+        ("1.500", ".", 1.5),  # the default would read Vietnamese thousands: 1500
+        ("1,500", ".", 1500.0),
+        ("1,234,567.5", ".", 1_234_567.5),
+        ("(1.234)", ".", -1.234),
+        ("1.500", ",", 1500.0),
+        ("1,500", ",", 1.5),
+        ("185.401,5", ",", 185_401.5),
+        ("12,5%", ",", 12.5),
+        ("12,5", ".", None),  # a comma that is not a thousands group, in a decimal-point source
+        ("12.5", ",", None),
+        ("1.500,25", ".", None),
+        ("1,2,3", ",", None),
+    ],
+)
+def test_declared_decimal_mark(text: str, mark: str, expected: float | None) -> None:
+    if expected is None:
+        with pytest.raises(NumberError):
+            parse_number(text, mark)
+    else:
+        assert parse_number(text, mark).value == pytest.approx(expected)
+    # the column path (vectorised for plain texts) reads the same
+    res = parse_number_series(pd.Series([text, "7", "-"], dtype=object), mark)
+    assert res.bad.tolist() == [expected is None, False, False]
+    assert res.value.tolist()[1:2] == [7.0] and res.missing.tolist() == [False, False, True]
+    if expected is not None:
+        assert res.value[0] == pytest.approx(expected)
+
+
 def test_series_agrees_with_scalar_rule() -> None:
     cells = ["12.5", "60,76", "1.500", "0.500", "-", "x", "abc", "(3)", "12,5%", "185.401,5", "", "7"]
     res = parse_number_series(pd.Series(cells, dtype=object))

@@ -17,6 +17,7 @@ from chitieu.ingest.connectors import CONNECTORS, UnknownConnectorError, connect
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, sniff_kind
 from chitieu.ingest.pipeline import ingest_payload
 from chitieu.ingest.records import ParseError
+from chitieu.ingest.specs import SourceSpec
 from ingest_support import payload, test_catalog, to_cp1258, xlsx_bytes
 
 LONG_ROWS = [
@@ -183,6 +184,35 @@ def test_unknown_jurisdiction_reports_the_label_and_its_cell() -> None:
     out = res.to_dict()["rejected"]
     assert set(out[0]) == {"sheet", "row", "column", "raw", "reason"}
     assert all(" / " in r["reason"] for r in out)  # Vietnamese / English
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_csv_rows_are_the_lines_an_editor_shows_after_quoted_line_breaks(eol: str) -> None:
+    lines = [
+        "Tỉnh,Năm,Giá trị,Ghi chú",
+        f'Ninh Thuận,2022,5,"số liệu sơ bộ,{eol}cập nhật sau"',
+        "",
+        "Bình Định,2022,abc,",
+        "Quảng Nam,2022,7,",
+    ]
+    res = run(eol.join(lines).encode(), "ghi-chu.csv", indicator="kts_grdp")
+    assert [(r["row"], r["column"], r["raw"]) for r in res.rejected] == [(5, "C5", "abc")]
+    assert sorted(o["source"]["cell"] for o in res.observations) == ["C2", "C6"]
+
+
+def test_a_spec_declares_the_decimal_point_of_an_english_export() -> None:
+    rows = [["Province", "Year", "Value"], ["Ninh Thuận", "2023", "1.500"], ["Khánh Hòa", "2023", "2,5"]]
+    spec = SourceSpec(
+        id="english-export", kind="spreadsheet", title="t", path="x.xlsx", options={"decimal_mark": "."}
+    )
+    common = {"connector": SpreadsheetConnector(None, indicator="can_bo_nc"), "indicator": "can_bo_nc"}
+    kw = {**common, "dry_run": True, "catalog": test_catalog()}
+    res = ingest_payload(None, payload(xlsx_bytes(rows), "x.xlsx"), spec=spec, **kw)
+    assert [o["value"] for o in res.observations] == [1.5]
+    assert [(r["column"], r["reason_code"]) for r in res.rejected] == [("C3", "unparsable_value")]
+    # without the declaration the Vietnamese rules apply: a thousands dot, a decimal comma
+    res = ingest_payload(None, payload(xlsx_bytes(rows), "x.xlsx"), spec=None, **kw)
+    assert sorted(o["value"] for o in res.observations) == [2.5, 1500.0]
 
 
 def test_merged_provinces_resolve_by_period() -> None:

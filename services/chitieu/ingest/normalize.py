@@ -67,14 +67,28 @@ def strip_provisional_marker(text: str) -> str:
     return _PROVISIONAL_STRIP_RE.sub(" ", nfc(text)).strip()
 
 
-def _decimal_text(body: str) -> str:
+def _decimal_text_with_mark(body: str, mark: str) -> str:
+    """As _decimal_text for a source that declares its decimal mark: the other one groups thousands."""
+    thousands = "," if mark == "." else "."
+    whole, _, frac = body.partition(mark)
+    if mark in frac or thousands in frac:
+        raise NumberError(body)
+    if thousands in whole and not re.fullmatch(r"\d{1,3}(" + re.escape(thousands) + r"\d{3})+", whole):
+        raise NumberError(body)
+    return whole.replace(thousands, "") + ("." + frac if frac else "")
+
+
+def _decimal_text(body: str, decimal_mark: str | None = None) -> str:
     """Digits with '.' and/or ',' -> a Python float literal, by the Vietnamese conventions.
 
     Both separators: the last one is the decimal mark ('185.401,5', '1,500.25').
     One kind, repeated: thousands ('1.500.000', '1,500,000').
     A single ',': decimal ('60,76'). A single '.': decimal ('0.8002', '13.17') unless it is
     exactly a thousands group after 1-3 leading digits that do not start with 0 ('1.500', '12.345').
+    A source whose spec declares its decimal mark (options.decimal_mark) is read by that mark alone.
     """
+    if decimal_mark is not None:
+        return _decimal_text_with_mark(body, decimal_mark)
     has_dot, has_comma = "." in body, "," in body
     if has_dot and has_comma:
         if body.rfind(",") > body.rfind("."):
@@ -105,7 +119,7 @@ def _decimal_text(body: str) -> str:
     return body
 
 
-def parse_number(cell: Any) -> ParsedNumber:
+def parse_number(cell: Any, decimal_mark: str | None = None) -> ParsedNumber:
     """One cell -> ParsedNumber; raises NumberError when the cell is not a number.
 
     Accepts numbers as stored by spreadsheets and the written forms '60,76', '1.500.000',
@@ -146,7 +160,7 @@ def parse_number(cell: Any) -> ParsedNumber:
     if not compact or not compact[0].isdigit() or not compact[-1].isdigit():
         raise NumberError(cell)
     try:
-        value = float(sign + _decimal_text(compact))
+        value = float(sign + _decimal_text(compact, decimal_mark))
     except (NumberError, ValueError) as exc:
         raise NumberError(cell) from exc
     if negative:
@@ -168,7 +182,11 @@ class ParsedNumbers:
     provisional: pd.Series  # bool: the cell carried a provisional marker
 
 
-def _parse_distinct(uniq: pd.Series) -> tuple[np.ndarray, ...]:
+# With a declared decimal mark the plain texts are those with digits and at most that mark.
+_SAFE_WITH_MARK_RE = {".": r"-?\d+(?:\.\d+)?", ",": r"-?\d+(?:,\d+)?"}
+
+
+def _parse_distinct(uniq: pd.Series, decimal_mark: str | None = None) -> tuple[np.ndarray, ...]:
     """parse_number over distinct cells: a vectorised path for the plain texts, the rule for the rest."""
     n = len(uniq)
     value = np.full(n, np.nan)
@@ -180,7 +198,8 @@ def _parse_distinct(uniq: pd.Series) -> tuple[np.ndarray, ...]:
     rest = np.ones(n, dtype=bool)
     if is_str.any():
         text = uniq[is_str].astype(str)
-        safe = text.str.fullmatch(_SAFE_NUMBER_RE).to_numpy(dtype=bool)
+        pattern = _SAFE_WITH_MARK_RE[decimal_mark] if decimal_mark else _SAFE_NUMBER_RE
+        safe = text.str.fullmatch(pattern).to_numpy(dtype=bool)
         if safe.any():
             idx = np.flatnonzero(is_str)[safe]
             value[idx] = pd.to_numeric(
@@ -190,7 +209,7 @@ def _parse_distinct(uniq: pd.Series) -> tuple[np.ndarray, ...]:
     for i in np.flatnonzero(rest):
         cell = uniq.iat[int(i)]
         try:
-            p = parse_number(cell)
+            p = parse_number(cell, decimal_mark)
         except NumberError:
             bad[i] = True
             continue
@@ -219,11 +238,11 @@ def factorize_cells(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniq, dtype=object)
 
 
-def parse_number_series(cells: pd.Series) -> ParsedNumbers:
+def parse_number_series(cells: pd.Series, decimal_mark: str | None = None) -> ParsedNumbers:
     """parse_number over a column, once per distinct cell (files repeat their figures a lot)."""
     index = cells.index
     codes, uniq = factorize_cells(cells)
-    parts = _parse_distinct(pd.Series(uniq, dtype=object))
+    parts = _parse_distinct(pd.Series(uniq, dtype=object), decimal_mark)
     # code -1 (None/NaN): an empty cell, i.e. missing
     fills = (np.nan, True, False, False, False)
     out = [np.append(arr, fill)[codes] for arr, fill in zip(parts, fills, strict=True)]

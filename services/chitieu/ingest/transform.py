@@ -196,7 +196,7 @@ def normalise_frame(
     df = raw.reset_index(drop=True)
     if indicator:
         df["indicator"] = indicator
-    nums = parse_number_series(df["value"])
+    nums = parse_number_series(df["value"], options.get("decimal_mark"))
     keep = ~nums.missing.to_numpy()
     skipped = int(len(df) - keep.sum())
     if skipped:

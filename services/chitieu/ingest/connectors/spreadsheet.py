@@ -359,18 +359,40 @@ def read_csv_grid(content: bytes, name: str = "") -> Sheet:
 
     try:
         # the width of the first lines is nearly always the table's; a wider row later costs a full scan
-        head = io.StringIO("\n".join(text[:200_000].splitlines()[:500]) if len(text) > 1_000_000 else text)
+        # (newline=None: also the bare-CR line ends of old Mac exports)
+        head = io.StringIO(
+            "\n".join(text[:200_000].splitlines()[:500]) if len(text) > 1_000_000 else text, newline=None
+        )
         width = max((len(r) for r in csv.reader(head, delimiter=delimiter)), default=1)
         try:
             grid = read(width)
         except pd.errors.ParserError:
-            grid = read(max(len(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)))
+            grid = read(max(len(r) for r in csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)))
     except (csv.Error, pd.errors.ParserError, ValueError) as exc:
         raise ParseError(
             f"{name or 'the file'} is not well-formed delimited text: {exc}",
             f"{name or 'tệp'} không đúng định dạng văn bản phân cách (CSV): {exc}",
         ) from exc
+    if len(grid) != _physical_lines(text):
+        grid.index = _record_lines(text, delimiter, len(grid), grid.index)
     return Sheet(Path(name).stem or "csv", grid)
+
+
+def _physical_lines(text: str) -> int:
+    breaks = text.count("\n") or text.count("\r")
+    return breaks + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def _record_lines(text: str, delimiter: str, n: int, positional: pd.Index) -> pd.Index:
+    """0-based line on which each record starts, so that a quoted line break does not shift the
+    row numbers of every later record (provenance must name the line an editor shows)."""
+    starts, reader = [], csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    before = 0
+    for _ in reader:
+        starts.append(before)
+        before = reader.line_num
+    # a disagreement between the two parsers is not resolved by guessing: keep the record numbers
+    return pd.Index(starts) if len(starts) == n else positional
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +455,11 @@ def find_table(
     """Locate the header and the role of each column; None when this grid holds no table."""
     if grid.empty:
         return None
-    rows = range(header_row - 1, header_row) if header_row else range(min(HEAD_ROWS, len(grid)))
+    if header_row:  # the spec names the sheet's row, which a quoted line break moves off its position
+        at = int(grid.index.searchsorted(header_row - 1))
+        rows = range(at, at + 1 if at < len(grid) and grid.index[at] == header_row - 1 else at)
+    else:
+        rows = range(min(HEAD_ROWS, len(grid)))
     for r in rows:
         if r >= len(grid):
             break
@@ -626,7 +652,7 @@ def extract(sheet: Sheet, table: Table, *, constants: dict[str, Any] | None = No
                         "row": rownum[idx],
                         "column": letter + rownum[idx].astype(str),
                         "label_cell": get_column_letter(label_col + 1),
-                        "period_cell": f"{letter}{table.header_row + 1}",
+                        "period_cell": f"{letter}{grid.index[table.header_row] + 1}",
                     },
                     columns=FRAME_COLUMNS,
                 )
