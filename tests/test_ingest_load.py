@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,53 @@ def test_a_load_killed_during_copy_leaves_nothing_and_a_retry_succeeds(db_dsn: s
     assert count(killer, "SELECT count(*) FROM observations") == len(rows) - 1
     assert count(killer, "SELECT count(*) FROM load_batches WHERE status = 'loaded'") == 1
     killer.close()
+
+
+def test_concurrent_loads_of_different_files_with_the_same_figures_add_one_vintage(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """Loader A stops just before comparing; loader B (another file, the same figures) must not
+    compare before A has committed, or both would add the figures as new vintages."""
+    first = write(tmp_path, "a.xlsx", V1)
+    second = write(tmp_path, "b.xlsx", [*V1, ["Bình Định", "dti_score", "2024", "0,6", ""]])
+    a_at_compare, a_waits, b_reached_compare = threading.Event(), threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def a_progress(stage: str, done: int, total: int) -> None:
+        if stage == "upsert" and done == 0:
+            a_at_compare.set()
+            assert a_waits.wait(30)
+
+    def b_progress(stage: str, done: int, total: int) -> None:
+        if stage == "upsert" and done == 0:
+            b_reached_compare.set()
+
+    def load(key: str, path: Path, progress: Any) -> None:
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            results[key] = ingest_file(conn, path, catalog=test_catalog(), progress=progress)
+
+    a = threading.Thread(target=load, args=("a", first, a_progress))
+    a.start()
+    with psycopg.connect(db_dsn, autocommit=True) as watch:
+        assert a_at_compare.wait(30)
+        b = threading.Thread(target=load, args=("b", second, b_progress))
+        b.start()
+        for _ in range(3000):  # B either waits for A's figures or (the race) is already comparing
+            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            if count(watch, waiting) or b_reached_compare.is_set():
+                break
+            time.sleep(0.01)
+        a_waits.set()
+        a.join(30)
+        b.join(30)
+        assert results["a"].status == results["b"].status == "loaded"
+        assert (results["a"].rows_loaded, results["b"].rows_loaded) == (3, 1)  # B: only the new figure
+        assert count(watch, "SELECT count(*) FROM observations") == 4
+        assert not count(
+            watch,
+            """SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY jurisdiction_id, indicator_code,
+                   period_type, period_start HAVING count(*) > 1) AS twice""",
+        )
 
 
 def test_multi_year_span_keeps_its_end(db: psycopg.Connection, tmp_path: Path) -> None:

@@ -351,6 +351,13 @@ def load_rows(
                     done += chunk.count("\n")
                     if progress is not None:
                         progress("copy", done, len(stage))
+        # Two loads of different files with figures of the same indicators: the second compares
+        # only after the first committed, so the same figure never gets two vintages. Sorted, so
+        # that loads waiting for each other's indicators cannot deadlock.
+        cur.execute(
+            """SELECT pg_advisory_xact_lock(hashtextextended('chitieu-figures:' || code, 0))
+               FROM (SELECT DISTINCT indicator_code AS code FROM chitieu_stage ORDER BY 1) AS i"""
+        )
         params = {
             "source_id": info.source_id,
             "batch_id": batch_id,
