@@ -185,6 +185,18 @@ def test_the_same_file_twice_is_skipped(
     assert _count(catalog, "SELECT count(*) FROM observations") == before
     status = catalog.execute("SELECT status FROM load_batches WHERE id = %s", (body["batch_id"],)).fetchone()
     assert status == ("skipped",)
+    # asked to reprocess (after a catalog fix), the same bytes are loaded again: nothing new here
+    third = _post(api, api_keys["engineer"], TEMPLATE.name, content, reprocess="true")
+    assert third.status_code == 201, third.text
+    summary = third.json()["report"]["summary"]
+    assert (third.json()["reprocess"], summary["status"], summary["reprocess_of"]) == (
+        True,
+        "loaded",
+        first.json()["batch_id"],
+    )
+    was = first.json()["report"]["summary"]
+    assert (summary["loaded"], summary["unchanged"]) == (0, was["loaded"] + was["unchanged"])
+    assert _count(catalog, "SELECT count(*) FROM observations") == before
 
 
 def test_the_indicator_field_names_the_indicator_of_a_sheet_that_does_not(

@@ -147,6 +147,7 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "Mã lý do",
         "Lý do",
         "Reason",
+        "Đã nạp lại ở lô",
     ],
     "Kết quả các lượt chạy DAG": [
         "Kết thúc",
@@ -462,7 +463,7 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection) -> None:
     assert states == {"gso-pxweb": "fresh", "so-khcn-xlsx": "stale"}
 
     _, rejections = _run(seeded, by_title[("Dòng bị loại gần đây và lý do", "A")].raw_sql)
-    assert rejections[0][8:] == ("Giá trị không phải là số", "Value is not a number")
+    assert rejections[0][8:] == ("Giá trị không phải là số", "Value is not a number", None)  # not reloaded
 
     _, due = _run(seeded, by_title[("Báo cáo sắp đến hạn", "A")].raw_sql)
     assert due[0][1] == 5

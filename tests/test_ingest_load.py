@@ -11,10 +11,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from chitieu.catalog.indicators import IndicatorRegistry, indicator_from_dict
 from chitieu.ingest.archive import archive_path
 from chitieu.ingest.pipeline import ingest_file
+from chitieu.ingest.transform import Catalog
 from chitieu.settings import get_settings
-from ingest_support import test_catalog, xlsx_bytes
+from ingest_support import TEST_INDICATORS, test_catalog, xlsx_bytes
 
 pytestmark = pytest.mark.db
 
@@ -145,6 +147,44 @@ def test_reload_of_the_same_file_is_skipped(db: psycopg.Connection, tmp_path: Pa
     assert ingest_file(db, copy, catalog=test_catalog()).status == "skipped"
     # ... but another source loading them is a different load
     assert ingest_file(db, copy, source_id="other", catalog=test_catalog()).status == "loaded"
+
+
+def test_reprocess_after_a_catalog_fix_loads_what_was_rejected_and_resolves_it(
+    db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.xlsx", [*V1, ["Bình Định", "Tỷ lệ KTS", "2024", "9,5", ""]])
+    first = ingest_file(db, path, catalog=test_catalog())
+    assert (first.status, first.rows_loaded, first.rows_rejected) == ("loaded", 3, 2)
+    assert ingest_file(db, path, catalog=test_catalog()).status == "skipped"
+
+    # the catalog learns the alias the file used
+    kts = {**TEST_INDICATORS[0], "aliases": [*TEST_INDICATORS[0]["aliases"], "Tỷ lệ KTS"]}
+    items = {d["code"]: indicator_from_dict(d) for d in [kts, *TEST_INDICATORS[1:]]}
+    fixed = Catalog(test_catalog().jurisdictions, IndicatorRegistry(items=items))
+    again = ingest_file(db, path, catalog=fixed, reprocess=True)
+    assert (again.status, again.reprocess_of) == ("loaded", first.batch_id)
+    assert (again.rows_loaded, again.rows_unchanged, again.rows_rejected) == (1, 3, 1)
+    assert again.rows_resolved == 1
+    rejected = db.execute(
+        "SELECT batch_id, raw, resolved_by_batch FROM rejected_rows ORDER BY batch_id, raw"
+    ).fetchall()
+    assert rejected == [
+        (first.batch_id, "Tỉnh Không Tồn Tại", None),  # still unknown: stays open
+        (first.batch_id, "Tỷ lệ KTS", again.batch_id),
+        (again.batch_id, "Tỉnh Không Tồn Tại", None),
+    ]
+    assert count(db, "SELECT count(*) FROM observations WHERE jurisdiction_id LIKE '%%52'") == 1
+
+    third = ingest_file(db, path, catalog=fixed, reprocess=True)  # nothing left to gain: idempotent
+    assert (third.rows_loaded, third.rows_unchanged, third.rows_resolved) == (0, 4, 0)
+    assert count(db, "SELECT count(*) FROM observations") == 4
+    batches = db.execute("SELECT status, reprocess_of FROM load_batches ORDER BY id").fetchall()
+    assert batches == [
+        ("loaded", None),
+        ("skipped", None),
+        ("loaded", first.batch_id),
+        ("loaded", first.batch_id),
+    ]
 
 
 def test_revision_adds_a_vintage_and_as_of_keeps_the_old_figure(

@@ -273,7 +273,8 @@ DROP VIEW IF EXISTS dash_rejections CASCADE;
 CREATE VIEW dash_rejections AS
 SELECT r.id, r.batch_id, r.source_id, r.file_name, r.sheet, r.row_num, r.column_name, r.raw,
        r.reason_code, r.reason_vi, r.reason_en, r.rejected_at,
-       extract(epoch FROM r.rejected_at)::bigint AS rejected_epoch
+       extract(epoch FROM r.rejected_at)::bigint AS rejected_epoch,
+       r.resolved_by_batch  -- a reprocess of the same file loaded this row later
 FROM rejected_rows r;
 
 -- One row per pipeline step outcome: ingestion batches and evaluation runs (our own tables, so

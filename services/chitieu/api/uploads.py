@@ -73,6 +73,15 @@ class IngestSummary(BaseModel):
     )
     rejected: int = Field(examples=[2])
     missing_skipped: int = Field(description="Cells marked missing ('-', 'x', '..'), skipped", examples=[0])
+    resolved_rejections: int = Field(
+        default=0,
+        description="Rows that earlier loads of this same file had rejected and that passed this time "
+        "(their quarantine entries are marked resolved)",
+        examples=[0],
+    )
+    reprocess_of: int | None = Field(
+        default=None, description="A reprocess: the batch that first loaded this file", examples=[None]
+    )
     error: str | None = Field(description="Why the whole file was rejected (Vietnamese / English)")
 
 
@@ -100,6 +109,7 @@ class UploadJobBrief(BaseModel):
     size_bytes: int = Field(examples=[10934])
     indicator: str | None = Field(description="The indicator given for a single-indicator sheet")
     dry_run: bool
+    reprocess: bool = Field(description="Loaded again although this file was loaded before")
     uploaded_by: str | None = Field(description="The API key's name", examples=["sở KH&CN Ninh Thuận"])
     created_at: datetime
     started_at: datetime | None
@@ -136,6 +146,7 @@ class UploadProblem(BaseModel):
 
 JOB_COLUMNS = """
     j.id, j.state, j.file_name, j.file_sha256, j.size_bytes, j.archived_path, j.indicator, j.dry_run,
+    j.reprocess,
     k.name AS uploaded_by, j.created_at, j.started_at, j.finished_at,
     coalesce((j.report->>'attempts')::int, 0) AS attempts,
     j.batch_id, j.result_status, j.error, j.report->'summary' AS summary
@@ -198,6 +209,7 @@ def create_job(
     dry_run: bool,
     api_key_id: int | None,
     state: State,
+    reprocess: bool = False,
     error: str | None = None,
     result_status: str | None = None,
 ) -> None:
@@ -205,9 +217,10 @@ def create_job(
     `failed` (refused: kept with its reason)."""
     conn.execute(
         """INSERT INTO upload_jobs (id, file_sha256, file_name, size_bytes, archived_path, indicator, dry_run,
-                                    api_key_id, state, started_at, finished_at, result_status, error, report)
-           VALUES (%(id)s, %(sha)s, %(name)s, %(size)s, %(path)s, %(indicator)s, %(dry_run)s, %(key)s,
-                   %(state)s,
+                                    reprocess, api_key_id, state, started_at, finished_at, result_status,
+                                    error, report)
+           VALUES (%(id)s, %(sha)s, %(name)s, %(size)s, %(path)s, %(indicator)s, %(dry_run)s, %(reprocess)s,
+                   %(key)s, %(state)s,
                    CASE WHEN %(state)s <> 'queued' THEN now() END,
                    CASE WHEN %(state)s = 'failed' THEN now() END,
                    %(result_status)s, %(error)s, %(report)s)""",
@@ -219,6 +232,7 @@ def create_job(
             "path": str(archived_path),
             "indicator": indicator,
             "dry_run": dry_run,
+            "reprocess": reprocess,
             "key": api_key_id,
             "state": state,
             "result_status": result_status,
@@ -322,7 +336,12 @@ def process(conn: psycopg.Connection[Any], job: dict[str, Any], *, attempts: int
             check_zip_declared(content, max_unzipped_mb=settings.api_max_unzipped_mb)
             check_zip_inflated(content, max_unzipped_mb=settings.api_max_unzipped_mb)
         result = ingest_bytes(
-            conn, content, job["file_name"], indicator=job["indicator"], dry_run=job["dry_run"]
+            conn,
+            content,
+            job["file_name"],
+            indicator=job["indicator"],
+            dry_run=job["dry_run"],
+            reprocess=job["reprocess"],
         )
     except UploadRefused as refused:
         error = f"{refused.vi} / {refused.en}"

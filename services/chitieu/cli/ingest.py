@@ -87,6 +87,13 @@ def ingest(
         False, "--dry-run", help="parse and validate only; print JSON, touch no database"
     ),
     fmt: str = typer.Option("table", "--format", help="table | json"),
+    reprocess: bool = typer.Option(
+        False,
+        "--reprocess",
+        help="nạp lại tệp đã nạp (sau khi sửa danh mục) / load a file already loaded again, after a "
+        "catalog fix: rows it had rejected that pass now are added and their quarantine entries "
+        "marked resolved; figures already stored add nothing",
+    ),
 ) -> None:
     """Nạp số liệu từ tệp hoặc URL / load figures from a file or URL (archive, validate, load)."""
     from chitieu.ingest.pipeline import ingest_file, ingest_source
@@ -111,7 +118,7 @@ def ingest(
         if bar is not None:
             bar.start()
         if spec is not None and path_or_url in ("-", spec.id):  # fetch from the spec's own url/path
-            results = ingest_source(conn, spec, dry_run=dry_run, progress=update)
+            results = ingest_source(conn, spec, dry_run=dry_run, progress=update, reprocess=reprocess)
         else:
             results = [
                 ingest_file(
@@ -121,6 +128,7 @@ def ingest(
                     spec=spec,
                     dry_run=dry_run,
                     progress=update,
+                    reprocess=reprocess,
                 )
             ]
     finally:
@@ -141,11 +149,17 @@ def ingest(
             console.print(
                 f"{r.file_name}: {r.status} (batch {r.batch_id or '-'}) — read {r.rows_read}, "
                 f"loaded {r.rows_loaded}, "
-                f"unchanged {r.rows_unchanged}, revised {r.rows_revised}, rejected {r.rows_rejected}",
+                f"unchanged {r.rows_unchanged}, revised {r.rows_revised}, rejected {r.rows_rejected}"
+                + (f", earlier rejections resolved {r.rows_resolved}" if r.rows_resolved else ""),
                 soft_wrap=True,
             )
             if r.error:
                 err_console.print(f"[red]{r.error}[/red]")
+            if r.status == "skipped":
+                console.print(
+                    "[dim]đã nạp trước đây; sau khi sửa danh mục dùng --reprocess để nạp lại / already "
+                    "loaded; after a catalog fix, --reprocess loads it again[/dim]"
+                )
             if r.rejected and r.status != "rejected":
                 console.print(_rejected_table(r))
             for note in r.notes:

@@ -105,7 +105,7 @@ def rejections_table() -> c.PanelBuilder:
         """
         SELECT rejected_at AS "Lúc", source_id AS "Nguồn", file_name AS "Tệp", sheet AS "Trang tính",
                row_num AS "Dòng", column_name AS "Cột", raw AS "Giá trị gốc", reason_code AS "Mã lý do",
-               reason_vi AS "Lý do", reason_en AS "Reason"
+               reason_vi AS "Lý do", reason_en AS "Reason", resolved_by_batch AS "Đã nạp lại ở lô"
         FROM dash_rejections
         WHERE rejected_at BETWEEN to_timestamp($__unixEpochFrom()) AND to_timestamp($__unixEpochTo())
         ORDER BY rejected_at DESC
@@ -114,7 +114,8 @@ def rejections_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Dòng bị loại gần đây và lý do",
-        "Quarantined rows with where they were and why (Vietnamese and English reasons).",
+        "Quarantined rows with where they were and why (Vietnamese and English reasons); "
+        "the last column names the batch that loaded the row after a reprocess.",
         query,
         h=9,
     )

@@ -52,6 +52,8 @@ class LoadCounts:
     revised: int = 0
     unchanged: int = 0
     rejected: int = 0
+    resolved: int = 0  # rows earlier loads of this file had quarantined that passed now
+    reprocess_of: int | None = None
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -145,6 +147,22 @@ def record_rejected_file(
         )
         _copy_rejected(cur, batch_id, info, rejected)
     return batch_id
+
+
+def _resolve_earlier_rejections(cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo) -> int:
+    """Mark the quarantined rows of earlier loads of this same file that this load no longer
+    rejects (a file-level rejection: the file was read this time). The rows themselves stay."""
+    cur.execute(
+        """UPDATE rejected_rows r SET resolved_by_batch = %(batch)s
+           WHERE r.source_id = %(source)s AND r.file_sha256 = %(sha)s AND r.resolved_by_batch IS NULL
+             AND r.batch_id <> %(batch)s
+             AND NOT EXISTS (SELECT 1 FROM rejected_rows n
+                             WHERE n.batch_id = %(batch)s AND n.row_num = r.row_num
+                               AND n.sheet IS NOT DISTINCT FROM r.sheet
+                               AND n.column_name IS NOT DISTINCT FROM r.column_name)""",
+        {"batch": batch_id, "source": info.source_id, "sha": info.file_sha256},
+    )
+    return cur.rowcount
 
 
 _CSV_SPECIAL = (",", '"', "\r", "\n")
@@ -310,8 +328,13 @@ def load_rows(
     *,
     rows_read: int = 0,
     progress: Any = None,
+    reprocess: bool = False,
 ) -> LoadCounts:
-    """Load validated rows and rejections in ONE transaction; returns the counts."""
+    """Load validated rows and rejections in ONE transaction; returns the counts.
+
+    A file already loaded for this source is skipped, unless `reprocess`: then it is loaded again as
+    a batch naming the first (after a catalog fix the rows it had rejected may pass; the figures it
+    had loaded compare equal and add nothing)."""
     stage = good.rename(columns={"row": "row_num"})
     with conn.transaction(), conn.cursor() as cur:
         # Two loads of the same file at once: the second waits, then sees the first and skips.
@@ -320,7 +343,7 @@ def load_rows(
             (_lock_key(info.source_id, info.file_sha256),),
         )
         already = find_loaded_batch(conn, info.source_id, info.file_sha256)
-        if already is not None:
+        if already is not None and not reprocess:
             batch_id = _insert_batch(
                 conn,
                 info,
@@ -329,7 +352,9 @@ def load_rows(
                 summary={**info.summary, "already_loaded_by_batch": already},
             )
             return LoadCounts(batch_id, "skipped")
-        batch_id = _insert_batch(conn, info, "running", summary=info.summary, rows_read=rows_read)
+        batch_id = _insert_batch(
+            conn, info, "running", summary=info.summary, rows_read=rows_read, reprocess_of=already
+        )
         _session_settings(conn, len(stage))
         cur.execute(
             """CREATE TEMP TABLE chitieu_stage (
@@ -380,7 +405,10 @@ def load_rows(
         if progress is not None:
             progress("upsert", len(stage), len(stage))
         _copy_rejected(cur, batch_id, info, rejected)
+        resolved = _resolve_earlier_rejections(cur, batch_id, info)
         summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
+        if resolved:
+            summary["resolved_rejections"] = resolved
         cur.execute(
             """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),
                    rows_loaded = %s, rows_unchanged = %s, rows_revised = %s, rows_rejected = %s,
@@ -410,4 +438,4 @@ def load_rows(
                     ),
                 ),
             )
-    return LoadCounts(batch_id, "loaded", new, revised, unchanged, len(rejected))
+    return LoadCounts(batch_id, "loaded", new, revised, unchanged, len(rejected), resolved, already)

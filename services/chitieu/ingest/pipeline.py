@@ -44,6 +44,8 @@ class IngestResult:
     rows_revised: int = 0
     rows_rejected: int = 0
     rows_missing: int = 0  # cells holding a missing marker ('-', 'x', '..'): skipped, not rejected
+    rows_resolved: int = 0  # rows earlier loads of this file had quarantined that passed this time
+    reprocess_of: int | None = None  # the first load of this file, when this load reprocessed it
     error: str | None = None
     observations: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
     rejected: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +71,8 @@ class IngestResult:
             "revised": self.rows_revised,
             "rejected": self.rows_rejected,
             "missing_skipped": self.rows_missing,
+            "resolved_rejections": self.rows_resolved,
+            "reprocess_of": self.reprocess_of,
             "error": self.error,
         }
 
@@ -159,8 +163,12 @@ def ingest_payload(
     dry_run: bool = False,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    reprocess: bool = False,
 ) -> IngestResult:
-    """Run one payload through the whole path. conn may be None only for a dry run."""
+    """Run one payload through the whole path. conn may be None only for a dry run.
+
+    `reprocess`: load a file this source already loaded once more instead of skipping it (after a
+    catalog fix); see load_rows."""
     if conn is None and not dry_run:
         raise ValueError("a database connection is required unless dry_run is set")
     source_id = spec.id if spec is not None else (source_id or UPLOAD_SOURCE_ID)
@@ -184,7 +192,7 @@ def ingest_payload(
         archived = archive_bytes(payload.content, payload.name, sha256=sha)
         info.archived_path = result.archived_path = str(archived.path)
         assert conn is not None
-        loaded = find_loaded_batch(conn, source_id, sha)
+        loaded = None if reprocess else find_loaded_batch(conn, source_id, sha)
         if loaded is not None:
             result.batch_id = record_skipped(conn, info, loaded)
             result.status = "skipped"
@@ -246,9 +254,12 @@ def ingest_payload(
         result.rows_loaded = len(good)
         return result
     assert conn is not None
-    counts = load_rows(conn, good, rejected, info, rows_read=result.rows_read, progress=progress)
+    counts = load_rows(
+        conn, good, rejected, info, rows_read=result.rows_read, progress=progress, reprocess=reprocess
+    )
     result.batch_id = counts.batch_id
     result.status = counts.status
+    result.rows_resolved, result.reprocess_of = counts.resolved, counts.reprocess_of
     result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
     result.rows_loaded = counts.new + counts.revised
     return result
@@ -271,6 +282,7 @@ def ingest_file(
     catalog: Catalog | None = None,
     progress: Progress | None = None,
     name: str | None = None,
+    reprocess: bool = False,
 ) -> IngestResult:
     """A local file (or an http(s) URL given as a string) through the whole path."""
     target = str(path)
@@ -308,6 +320,7 @@ def ingest_file(
         dry_run=dry_run,
         catalog=catalog,
         progress=progress,
+        reprocess=reprocess,
     )
 
 
@@ -320,6 +333,7 @@ def ingest_bytes(
     indicator: str | None = None,
     dry_run: bool = False,
     catalog: Catalog | None = None,
+    reprocess: bool = False,
 ) -> IngestResult:
     """An upload (API): bytes and their original name."""
     payload = Payload(name=Path(name).name or "upload", content=content, fetched_at=datetime.now(UTC))
@@ -332,6 +346,7 @@ def ingest_bytes(
         source_id=source_id,
         dry_run=dry_run,
         catalog=catalog,
+        reprocess=reprocess,
     )
 
 
@@ -344,6 +359,7 @@ def ingest_source(
     dry_run: bool = False,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    reprocess: bool = False,
 ) -> list[IngestResult]:
     """Fetch one resource of a spec (all when None) and ingest every payload it yields."""
     connector = _connector_for(spec, None, http)
@@ -360,6 +376,7 @@ def ingest_source(
                     dry_run=dry_run,
                     catalog=catalog,
                     progress=progress,
+                    reprocess=reprocess,
                 )
             )
     except Exception as exc:  # a fetch that failed: recorded as a failed batch, never silent

@@ -38,6 +38,7 @@ _JOB_EXAMPLE = {
     "size_bytes": 10934,
     "indicator": None,
     "dry_run": False,
+    "reprocess": False,
     "uploaded_by": "sở KH&CN Ninh Thuận",
     "created_at": "2026-05-04T09:12:03.120000+07:00",
     "started_at": "2026-05-04T09:12:03.180000+07:00",
@@ -211,10 +212,17 @@ async def upload(
         ),
     ] = None,
     dry_run: Annotated[bool, Form(description="Check and report only; nothing is loaded")] = False,
+    reprocess: Annotated[
+        bool,
+        Form(
+            description="Load this file again although it was loaded before (after a catalog fix): rows it "
+            "had rejected that pass now are added; figures already stored add nothing"
+        ),
+    ] = False,
 ) -> Response:
     """The file goes through the same path as `chitieu ingest`: archived by sha256, skipped if this
-    exact file was loaded before, parsed, normalised, validated, loaded in one transaction; every
-    rejected row is kept with its reason (Vietnamese and English). Files up to
+    exact file was loaded before (unless `reprocess`), parsed, normalised, validated, loaded in one
+    transaction; every rejected row is kept with its reason (Vietnamese and English). Files up to
     `API_BACKGROUND_UPLOAD_MB` are loaded while you wait (201, or 200 when already loaded); larger ones
     in the background (202 with a status URL)."""
     settings = get_settings()
@@ -251,6 +259,7 @@ async def upload(
             "archived_path": archived.path,
             "indicator": chosen,
             "dry_run": dry_run,
+            "reprocess": reprocess,
             "api_key_id": who.key_id,
         }
         with sync_connection(request) as conn:
