@@ -512,6 +512,68 @@ def test_two_drainers_never_send_the_same_row(
     assert titles == sorted(f"tin {i}" for i in range(12))
 
 
+def _notices(
+    webhook: Webhook, path: str, n: int, *, event: str = "firing", severity: str = "warning"
+) -> list:
+    return [
+        outbox.Message(
+            f"{path}:{event}:{i}",
+            None,
+            event,
+            path.strip("/"),
+            webhook.url(path),
+            f"[Chỉ Tiêu][CẢNH BÁO] Chậm so với lộ trình — tỉnh {i:02d}",
+            f"Tỉnh {i:02d}: 40 % so với 55 % theo lộ trình.\n\nQuy tắc: …",
+            {"event": event, "severity": severity},
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_backlog_for_one_channel_goes_out_as_one_digest_and_every_row_is_sent(
+    db: psycopg.Connection, webhook: Webhook
+) -> None:
+    # 12 notices for one channel (at the threshold of 10: a digest), 3 for another (one message each)
+    outbox.enqueue(db, _notices(webhook, "/so-khcn", 12) + _notices(webhook, "/khanh-hoa", 3), T0)
+    outbox.enqueue(db, _notices(webhook, "/so-khcn", 1, event="resolved", severity="critical"), T0)
+    summary = outbox.drain(db, T0)
+    assert (summary.picked, summary.sent, summary.digests) == (16, 16, 1)
+    [digest] = webhook.at("/so-khcn")
+    assert digest["title"] == "[Chỉ Tiêu][TỔNG HỢP] 13 thông báo — tuyến «so-khcn»"
+    body = digest["message"]
+    assert "12 cảnh báo mới, 1 đã hết cảnh báo" in body and "12 new alerts, 1 resolved" in body
+    assert all(f"• [CẢNH BÁO] Chậm so với lộ trình — tỉnh {i:02d}" in body for i in range(12))
+    assert "Tỉnh 11: 40 % so với 55 % theo lộ trình." in body and "Quy tắc" not in body
+    assert digest["type"] == "failure"  # the most severe notice it carries (critical)
+    assert len(webhook.at("/khanh-hoa")) == 3
+    statuses = db.execute(
+        "SELECT status, attempts, count(*) FROM notification_outbox GROUP BY 1, 2"
+    ).fetchall()
+    assert statuses == [("sent", 1, 16)]
+
+
+def test_a_failed_digest_retries_every_row_and_long_backlogs_split(
+    db: psycopg.Connection, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outbox.enqueue(db, _notices(webhook, "/default", outbox.DIGEST_MAX_ITEMS + 10), T0)
+    webhook.fail_next = 1
+    first = outbox.drain(db, T0, limit=1)
+    assert (first.picked, first.sent, first.retried, first.digests) == (50, 0, 50, 1)
+    assert webhook.failed == ["/default"]
+    rows = db.execute(
+        "SELECT attempts, next_attempt_at, count(*) FROM notification_outbox GROUP BY 1, 2 ORDER BY 1"
+    ).fetchall()
+    assert rows == [(0, T0, 10), (1, T0 + timedelta(seconds=60), 50)]
+    later = outbox.drain(db, T0 + timedelta(seconds=60))
+    assert (later.sent, later.digests) == (60, 2)
+    assert sorted(m["title"].split("] ")[1].split(" ")[0] for m in webhook.at("/default")) == ["10", "50"]
+    # below the threshold (or with digests off) each notice is its own message
+    monkeypatch.setenv("NOTIFY_DIGEST_THRESHOLD", "0")
+    get_settings.cache_clear()
+    outbox.enqueue(db, _notices(webhook, "/ops", 11), T0)
+    assert outbox.drain(db, T0).digests == 0 and len(webhook.at("/ops")) == 11
+
+
 def test_report_due_notifies_deadline_and_resolves_silently(
     db: psycopg.Connection, routes_file: Path, webhook: Webhook
 ) -> None:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     dashboard_base_url: str = "http://127.0.0.1:3000"
     notify_max_attempts: int = 8
     notify_backoff_seconds: int = 60
+    # This many due notices (or more) for one channel go out as one digest (a first sync, a backlog
+    # after an outage), not one message each; 0 = never digest.
+    notify_digest_threshold: int = 10
 
     # --- Grafana ----------------------------------------------------------------------------------
     grafana_url: str = "http://127.0.0.1:3000"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,21 @@ EVENT_TAG_VI = {
     "resolved": "ĐÃ HẾT CẢNH BÁO",
     "deadline": "HẠN BÁO CÁO",
     "test": "THỬ NGHIỆM",
+    "digest": "TỔNG HỢP",
 }
+EVENT_COUNT_VI = {
+    "firing": "cảnh báo mới",
+    "repeat": "nhắc lại",
+    "resolved": "đã hết cảnh báo",
+    "deadline": "hạn báo cáo",
+}
+EVENT_COUNT_EN = {
+    "firing": "new alerts",
+    "repeat": "reminders",
+    "resolved": "resolved",
+    "deadline": "deadlines",
+}
+SEVERITY_ORDER = ("info", "warning", "critical")
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
 
 
@@ -80,3 +95,24 @@ def render_test(route: str, now: datetime) -> tuple[str, str]:
         f"— Test message from Chỉ Tiêu through route '{route}'."
     )
     return subject, body
+
+
+def render_digest(route: str, items: list[dict[str, Any]], now: datetime) -> tuple[str, str, dict[str, Any]]:
+    """(subject, body, payload) of one message carrying several outbox rows of one channel: each
+    notice's subject and first line, so the reader sees them all and opens the dashboard for more."""
+    counts = Counter(str(i["event"]) for i in items)
+    parts_vi = ", ".join(f"{n} {EVENT_COUNT_VI.get(e, e)}" for e, n in counts.most_common())
+    parts_en = ", ".join(f"{n} {EVENT_COUNT_EN.get(e, e)}" for e, n in counts.most_common())
+    subject = f"[Chỉ Tiêu][{EVENT_TAG_VI['digest']}] {len(items)} thông báo — tuyến «{route}»"
+    lines = [f"{len(items)} thông báo đến hạn lúc {_when(now)} được gộp thành một tin ({parts_vi}):", ""]
+    for item in items:
+        lines.append(f"• {item['subject'].removeprefix('[Chỉ Tiêu]')}")
+        first = next((ln for ln in str(item["body"]).splitlines() if ln.strip()), "")
+        if first:
+            lines.append(f"  {first}")
+    lines += ["", f"Xem bảng điều khiển: {get_settings().dashboard_base_url}", ""]
+    lines.append(f"— Digest of {len(items)} notices for route '{route}' ({parts_en}); each is listed above.")
+    severities = [str((i.get("payload") or {}).get("severity", "info")) for i in items]
+    severity = max(severities, key=lambda x: SEVERITY_ORDER.index(x) if x in SEVERITY_ORDER else 0)
+    event = "resolved" if set(counts) == {"resolved"} else "digest"
+    return subject, "\n".join(lines), {"event": event, "severity": severity, "count": len(items)}

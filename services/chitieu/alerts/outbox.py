@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from chitieu.alerts.messages import render_digest
 from chitieu.alerts.notify import Delivery, deliver
 from chitieu.alerts.routes import Route, channel_id
 from chitieu.settings import get_settings
@@ -43,12 +44,14 @@ class DrainSummary:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    digests: int = 0  # deliveries that carried several rows
     errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "picked": self.picked,
             "sent": self.sent,
+            "digests": self.digests,
             "retried": self.retried,
             "dead": self.dead,
             "errors": self.errors,
@@ -135,6 +138,14 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+DIGEST_MAX_ITEMS = 50  # notices in one digest; a longer backlog goes out as several
+
+_PICK = """SELECT id, event, target_url, subject, body, payload, attempts, channel
+           FROM notification_outbox
+           WHERE status = 'pending' AND next_attempt_at <= %(now)s
+             AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))"""
+
+
 def drain(
     conn: psycopg.Connection,
     now: datetime,
@@ -143,61 +154,90 @@ def drain(
     only_ids: Iterable[int] | None = None,
     sender: Callable[[str, str, str, dict[str, Any]], Delivery] = deliver,
 ) -> DrainSummary:
-    """Deliver up to `limit` pending rows due at `now`. Pass a connection that is not inside a
-    transaction (autocommit is best) so that each row commits on its own."""
+    """Make up to `limit` deliveries of the rows due at `now`. Pass a connection that is not inside a
+    transaction (autocommit is best) so that each delivery commits on its own.
+
+    When NOTIFY_DIGEST_THRESHOLD or more notices are due for one channel (a first sync, a backlog
+    after an outage) they go out as one digest (up to DIGEST_MAX_ITEMS each); every row keeps its
+    own status, so nothing is lost or sent twice whichever way it went."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     settings = get_settings()
-    max_attempts = settings.notify_max_attempts
-    ids = list(only_ids) if only_ids is not None else None
+    threshold = settings.notify_digest_threshold
+    params = {"now": now, "ids": list(only_ids) if only_ids is not None else None}
     summary = DrainSummary()
     for _ in range(limit):
         with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                """SELECT id, target_url, subject, body, payload, attempts, channel
-                   FROM notification_outbox
-                   WHERE status = 'pending' AND next_attempt_at <= %(now)s
-                     AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
-                   ORDER BY next_attempt_at, id
-                   LIMIT 1
-                   FOR UPDATE SKIP LOCKED""",
-                {"now": now, "ids": ids},
-            )
+            cur.execute(_PICK + " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED", params)
             row = cur.fetchone()
             if row is None:
                 break
-            summary.picked += 1
-            result = sender(row["target_url"], row["subject"], row["body"], row["payload"] or {})
-            attempts = row["attempts"] + 1
-            if result.ok:
+            rows = [row]
+            if threshold > 1 and row["event"] != "test":
                 cur.execute(
-                    """UPDATE notification_outbox SET status = 'sent', attempts = %s, sent_at = %s,
-                              last_error = NULL WHERE id = %s""",
-                    (attempts, now, row["id"]),
+                    _PICK
+                    + """ AND id <> %(id)s AND channel = %(channel)s AND target_url = %(url)s
+                          AND event <> 'test'
+                        ORDER BY next_attempt_at, id LIMIT %(more)s FOR UPDATE SKIP LOCKED""",
+                    {
+                        **params,
+                        "id": row["id"],
+                        "channel": row["channel"],
+                        "url": row["target_url"],
+                        "more": DIGEST_MAX_ITEMS - 1,
+                    },
                 )
-                summary.sent += 1
-                continue
-            summary.errors.append(f"#{row['id']} {row['channel']}: {result.error}")
-            if result.permanent or attempts >= max_attempts:
-                cur.execute(
-                    """UPDATE notification_outbox SET status = 'dead', attempts = %s, last_error = %s
-                       WHERE id = %s""",
-                    (attempts, result.error, row["id"]),
-                )
-                summary.dead += 1
+                more = cur.fetchall()
+                if len(more) + 1 >= threshold:
+                    rows += more
+            summary.picked += len(rows)
+            if len(rows) == 1:
+                subject, body, payload = row["subject"], row["body"], row["payload"] or {}
             else:
-                cur.execute(
-                    """UPDATE notification_outbox SET attempts = %s, last_error = %s, next_attempt_at = %s
-                       WHERE id = %s""",
-                    (
-                        attempts,
-                        result.error,
-                        now + backoff(attempts, settings.notify_backoff_seconds),
-                        row["id"],
-                    ),
-                )
-                summary.retried += 1
+                subject, body, payload = render_digest(row["channel"], rows, now)
+                summary.digests += 1
+            result = sender(row["target_url"], subject, body, payload)
+            _record(
+                cur, rows, result, now, settings.notify_max_attempts, settings.notify_backoff_seconds, summary
+            )
     return summary
+
+
+def _record(
+    cur: psycopg.Cursor[Any],
+    rows: list[dict[str, Any]],
+    result: Delivery,
+    now: datetime,
+    max_attempts: int,
+    backoff_seconds: int,
+    summary: DrainSummary,
+) -> None:
+    """The outcome of one delivery, on every row it carried."""
+    if result.ok:
+        cur.execute(
+            """UPDATE notification_outbox SET status = 'sent', attempts = attempts + 1, sent_at = %s,
+                      last_error = NULL WHERE id = ANY(%s)""",
+            (now, [r["id"] for r in rows]),
+        )
+        summary.sent += len(rows)
+        return
+    ids = ", ".join(f"#{r['id']}" for r in rows[:5]) + (f" (+{len(rows) - 5})" if len(rows) > 5 else "")
+    summary.errors.append(f"{ids} {rows[0]['channel']}: {result.error}")
+    updates = []
+    for r in rows:
+        attempts = r["attempts"] + 1
+        dead = result.permanent or attempts >= max_attempts
+        later = now + backoff(attempts, backoff_seconds)
+        updates.append(
+            ("dead" if dead else "pending", attempts, result.error, None if dead else later, r["id"])
+        )
+        summary.dead += dead
+        summary.retried += not dead
+    cur.executemany(
+        """UPDATE notification_outbox SET status = %s, attempts = %s, last_error = %s,
+                  next_attempt_at = coalesce(%s, next_attempt_at) WHERE id = %s""",
+        updates,
+    )
 
 
 def retry_dead(conn: psycopg.Connection, now: datetime, ids: Iterable[int] | None = None) -> int:

@@ -81,7 +81,10 @@ def _summary() -> None:
     alerts = ", ".join(f"{a['rule']}/{a['state']}: {a['n']}" for a in data["alerts"]) or "none"
     outbox = ", ".join(f"{o['status']}: {o['n']}" for o in data["outbox"]) or "empty"
     console.print(f"alerts / cảnh báo: {alerts}")
-    console.print(f"outbox / hàng đợi thông báo: {outbox}; received by the local webhook: {data['received']}")
+    console.print(
+        f"outbox / hàng đợi thông báo: {outbox}; messages received by the local webhook: {data['received']} "
+        "(a digest carries NOTIFY_DIGEST_THRESHOLD or more notices)"
+    )
 
 
 def _where_to_look(*, running: bool) -> None:
