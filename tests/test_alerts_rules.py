@@ -81,6 +81,19 @@ def test_insufficient_data_and_achieved_raise_nothing(db: psycopg.Connection) ->
     assert rules.collect_findings(db, T0, rules.EVALUATION_RULES) == []
 
 
+@pytest.mark.parametrize(
+    ("target", "vi", "en"),
+    [
+        # a growth target is a rate: "16–18 % a year", never "16–18 applications a year"
+        ({"kind": "growth", "value_max": 18}, "tăng ≥ 16–18 %/năm", "growth ≥ 16–18 % a year"),
+        ({"kind": "level"}, "≥ 16 đơn", "≥ 16 đơn"),
+    ],
+)
+def test_target_text_names_growth_as_a_rate(target: dict, vi: str, en: str) -> None:
+    row = {"operator": ">=", "target_value": 16.0, "value_max": None, "unit": "đơn", **target}
+    assert (rules._target_text(row, vi=True), rules._target_text(row, vi=False)) == (vi, en)
+
+
 def test_no_evaluation_run_means_no_findings(db: psycopg.Connection) -> None:
     seed_catalog(db)
     assert rules.collect_findings(db, T0) == []

@@ -396,8 +396,10 @@ def seeded(db: psycopg.Connection, db_dsn: str) -> Iterator[psycopg.Connection]:
         yield ro
 
 
-def _run(conn: psycopg.Connection, raw_sql: str) -> tuple[list[str], list[tuple]]:
-    cur = conn.execute(macros.expand(raw_sql, variables=VARIABLES, **RANGE))
+def _run(
+    conn: psycopg.Connection, raw_sql: str, variables: dict[str, str | list[str]] = VARIABLES
+) -> tuple[list[str], list[tuple]]:
+    cur = conn.execute(macros.expand(raw_sql, variables=variables, **RANGE))
     return [d.name for d in cur.description or []], cur.fetchall()
 
 
@@ -546,3 +548,41 @@ def test_refresh_follows_the_engines_latest_run(db: psycopg.Connection) -> None:
     )
     counts = db.execute("SELECT plan_id, targets, achieved FROM dash_status_counts").fetchall()
     assert counts == [("ha-noi-57", 1, 1)]
+
+
+def test_a_growth_target_reads_as_a_rate_not_an_amount(
+    db: psycopg.Connection, seeded: psycopg.Connection
+) -> None:
+    """'16' beside the unit 'đơn' would read as sixteen applications; the condition says it is growth."""
+    db.execute(
+        """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation)
+           VALUES ('don_sang_che', 'Số lượng đơn đăng ký sáng chế', 'Patent applications', 'đơn', 'count',
+                   'higher', 'sum')"""
+    )
+    db.execute(
+        """INSERT INTO targets (id, plan_id, indicator_code, jurisdiction_id, target_year, kind, operator,
+                                value, value_max, every_year, cite_document, cite_section, cite_quote)
+           VALUES ('ninh-thuan-319.t09', 'ninh-thuan-319', 'don_sang_che', 'old-58', 2030, 'growth', '>=',
+                   16, 18, false, '319/KH-UBND', 'II.5', 'Số đơn sáng chế tăng 16 - 18%/năm')"""
+    )
+    run_id = db.execute("SELECT max(id) FROM evaluation_runs").fetchone()[0]  # type: ignore[index]
+    db.execute(
+        """INSERT INTO evaluations (evaluated_at, run_id, as_of, target_id, plan_id, jurisdiction_id,
+                                    indicator_code, target_year, status, current_value, current_year)
+           VALUES (%s, %s, %s, 'ninh-thuan-319.t09', 'ninh-thuan-319', 'old-58', 'don_sang_che', 2030,
+                   'on_track', 37, 2024)""",
+        (NOW, run_id, NOW),
+    )
+    views.refresh(db)
+    by_title = {(q.panel_title, q.ref_id): q for q in inventory.panel_queries()}
+    for title, target_column in (
+        ("Số liệu mới nhất so với mục tiêu 2030", "Mục tiêu 2030"),
+        ("Mục tiêu, đánh giá và trích dẫn", "Mục tiêu"),
+    ):
+        columns, rows = _run(
+            seeded, by_title[(title, "A")].raw_sql, {**VARIABLES, "indicator": "don_sang_che"}
+        )
+        [row] = [dict(zip(columns, r, strict=True)) for r in rows if 37 in r]
+        assert (row["Điều kiện"], row[target_column]) == ("tăng >= (%/năm)", 16.0), title
+        others = {r[columns.index("Điều kiện")] for r in rows if 37 not in r}
+        assert others <= {">=", None}, title  # level targets keep their plain condition

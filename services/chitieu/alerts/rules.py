@@ -175,8 +175,8 @@ def _target_text(row: dict[str, Any], *, vi: bool) -> str:
     value = fmt_num(row["target_value"], vi=vi)
     if row.get("value_max") is not None:
         value = f"{value}–{fmt_num(row['value_max'], vi=vi)}"
-    if row.get("kind") == "growth":
-        return f"{op} {value}{unit}/năm" if vi else f"{op} {value}{unit} a year"
+    if row.get("kind") == "growth":  # the target is a rate of growth, not an amount in the indicator's unit
+        return f"tăng {op} {value} %/năm" if vi else f"growth {op} {value} % a year"
     return f"{op} {value}{unit}"
 
 

@@ -103,7 +103,8 @@ def targets_table() -> c.PanelBuilder:
     query = c.sql(
         f"""
         SELECT jurisdiction_name AS "Địa bàn", target_year AS "Năm mục tiêu", check_year AS "Năm kiểm tra",
-               operator AS "Điều kiện", target_value AS "Mục tiêu", target_value_max AS "Mục tiêu tối đa",
+               CASE WHEN target_kind = 'growth' THEN 'tăng ' || operator || ' (%/năm)' ELSE operator END
+                   AS "Điều kiện", target_value AS "Mục tiêu", target_value_max AS "Mục tiêu tối đa",
                base_year AS "Năm gốc", base_value AS "Giá trị gốc", current_year AS "Năm số liệu",
                current_value AS "Số liệu mới nhất", expected_value AS "Theo lộ trình",
                projected_value AS "Dự báo", progress_ratio AS "Tỷ lệ tiến độ", status AS "Trạng thái",

@@ -125,7 +125,8 @@ def latest_vs_2030_table() -> c.PanelBuilder:
         f"""
         SELECT jurisdiction_name AS "Địa bàn", indicator_name AS "Chỉ tiêu", unit AS "Đơn vị",
                current_value AS "Số liệu mới nhất", current_year AS "Năm số liệu",
-               operator AS "Điều kiện", target_value AS "Mục tiêu 2030", expected_value AS "Theo lộ trình",
+               CASE WHEN target_kind = 'growth' THEN 'tăng ' || operator || ' (%/năm)' ELSE operator END
+                   AS "Điều kiện", target_value AS "Mục tiêu 2030", expected_value AS "Theo lộ trình",
                projected_value AS "Dự báo 2030", progress_ratio AS "Tỷ lệ tiến độ", status AS "Trạng thái",
                array_to_string(flags, ', ') AS "Ghi chú"
         FROM dash_status_latest
