@@ -130,6 +130,17 @@ def load_samples(dsn: str) -> None:
 
 
 @pytest.fixture()
+def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
+    """The test's database with the catalog loaded (plans, indicators, jurisdictions, sources)."""
+    from chitieu.catalog.loader import load_catalog
+
+    with psycopg.connect(db_dsn) as conn:
+        load_catalog(conn)
+        conn.commit()
+    return db
+
+
+@pytest.fixture()
 def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
     """`load_samples` into the test's database."""
     load_samples(db_dsn)

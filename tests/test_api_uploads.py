@@ -27,16 +27,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MB = 1024 * 1024
 
 
-@pytest.fixture()
-def catalog(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
-    from chitieu.catalog.loader import load_catalog
-
-    with psycopg.connect(db_dsn) as conn:
-        load_catalog(conn)
-        conn.commit()
-    return db
-
-
 def _setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     """Settings are read per request: a change applies to the next upload."""
     monkeypatch.setenv(name, value)
@@ -109,7 +99,7 @@ def _declare_size(content: bytes, member: str, size: int) -> bytes:
 
 
 def test_a_good_file_is_loaded_with_provenance_and_its_report(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
 ) -> None:
     content = TEMPLATE.read_bytes()
     res = _post(api, api_keys["engineer"], TEMPLATE.name, content)
@@ -123,7 +113,7 @@ def test_a_good_file_is_loaded_with_provenance_and_its_report(
     # 119 data rows: 117 good, 2 wrong on purpose (an unknown province, an unreadable value).
     assert (summary["read"], summary["rejected"]) == (119, 2)
     assert summary["new"] + summary["revised"] + summary["unchanged"] == 117
-    loaded = _count(catalog, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
+    loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
     assert loaded == summary["loaded"] == summary["new"] + summary["revised"] > 100
     rejected = sorted((r["row"], r["reason_code"]) for r in job["report"]["rejected"])
     assert rejected == [(122, "unknown_jurisdiction"), (123, "unparsable_value")]
@@ -131,13 +121,13 @@ def test_a_good_file_is_loaded_with_provenance_and_its_report(
     assert all(
         r["reason_vi"] and r["reason_en"] and r["sheet"] == "Số liệu" for r in job["report"]["rejected"]
     )
-    kept = catalog.execute(
+    kept = catalog_db.execute(
         "SELECT row_num, reason_code FROM rejected_rows WHERE batch_id = %s ORDER BY row_num",
         (job["batch_id"],),
     ).fetchall()
     assert kept == rejected
     # Provenance: Ninh Thuận's 2023 PII rank is row 31 of sheet 'Số liệu', value 18.
-    prov = catalog.execute(
+    prov = catalog_db.execute(
         """SELECT value, file_name, file_sha256, sheet, row_num, source_id FROM observations
            WHERE batch_id = %s AND jurisdiction_id = 'old-58' AND indicator_code = 'pii_rank'
              AND period_start = '2023-01-01'""",
@@ -150,7 +140,7 @@ def test_a_good_file_is_loaded_with_provenance_and_its_report(
 
 
 def test_a_dry_run_reports_and_writes_nothing(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     res = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes(), dry_run="true")
     assert res.status_code == 201, res.text
@@ -165,25 +155,27 @@ def test_a_dry_run_reports_and_writes_nothing(
         22.0,
         5,
     )
-    assert _count(catalog, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
-    assert _count(catalog, "SELECT count(*) FROM load_batches") == 0
-    assert _count(catalog, "SELECT count(*) FROM rejected_rows") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM rejected_rows") == 0
 
 
 def test_the_same_file_twice_is_skipped(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     content = TEMPLATE.read_bytes()
     first = _post(api, api_keys["engineer"], TEMPLATE.name, content)
     assert first.status_code == 201
-    before = _count(catalog, "SELECT count(*) FROM observations")
+    before = _count(catalog_db, "SELECT count(*) FROM observations")
     second = _post(api, api_keys["engineer"], "renamed.xlsx", content)
     assert second.status_code == 200, second.text
     body = second.json()
     assert body["result_status"] == "skipped" and body["id"] != first.json()["id"]
     assert body["report"]["summary"]["loaded"] == 0
-    assert _count(catalog, "SELECT count(*) FROM observations") == before
-    status = catalog.execute("SELECT status FROM load_batches WHERE id = %s", (body["batch_id"],)).fetchone()
+    assert _count(catalog_db, "SELECT count(*) FROM observations") == before
+    status = catalog_db.execute(
+        "SELECT status FROM load_batches WHERE id = %s", (body["batch_id"],)
+    ).fetchone()
     assert status == ("skipped",)
     # asked to reprocess (after a catalog fix), the same bytes are loaded again: nothing new here
     third = _post(api, api_keys["engineer"], TEMPLATE.name, content, reprocess="true")
@@ -196,11 +188,11 @@ def test_the_same_file_twice_is_skipped(
     )
     was = first.json()["report"]["summary"]
     assert (summary["loaded"], summary["unchanged"]) == (0, was["loaded"] + was["unchanged"])
-    assert _count(catalog, "SELECT count(*) FROM observations") == before
+    assert _count(catalog_db, "SELECT count(*) FROM observations") == before
 
 
 def test_the_indicator_field_names_the_indicator_of_a_sheet_that_does_not(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     content = "Tỉnh/Thành phố,Năm,Giá trị\nNinh Thuận,2023,18\nQuảng Nam,2023,12\n".encode()
     without = _post(api, api_keys["engineer"], "pii.csv", content)
@@ -208,7 +200,7 @@ def test_the_indicator_field_names_the_indicator_of_a_sheet_that_does_not(
     res = _post(api, api_keys["engineer"], "pii.csv", content, indicator="pii_rank")
     assert res.status_code == 201, res.text
     assert res.json()["indicator"] == "pii_rank"
-    rows = catalog.execute(
+    rows = catalog_db.execute(
         "SELECT jurisdiction_id, indicator_code, value FROM observations WHERE batch_id = %s ORDER BY 1",
         (res.json()["batch_id"],),
     ).fetchall()
@@ -222,7 +214,7 @@ def test_the_indicator_field_names_the_indicator_of_a_sheet_that_does_not(
 
 
 def test_a_file_whose_every_row_is_rejected_is_a_422_with_the_report(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     content = (
         "Tỉnh/Thành phố,Mã chỉ tiêu,Kỳ,Giá trị\nAtlantis,pii_rank,2024,5\nNinh Thuận,pii_rank,2024,không rõ\n"
@@ -234,20 +226,20 @@ def test_a_file_whose_every_row_is_rejected_is_a_422_with_the_report(
     assert reasons == [(2, "unknown_jurisdiction"), (3, "unparsable_value")]
     job = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()
     assert job["id"] == body["job_id"] and job["state"] == "done"
-    kept = _count(catalog, "SELECT count(*) FROM rejected_rows WHERE batch_id = %s", job["batch_id"])
+    kept = _count(catalog_db, "SELECT count(*) FROM rejected_rows WHERE batch_id = %s", job["batch_id"])
     assert kept == 2
-    assert _count(catalog, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
     _alive(api)
 
 
 def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
 ) -> None:
     content = TEMPLATE.read_bytes()[:3000]  # a truncated upload
     body = _problem(_post(api, api_keys["engineer"], "cut.xlsx", content), 422, "upload-rejected")
     assert body["report"]["summary"]["status"] == "rejected"
     assert [r["reason_code"] for r in body["report"]["rejected"]] == ["unreadable_file"]
-    batch = catalog.execute(
+    batch = catalog_db.execute(
         """SELECT b.status, count(r.*) FROM load_batches b JOIN rejected_rows r ON r.batch_id = b.id
            GROUP BY b.status"""
     ).fetchall()
@@ -257,11 +249,11 @@ def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
 
 
 def test_an_empty_file_is_a_422_and_nothing_is_kept(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
 ) -> None:
     body = _problem(_post(api, api_keys["engineer"], "rong.csv", b""), 422, "empty-file")
     assert "rong.csv" in body["detail"]
-    assert _count(catalog, "SELECT count(*) FROM upload_jobs") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM upload_jobs") == 0
     assert not (api_data_dir / "archive").exists()
     _alive(api)
 
@@ -270,7 +262,7 @@ def test_an_empty_file_is_a_422_and_nothing_is_kept(
 
 
 def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
-    catalog: psycopg.Connection,
+    catalog_db: psycopg.Connection,
     api_keys: dict[str, str],
     api: TestClient,
     api_data_dir: Path,
@@ -306,14 +298,14 @@ def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
     # Just over the limit, within the multipart envelope's allowance: the file itself is measured.
     just_over = huge[: MB // 2 + 10]
     _problem(_post(api, api_keys["engineer"], "lon.csv", just_over), 413, "too-large")
-    assert _count(catalog, "SELECT count(*) FROM upload_jobs") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM upload_jobs") == 0
     assert not (api_data_dir / "archive").exists()
     # The limit is on the size, nothing else: a small file still goes through.
     assert _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes()).status_code == 201
 
 
 def test_zip_bombs_are_refused_before_parsing(
-    catalog: psycopg.Connection,
+    catalog_db: psycopg.Connection,
     api_keys: dict[str, str],
     api: TestClient,
     api_data_dir: Path,
@@ -340,7 +332,9 @@ def test_zip_bombs_are_refused_before_parsing(
         assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == 1000
     body = _problem(_post(api, api_keys["engineer"], "bom3.xlsx", lying), 422, "suspicious-archive")
     # Received whole, so kept: archived, and a failed job that says why. Nothing was loaded.
-    jobs = catalog.execute("SELECT file_name, state, error FROM upload_jobs ORDER BY created_at").fetchall()
+    jobs = catalog_db.execute(
+        "SELECT file_name, state, error FROM upload_jobs ORDER BY created_at"
+    ).fetchall()
     assert [(n, s) for n, s, _ in jobs] == [
         ("bom.xlsx", "failed"),
         ("bom2.xlsx", "failed"),
@@ -348,7 +342,7 @@ def test_zip_bombs_are_refused_before_parsing(
     ]
     assert all(" / " in e for _, _, e in jobs)
     assert _archived(api_data_dir, lying).exists()
-    assert _count(catalog, "SELECT count(*) FROM load_batches") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
     job = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()
     assert (job["state"], job["result_status"], job["report"]) == ("failed", "rejected", None)
     _alive(api)
@@ -361,7 +355,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 
 
 def test_files_that_are_not_spreadsheets_are_a_415(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
 ) -> None:
     token = api_keys["engineer"]
     body = _problem(_post(api, token, "anh.png", PNG), 415, "unsupported-type")
@@ -371,14 +365,14 @@ def test_files_that_are_not_spreadsheets_are_a_415(
     _problem(_post(api, token, "setup.exe", b"MZ\x90\x00\x03" + b"\x00" * 200), 415, "unsupported-type")
     _problem(_post(api, token, "du-lieu.zip", _zip({"a.txt": b"hello"})), 415, "unsupported-type")
     _problem(_post(api, token, "noname", b"a,b\n1,2\n"), 415, "unsupported-type")
-    assert _count(catalog, "SELECT count(*) FROM upload_jobs WHERE state = 'failed'") == 5
-    assert _count(catalog, "SELECT count(*) FROM load_batches") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM upload_jobs WHERE state = 'failed'") == 5
+    assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
     assert _archived(api_data_dir, PDF).read_bytes() == PDF
     _alive(api)
 
 
 def test_a_mislabelled_file_is_refused_naming_its_real_type(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     token = api_keys["engineer"]
     body = _problem(_post(api, token, "so-lieu.csv", TEMPLATE.read_bytes()), 415, "mislabelled-file")
@@ -390,7 +384,7 @@ def test_a_mislabelled_file_is_refused_naming_its_real_type(
     _problem(
         _post(api, token, "tep-hong.xlsx", (SAMPLES / "tep-hong.xlsx").read_bytes()), 415, "mislabelled-file"
     )
-    assert _count(catalog, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
     _alive(api)
     # Named for what it is, the same CSV loads.
     assert _post(api, token, "so-lieu.csv", csv).status_code == 201
@@ -400,7 +394,7 @@ def test_a_mislabelled_file_is_refused_naming_its_real_type(
 
 
 def test_a_large_file_is_loaded_in_the_background(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient, monkeypatch: pytest.MonkeyPatch
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _setting(monkeypatch, "API_BACKGROUND_UPLOAD_MB", "0.001")  # ~1 KB: the 11 KB sample is "large"
     res = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes())
@@ -412,12 +406,12 @@ def test_a_large_file_is_loaded_in_the_background(
     assert (job["state"], job["result_status"], job["attempts"]) == ("done", "loaded", 1), job
     assert job["started_at"] and job["finished_at"]
     assert job["report"]["summary"]["rejected"] == 2
-    loaded = _count(catalog, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
+    loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
     assert loaded == job["report"]["summary"]["loaded"] > 100
 
 
 def test_jobs_left_by_a_stopped_api_are_resumed_at_start(
-    catalog: psycopg.Connection, db_dsn: str, api_keys: dict[str, str], api_data_dir: Path
+    catalog_db: psycopg.Connection, db_dsn: str, api_keys: dict[str, str], api_data_dir: Path
 ) -> None:
     from chitieu.api import create_app
     from chitieu.ingest.archive import archive_bytes
@@ -427,7 +421,7 @@ def test_jobs_left_by_a_stopped_api_are_resumed_at_start(
         content = path.read_bytes()
         archived = archive_bytes(content, path.name)
         job_id = uuid.uuid4()
-        catalog.execute(
+        catalog_db.execute(
             """INSERT INTO upload_jobs
                    (id, file_sha256, file_name, size_bytes, archived_path, state, started_at, report)
                VALUES (%s, %s, %s, %s, %s, %s, CASE WHEN %s = 'running' THEN now() END, %s)""",
@@ -455,7 +449,7 @@ def test_jobs_left_by_a_stopped_api_are_resumed_at_start(
     # The interrupted one was started once before, the queued one never.
     assert (done["running"]["attempts"], done["queued"]["attempts"]) == (2, 1)
     for job in done.values():
-        loaded = _count(catalog, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
+        loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
         assert loaded == job["report"]["summary"]["loaded"] > 0
 
 
@@ -463,20 +457,20 @@ def test_jobs_left_by_a_stopped_api_are_resumed_at_start(
 
 
 def test_only_engineers_and_admins_upload(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     content = TEMPLATE.read_bytes()
     _problem(_post(api, None, TEMPLATE.name, content), 401, "unauthorized")
     _problem(_post(api, api_keys["viewer"], TEMPLATE.name, content), 403, "forbidden")
     _problem(_post(api, "ct_not-a-key", TEMPLATE.name, content), 401, "unauthorized")
-    assert _count(catalog, "SELECT count(*) FROM upload_jobs") == 0
+    assert _count(catalog_db, "SELECT count(*) FROM upload_jobs") == 0
     assert _post(api, api_keys["admin"], TEMPLATE.name, content).status_code == 201
     # Reading jobs needs a key too (public read is off by default).
     assert api.get("/api/v1/uploads").status_code == 401
 
 
 def test_jobs_are_listed_newest_first_page_by_page(
-    catalog: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
     made = []
     for i in range(3):

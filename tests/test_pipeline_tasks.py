@@ -28,16 +28,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture()
-def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
-    from chitieu.catalog.loader import load_catalog
-
-    with psycopg.connect(db_dsn) as conn:
-        load_catalog(conn)
-        conn.commit()
-    return db
-
-
 def test_inbox_lists_only_settled_files(data_dir: Path) -> None:
     inbox.place(data_dir, "a.xlsx", b"one")
     (data_dir / "inbox" / ".b.xlsx.part").write_bytes(b"half written")
