@@ -7,10 +7,12 @@ of it, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -157,6 +159,18 @@ def api_keys(db: psycopg.Connection) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def eventually(fetch: Any, ok: Any, seconds: float = 5.0) -> Any:
+    """The first fetch() for which ok() holds, or the last one after `seconds`: the API's change
+    feed hears of a direct database write a moment after it commits, so wait for it (bounded)
+    rather than for a fixed time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = fetch()
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 @pytest.fixture()

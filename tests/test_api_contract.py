@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from chitieu.api.keys import create_key
 from chitieu.settings import Settings, get_settings
-from conftest import bearer, load_samples
+from conftest import bearer, eventually, load_samples
 
 OPENAPI = "/api/v1/openapi.json"
 BASE_URL = "http://testserver"
@@ -255,17 +255,6 @@ def test_every_read_answers_304_to_its_etag(path: str, real: Fuzz) -> None:
 # --- the response cache follows the database ------------------------------------------------------------
 
 
-def _poll(client: TestClient, url: str, headers: dict[str, str], changed: Any, seconds: float = 5.0) -> Any:
-    """The first answer for which changed(answer) holds; the database's change notice reaches the
-    app asynchronously, so wait for it (bounded) rather than for a fixed time."""
-    deadline = time.monotonic() + seconds
-    while True:
-        answer = client.get(url, headers=headers)
-        if changed(answer) or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.05)
-
-
 def test_a_change_made_in_the_database_reaches_cached_reads(
     loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
 ) -> None:
@@ -278,7 +267,9 @@ def test_a_change_made_in_the_database_reaches_cached_reads(
 
     # Not through the API: as the pipeline or a psql session would.
     loaded_db.execute("UPDATE alerts SET summary_en = 'changed behind the API' WHERE id = %s", (alert_id,))
-    after = _poll(api, url, viewer, lambda a: a.json()["summary_en"] == "changed behind the API")
+    after = eventually(
+        lambda: api.get(url, headers=viewer), lambda a: a.json()["summary_en"] == "changed behind the API"
+    )
     assert after.json()["summary_en"] == "changed behind the API"
     assert after.headers["etag"] != before.headers["etag"]
     # The old tag no longer matches: the client gets the new body, not 304.
@@ -313,7 +304,9 @@ def test_a_new_evaluation_run_reaches_the_cached_statuses(
     summary = evaluate(loaded_db, as_of=datetime.now(UTC))
     assert not summary.reused and summary.run_id != old_run
     refresh(loaded_db)
-    after = _poll(api, url, viewer, lambda a: a.json()["items"][0]["run_id"] != old_run)
+    after = eventually(
+        lambda: api.get(url, headers=viewer), lambda a: a.json()["items"][0]["run_id"] != old_run
+    )
     assert {row["run_id"] for row in after.json()["items"]} == {summary.run_id}
     assert after.headers["etag"] != before.headers["etag"]
 

@@ -4,14 +4,13 @@ catalog with citations and succession, series with vintages and provenance, stat
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from fastapi.testclient import TestClient
 
-from conftest import bearer
+from conftest import bearer, eventually
 
 NT_DIGITAL = "/api/v1/series/Ninh Thuận/digital_economy_share_grdp"
 
@@ -26,16 +25,6 @@ def _all_pages(api: TestClient, path: str, headers: dict[str, str], **params: An
         if body["next"] is None:
             return items
         res = api.get(body["next"], headers=headers)
-
-
-def _eventually(fetch: Any, ok: Any, seconds: float = 5.0) -> Any:
-    """The change feed hears of a direct database write a moment after it commits."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = fetch()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def test_targets_carry_their_citation_and_filter_by_any_spelling(
@@ -167,7 +156,7 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     between = datetime.now(UTC)
     evaluate(loaded_db, as_of=datetime.now(UTC) + timedelta(seconds=1))
     refresh(loaded_db)
-    latest = _eventually(
+    latest = eventually(
         lambda: _all_pages(api, "/api/v1/statuses", h), lambda rows: {s["run_id"] for s in rows} == {2}
     )
     assert {s["run_id"] for s in latest} == {2}
@@ -203,7 +192,7 @@ def test_alerts_and_silences(
     expires = datetime.fromisoformat(silence["expires_at"]) - datetime.fromisoformat(silence["created_at"])
     assert abs(expires - timedelta(days=7)) < timedelta(minutes=1)
     sync_alerts(loaded_db, datetime.now(UTC))
-    shown = _eventually(
+    shown = eventually(
         lambda: api.get(f"/api/v1/alerts/{behind['id']}", headers=viewer).json(),
         lambda a: a["silenced_by"] is not None,
     )
