@@ -30,6 +30,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from psycopg import sql
 
 from chitieu.api.deps import VIETNAM
+from chitieu.api.queries import status_rows
 
 Kind = Literal["text", "int", "float", "bool", "date", "datetime", "list", "json"]
 Dataset = Literal["targets", "statuses", "observations", "alerts"]
@@ -269,22 +270,8 @@ def query(
             ORDER BY t.id"""
         return sql.SQL("SELECT {} " + body).format(columns), params
     if dataset == "statuses":
-        # The same two sources as the JSON /statuses: the table the evaluation refreshes, or one run.
-        source = (
-            "dash_evaluations_latest l"
-            if f.run_id is None
-            else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
-            "WHERE e.run_id = %(run)s) l"
-        )
-        body = f"""FROM {source}
-            LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
-            LEFT JOIN indicators i ON i.code = l.indicator_code
-            LEFT JOIN dash_status_labels sl ON sl.status = l.status
-            WHERE (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
-              AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
-              AND (%(ind)s::text IS NULL OR l.indicator_code = %(ind)s)
-              AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s))
-            ORDER BY l.target_id, l.jurisdiction_id, l.check_year_key"""
+        # The same rows as the JSON /statuses, all of them in its key order.
+        body = status_rows(f.run_id) + " ORDER BY l.target_id, l.jurisdiction_id, l.check_year_key"
         return sql.SQL("SELECT {} " + body).format(columns), params
     if dataset == "observations":
         # A plan narrows to the figures it is assessed on: its indicators, in its targets' jurisdictions

@@ -159,11 +159,25 @@ _STATUS_COLUMNS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisd
     l.current_year, l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.run_id,
     l.evaluated_at, l.as_of"""
 
-_STATUS_FILTERS = """
-      (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
-  AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
-  AND (%(ind)s::text IS NULL OR l.indicator_code = %(ind)s)
-  AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s))"""
+
+def status_rows(run_id: int | None) -> str:
+    """FROM and WHERE of the statuses (the JSON pages and the export): the latest, from the table the
+    evaluation refreshes, or the rows of one past run (%(run)s); with the names a reader needs and the
+    filters %(plan)s, %(jids)s, %(ind)s, %(statuses)s. Key: (target_id, jurisdiction_id, check year or 0)."""
+    source = (
+        "dash_evaluations_latest l"
+        if run_id is None
+        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
+        "WHERE e.run_id = %(run)s) l"
+    )
+    return f"""FROM {source}
+           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
+           LEFT JOIN indicators i ON i.code = l.indicator_code
+           LEFT JOIN dash_status_labels sl ON sl.status = l.status
+           WHERE (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
+             AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
+             AND (%(ind)s::text IS NULL OR l.indicator_code = %(ind)s)
+             AND (%(statuses)s::text[] IS NULL OR l.status = ANY(%(statuses)s))"""
 
 
 async def run_as_of(conn: Conn, as_of: datetime) -> int | None:
@@ -192,29 +206,18 @@ async def statuses(
     after: list[Any] | None,
     limit: int,
 ) -> Rows:
-    """Latest statuses from the table the evaluation refreshes (keyed like the cursor), or the rows of
-    one past run. Key: (target_id, jurisdiction_id, check year or 0)."""
-    source = sql.SQL(
-        "dash_evaluations_latest l"
-        if run_id is None
-        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
-        "WHERE e.run_id = %(run)s) l"
-    )
+    """Latest statuses (keyed like the cursor), or the rows of one past run: see status_rows."""
     # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
     # page would sort the whole table.
     query = sql.SQL(
         """SELECT {columns}, l.check_year_key
-           FROM {source}
-           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
-           LEFT JOIN indicators i ON i.code = l.indicator_code
-           LEFT JOIN dash_status_labels sl ON sl.status = l.status
-           WHERE {filters}
+           {rows}
              AND (%(a0)s::text IS NULL
                   OR (l.target_id, l.jurisdiction_id, l.check_year_key)
                      > (%(a0)s::text, %(a1)s::text, %(a2)s::integer))
            ORDER BY l.target_id, l.jurisdiction_id, l.check_year_key
            LIMIT %(limit)s"""
-    ).format(columns=sql.SQL(_STATUS_COLUMNS), source=source, filters=sql.SQL(_STATUS_FILTERS))
+    ).format(columns=sql.SQL(_STATUS_COLUMNS), rows=sql.SQL(status_rows(run_id)))
     a0, a1, a2 = after or (None, None, None)
     return await _all(
         conn,
