@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from chitieu.api.upload_checks import UploadRefused, check_zip_declared, check_zip_inflated, detect
-from chitieu.ingest.archive import sha256_of
+from chitieu.ingest.archive import read_archived, sha256_of
 from chitieu.ingest.pipeline import IngestResult, ingest_bytes
 from chitieu.settings import get_settings
 
@@ -320,7 +320,7 @@ def process(conn: psycopg.Connection[Any], job: dict[str, Any], *, attempts: int
     job_id = str(job["id"])
     settings = get_settings()
     try:
-        content = Path(job["archived_path"]).read_bytes()
+        content = read_archived(str(job["file_sha256"]))
     except OSError as exc:
         error = (
             f"Không đọc được tệp đã lưu trữ {job['archived_path']} / cannot read the archived file ({exc})"

@@ -59,3 +59,8 @@ def archive_bytes(
         with names.open("a", encoding="utf-8") as fh:
             fh.write(name + "\n")
     return ArchivedFile(digest, target, name, len(content))
+
+
+def read_archived(sha256: str, *, data_dir: Path | None = None) -> bytes:
+    """The archived bytes of `sha256`; every reader goes through here, whatever stores them."""
+    return archive_path(sha256, data_dir).read_bytes()
