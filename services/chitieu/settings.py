@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     api_cache: bool = True
     api_cache_entries: int = 2048
 
+    # --- ingestion: caps on what one file may hold, checked before its cells are read --------------
+    # Excel's own limit for one cell is 32,767 characters.
+    ingest_max_cell_chars: int = 32_767
+    ingest_max_rows: int = 2_000_000
+    ingest_max_columns: int = 1_000
+    ingest_max_cells: int = 20_000_000
+
     # --- alerts and notifications -----------------------------------------------------------------
     routes_file: Path = PROJECT_ROOT / "catalog" / "routes.yaml"
     alert_repeat_interval_days: int = 7

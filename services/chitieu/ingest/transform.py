@@ -7,13 +7,16 @@ problems are marked in columns that validate.py's pandera schema turns into reje
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from chitieu.ingest.connectors.spreadsheet import FRAME_COLUMNS
 from chitieu.ingest.normalize import (
@@ -22,9 +25,36 @@ from chitieu.ingest.normalize import (
     parse_number_series,
     parse_period,
     parse_status,
-    unit_factor,
 )
+from chitieu.ingest.normalize.units import UnitError, convert
 from chitieu.ingest.records import RawRecord
+from chitieu.textnorm import fold_key
+
+# 'CẢ NƯỚC - WHOLE COUNTRY', 'Hà Nội\nHa Noi': a bilingual label is known by its Vietnamese part.
+_BILINGUAL_RE = re.compile(r"\s+[-–—]\s+|\n|\s/\s")
+
+
+@lru_cache(maxsize=1)
+def aggregate_names() -> frozenset[str]:
+    """Folded names of the rows that sum several provinces (catalog/aggregate_rows.yaml)."""
+    from chitieu.settings import PROJECT_ROOT
+
+    doc = yaml.safe_load((PROJECT_ROOT / "catalog" / "aggregate_rows.yaml").read_text(encoding="utf-8"))
+    return frozenset(fold_key(name) for names in doc["regions"] for name in names)
+
+
+def label_parts(text: str) -> list[str]:
+    """The label and, when it is bilingual, each of its parts."""
+    parts = [p.strip() for p in _BILINGUAL_RE.split(text) if p.strip()]
+    return [text, *parts] if len(parts) > 1 else [text]
+
+
+def is_aggregate(text: str | None) -> bool:
+    if not text:
+        return False
+    names = aggregate_names()
+    return any(fold_key(re.sub(r"^(vung|vùng)\s+", "", p, flags=re.IGNORECASE)) in names or fold_key(p) in names
+               for p in label_parts(text))
 
 
 @dataclass
@@ -56,6 +86,8 @@ def records_to_frame(records: Iterable[RawRecord]) -> pd.DataFrame:
             r.sheet,
             r.row,
             r.column,
+            None,
+            None,
             None,
             None,
         )
@@ -154,11 +186,17 @@ def _resolve_pairs(
         text = texts[pairs_text[group[0]]]
         if not text:
             continue
-        cands = reg.candidates(text)
+        cands = []
+        for part in label_parts(text):
+            cands = reg.candidates(part)
+            if not cands:
+                j = reg.resolve(part)  # ids ('old-58') and anything else the registry knows
+                cands = [j] if j is not None else []
+            if cands:
+                break
         if not cands:
-            j = reg.resolve(text)  # ids ('old-58') and anything else the registry knows
-            cands = [j] if j is not None else []
-        if not cands:
+            if is_aggregate(text):
+                state[group] = "aggregate"
             continue
         cands = sorted(cands, key=lambda j: (j.level != "province", j.id))
         lo = np.array([j.valid_from.toordinal() if j.valid_from else -(10**9) for j in cands])[:, None]
@@ -295,28 +333,44 @@ def normalise_frame(
     # name and code are looked up by id when printed (dry runs): two fewer million-row columns
     out["jurisdiction_state"] = j_state if n else []
 
-    # -- values and units: one factor per (indicator, unit, '%' written) -------------------------
+    # -- values and units: one factor per (indicator, stated unit) -------------------------------
+    # The unit a reader sees: the cell's number format, else a '%' written in the cell, else the
+    # unit column / unit row / header / unit line the connector found, else the spec's.
     units = _column(df, "unit")
+    pct = nums.percent.to_numpy(dtype=bool)
+    if pct.any():
+        units = units.where(~pct, "%")
+    if "format_unit" in df:
+        shown = _column(df, "format_unit")
+        units = shown.where(shown.notna(), units)
     ucodes, uuniq = pd.factorize(units, use_na_sentinel=True)
     nunits = len(uuniq) + 1
     ucodes = np.where(ucodes < 0, nunits - 1, ucodes)
     ic = np.where(icodes < 0, len(ilist) - 1, icodes)
-    pct = nums.percent.to_numpy(dtype=bool).astype(np.int64)
-    fkey = (ic.astype(np.int64) * nunits + ucodes) * 2 + pct
+    fkey = ic.astype(np.int64) * nunits + ucodes
     fk, finv = np.unique(fkey, return_inverse=True)
     unit_list = [*uuniq.tolist(), None]
     factors = np.ones(len(fk))
+    unit_errors = np.full(len(fk) + 1, None, dtype=object)
     for k, key in enumerate(fk):
-        ind = ilist[int(key // 2 // nunits)]
+        ind = ilist[int(key // nunits)]
         if ind is None:
             continue
-        unit = unit_list[int(key // 2 % nunits)]
-        f = unit_factor(ind.value_type, unit, percent_sign=bool(key % 2))
+        try:
+            f = convert(unit_list[int(key % nunits)], ind.unit, ind.value_type)
+        except UnitError as exc:
+            unit_errors[k] = (exc.vi, exc.en)
+            f = np.nan
         if spec is not None:
             f *= spec.multiplier_for(ind.code, ind.value_type)
         factors[k] = f
     out["value"] = nums.value.to_numpy() * factors[finv] if n else np.array([], dtype="float64")
     out["value_ok"] = ~nums.bad.to_numpy(dtype=bool)
+    out["unit_error"] = unit_errors[finv] if n else []
+    out["unit_ok"] = pd.isna(out["unit_error"]) if n else pd.Series([], dtype=bool)
+    out["raw_unit"] = units.to_numpy()
+    out["flag"] = _column(df, "flag").to_numpy() if "flag" in df else None
+    out["cell_ok"] = out["flag"].isna() if n else pd.Series([], dtype=bool)
 
     # -- status ----------------------------------------------------------------------------------
     scodes, suniq = pd.factorize(_column(df, "status"), use_na_sentinel=True)

@@ -19,16 +19,24 @@ from pandera.errors import SchemaErrors
 
 KEY = ["jurisdiction_id", "indicator_code", "period_type", "period_start"]
 
+# A cell that cannot be a figure is rejected for that first; a jurisdiction's being in force is
+# judged only once the period is known.
 REASON_ORDER = [
+    "external_formula",
+    "error_cell",
+    "uncached_formula",
+    "aggregate_row",
     "unknown_jurisdiction",
-    "jurisdiction_not_in_force",
     "missing_indicator",
     "unknown_indicator",
     "bad_period",
+    "jurisdiction_not_in_force",
     "unparsable_value",
+    "unit_unconvertible",
     "out_of_range",
     "conflicting_duplicate",
 ]
+CELL_FLAGS = ("external_formula", "error_cell", "uncached_formula")
 
 # reason code -> (Vietnamese, English); placeholders: {raw}, {period}, {value}, {lo}, {hi}, {indicator},
 # {value_type}, {rows}
@@ -50,9 +58,27 @@ REASONS: dict[str, tuple[str, str]] = {
         "unknown indicator '{raw}'",
     ),
     "bad_period": (
-        "không đọc được kỳ số liệu '{raw}'",
-        "unreadable period '{raw}'",
+        "không đọc được kỳ số liệu '{raw}' ở ô {period_cell}",
+        "unreadable period '{raw}' in cell {period_cell}",
     ),
+    "external_formula": (
+        "ô chứa công thức lấy số liệu từ nguồn bên ngoài ({raw}): không phải số liệu cuối cùng, không nạp",
+        "the cell's formula takes its figure from an outside source ({raw}): not a final figure, not loaded",
+    ),
+    "error_cell": (
+        "ô báo lỗi {raw}: không có số liệu",
+        "the cell shows the error {raw}: there is no figure",
+    ),
+    "uncached_formula": (
+        "ô chứa công thức {raw} nhưng tệp không lưu kết quả: hãy mở và lưu lại tệp bằng Excel/LibreOffice",
+        "the cell holds the formula {raw} but the file saved no result for it: open and save the file "
+        "again in Excel or LibreOffice",
+    ),
+    "aggregate_row": (
+        "'{raw}' là dòng tổng hợp nhiều tỉnh (vùng, tổng số), không phải một tỉnh/thành phố: không nạp",
+        "'{raw}' is an aggregate of several provinces (a region or a total), not a jurisdiction: not loaded",
+    ),
+    "unit_unconvertible": ("{unit_vi}", "{unit_en}"),
     "unparsable_value": (
         "giá trị '{raw}' không phải là số",
         "value '{raw}' is not a number",
@@ -108,6 +134,7 @@ def build_schema(dup: pd.Series | None = None) -> pa.DataFrameSchema:
             "jurisdiction_state": pa.Column(
                 str,
                 checks=[
+                    column_check(lambda s: s != "aggregate", "aggregate_row"),
                     column_check(lambda s: s != "unknown", "unknown_jurisdiction"),
                     column_check(lambda s: s != "not_in_force", "jurisdiction_not_in_force"),
                 ],
@@ -121,6 +148,13 @@ def build_schema(dup: pd.Series | None = None) -> pa.DataFrameSchema:
             ),
             "period_ok": pa.Column(bool, checks=column_check(lambda s: s, "bad_period")),
             "value_ok": pa.Column(bool, checks=column_check(lambda s: s, "unparsable_value")),
+            "unit_ok": pa.Column(bool, checks=column_check(lambda s: s, "unit_unconvertible"), required=False),
+            "flag": pa.Column(
+                object,
+                checks=[column_check(lambda s, c=c: s != c, c) for c in CELL_FLAGS],
+                nullable=True,
+                required=False,
+            ),
             "value": pa.Column(float, nullable=True),
             "status": pa.Column(str, checks=pa.Check.isin(["final", "provisional"])),
         },
@@ -191,7 +225,7 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         code = reasons[idx]
         raw: Any
         column = row["cell"]
-        if code in ("unknown_jurisdiction", "jurisdiction_not_in_force"):
+        if code in ("unknown_jurisdiction", "jurisdiction_not_in_force", "aggregate_row"):
             raw = row["raw_jurisdiction"]
             column = _cell_ref(row["label_cell"], row["row"]) or column
         elif code in ("missing_indicator", "unknown_indicator"):
@@ -201,9 +235,14 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             column = _cell_ref(row["period_cell"], row["row"]) or column
         else:
             raw = row["raw_value"]
+        unit_err = row.get("unit_error")
+        period_cell = _cell_ref(row["period_cell"], row["row"]) or column
         params = {
             "raw": _fmt_raw(raw),
-            "period": row["period_label"] or _fmt_raw(row["raw_period"]),
+            "period_cell": period_cell or "?",
+            "unit_vi": unit_err[0] if isinstance(unit_err, tuple) else "",
+            "unit_en": unit_err[1] if isinstance(unit_err, tuple) else "",
+            "period": row["period_label"] if isinstance(row["period_label"], str) else _fmt_raw(row["raw_period"]),
             "value": _fmt_num(row["value"]),
             "lo": _fmt_num(row["min_value"]) if pd.notna(row["min_value"]) else "-∞",
             "hi": _fmt_num(row["max_value"]),

@@ -17,7 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from chitieu.ingest.connectors.spreadsheet.grid import Sheet, read_csv_grid, read_workbook, uses_1904_dates
+from chitieu.ingest.connectors.spreadsheet.grid import (
+    Sheet,
+    check_grid,
+    default_limits,
+    read_csv_grid,
+    read_workbook,
+    uses_1904_dates,
+)
 from chitieu.ingest.connectors.spreadsheet.sniff import (
     _EXTENSION_KIND,
     CFB_MAGIC,
@@ -26,7 +33,16 @@ from chitieu.ingest.connectors.spreadsheet.sniff import (
     looks_utf16,
     sniff_kind,
 )
-from chitieu.ingest.connectors.spreadsheet.tables import FRAME_COLUMNS, Table, extract, find_table
+from chitieu.ingest.connectors.spreadsheet.tables import (
+    FRAME_COLUMNS,
+    PARSE_REJECTED_COLUMNS,
+    SheetAccount,
+    Table,
+    count_cells,
+    extract,
+    find_table,
+    find_tables,
+)
 from chitieu.ingest.records import ParseError, Payload, RawRecord
 from chitieu.textnorm import fold_key
 
@@ -41,6 +57,10 @@ class SpreadsheetConnector:
         self.http = http
         self.indicator = indicator
         self.notes: list[str] = []  # what was skipped (sheets without a table, ...)
+        # after parse_frame: the cells rejected while reading (plan columns, ...) and how every
+        # non-empty cell of the sheets with a table was accounted for
+        self.rejected: pd.DataFrame = pd.DataFrame(columns=PARSE_REJECTED_COLUMNS)
+        self.account = SheetAccount()
 
     # -- Connector protocol --------------------------------------------------------------------
     def resources(self) -> list[str]:
@@ -81,10 +101,12 @@ class SpreadsheetConnector:
     # -- the fast path the pipeline uses -------------------------------------------------------
     def parse_frame(self, payload: Payload) -> pd.DataFrame:
         kind = sniff_kind(payload.content, payload.name)
+        limits = default_limits()
         if kind == "csv":
             sheets = [read_csv_grid(payload.content, payload.name)]
+            check_grid(sheets[0], limits, payload.name or "the file")
         else:
-            sheets = read_workbook(payload.content, kind, payload.name)
+            sheets = read_workbook(payload.content, kind, payload.name, limits)
         spec = self.spec
         wanted_sheet = spec.sheet if spec is not None else None
         if wanted_sheet is not None:
@@ -102,18 +124,28 @@ class SpreadsheetConnector:
                     constants.setdefault(fld, getattr(spec, fld))
         if self.indicator:
             constants["indicator"] = self.indicator
-        frames = []
+        frames, rejected = [], []
+        self.account = SheetAccount()
         for sheet in sheets:
-            table = find_table(
+            tables = find_tables(
                 sheet.grid,
                 spec_columns=dict(spec.columns) if spec is not None else None,
                 header_row=spec.header_row if spec is not None else None,
                 constant_period="period" in constants,
             )
-            if table is None:
+            if not tables:
                 self.notes.append(f"sheet {sheet.name}: no table found / không thấy bảng số liệu")
                 continue
-            frames.append(extract(sheet, table, constants=constants))
+            account = SheetAccount(cells=count_cells(sheet.grid))
+            for table in tables:
+                frame_part, rejected_part = extract(sheet, table, constants=constants, account=account)
+                frames.append(frame_part)
+                rejected.append(rejected_part)
+            account.labels = account.cells - account.figures - account.rejected - account.missing
+            for name in ("cells", "labels", "missing", "rejected", "figures"):
+                setattr(self.account, name, getattr(self.account, name) + getattr(account, name))
+        if rejected:
+            self.rejected = pd.concat(rejected, ignore_index=True)
         if not frames:
             raise ParseError(
                 "no table found: expected a header with a jurisdiction column (e.g. 'Tỉnh/Thành phố', "
@@ -175,6 +207,7 @@ __all__ = [
     "extract",
     "fetch_location",
     "find_table",
+    "find_tables",
     "looks_utf16",
     "sniff_kind",
 ]

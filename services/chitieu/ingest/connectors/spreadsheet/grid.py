@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from chitieu.ingest.connectors.spreadsheet.cells import CellNote, Limits, too_big, too_long, workbook_notes
 from chitieu.ingest.connectors.spreadsheet.sniff import decode_with_encoding
 from chitieu.ingest.records import ParseError
 
@@ -20,22 +21,78 @@ class Sheet:
     name: str
     grid: pd.DataFrame  # object cells, '' for empty; index 0 is the sheet's row 1
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # (0-based row, column) -> what the value alone does not say (percent format, error, formula)
+    notes: dict[tuple[int, int], CellNote] = field(default_factory=dict)
 
 
-def read_workbook(content: bytes, kind: str, name: str = "") -> list[Sheet]:
+def default_limits() -> Limits:
+    from chitieu.settings import get_settings
+
+    s = get_settings()
+    return Limits(s.ingest_max_cell_chars, s.ingest_max_rows, s.ingest_max_columns, s.ingest_max_cells)
+
+
+def _show_unreadable(grid: pd.DataFrame, notes: dict[tuple[int, int], CellNote]) -> pd.DataFrame:
+    """Error cells and formulas saved without a value read as empty: put what a reader sees in their
+    place ('#N/A', '=SUM(B2:B4)'), so that they are counted and rejected instead of vanishing."""
+    shown = [(r, c) for (r, c), n in notes.items() if n.error or (n.formula and not n.cached)]
+    if not shown:
+        return grid
+    rows, cols = max(r for r, _ in shown) + 1, max(c for _, c in shown) + 1
+    if rows > grid.shape[0] or cols > grid.shape[1]:  # calamine trims a trailing area it sees as empty
+        grid = grid.reindex(index=range(max(rows, grid.shape[0])), columns=range(max(cols, grid.shape[1])))
+        grid = grid.astype(object).where(grid.notna(), "")
+    for r, c in shown:
+        note = notes[(r, c)]
+        if note.error:
+            grid.iat[r, c] = note.error
+        elif note.formula and not note.cached:
+            grid.iat[r, c] = "=" + str(note.formula)
+    return grid
+
+
+def check_grid(sheet: Sheet, limits: Limits, where: str) -> None:
+    """The caps on a grid already read (xls, csv: formats without an XML to stream first)."""
+    rows, cols = sheet.grid.shape
+    if rows > limits.max_rows:
+        raise too_big("rows", "dòng", rows, limits.max_rows, where)
+    if cols > limits.max_columns:
+        raise too_big("columns", "cột", cols, limits.max_columns, where)
+    if rows * cols > limits.max_cells:
+        raise too_big("cells", "ô", rows * cols, limits.max_cells, where)
+    for c in sheet.grid.columns:
+        col = sheet.grid[c]
+        cells = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
+        lengths = pd.Series(cells).map(lambda v: len(v) if isinstance(v, str) else 0)
+        if len(lengths) and int(lengths.max()) > limits.max_cell_chars:
+            raise too_long(limits.max_cell_chars, where)
+
+
+def read_workbook(content: bytes, kind: str, name: str = "", limits: Limits | None = None) -> list[Sheet]:
     from python_calamine import CalamineWorkbook
 
+    limits = limits or default_limits()
+    where = name or "the workbook"
+    notes = workbook_notes(content, kind, limits, name)  # refuses an oversized file before calamine reads it
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
         sheets = []
         for sheet_name in wb.sheet_names:
             sh = wb.get_sheet_by_name(sheet_name)
+            if sh.total_height > limits.max_rows:
+                raise too_big("rows", "dòng", sh.total_height, limits.max_rows, where)
+            if sh.total_width > limits.max_columns:
+                raise too_big("columns", "cột", sh.total_width, limits.max_columns, where)
             rows = sh.to_python(skip_empty_area=False)
             try:
                 merged = list(sh.merged_cell_ranges or [])
             except Exception:  # merged ranges are a hint only
                 merged = []
-            sheets.append(Sheet(sheet_name, pd.DataFrame(rows, dtype=object), merged))
+            sheet = Sheet(sheet_name, pd.DataFrame(rows, dtype=object), merged, notes.get(sheet_name, {}))
+            if kind == "xls":
+                check_grid(sheet, limits, where)
+            sheet.grid = _show_unreadable(sheet.grid, sheet.notes)
+            sheets.append(sheet)
     except ParseError:
         raise
     except Exception as exc:

@@ -1,4 +1,16 @@
-"""Finding table regions in a grid and reading their cells into a frame of raw records."""
+"""Table regions in a grid, and every non-empty cell of them accounted for.
+
+A sheet may hold several tables, stacked (before and after the 1 July 2025 merger) or side by side.
+Each is found by its own header: a *long* layout (jurisdiction / indicator / period / value [/ unit /
+status] columns) or a *wide* one (jurisdiction rows x period columns), below any title rows, with
+merged or two-row headers, a unit line above ('Đơn vị tính: Nghìn người') or a unit row below. A
+table's body runs to the next table's header; figures are never read under another table's header.
+
+Every non-empty cell of a sheet with a table ends up in one of four places here: a figure cell
+(emitted as a raw record, to be loaded, found unchanged, rejected or counted as missing later), a
+rejection made here (a number under a plan or cumulative period, or under a header that names no
+period or field), a missing marker, or a label (titles, headers, unit lines, names, footnotes).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +22,21 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from chitieu.ingest.connectors.spreadsheet.cells import PERCENT_FRACTION, PERCENT_LITERAL, CellNote
 from chitieu.ingest.connectors.spreadsheet.grid import Sheet
 from chitieu.ingest.connectors.spreadsheet.headers import (
-    _PAREN_RE,
+    CUMULATIVE,
+    PERIOD,
+    PLAN,
     _effective_header,
     _match_spec_column,
     header_field,
+    header_unit,
+    is_label_header,
+    read_period_header,
+    unit_line,
 )
-from chitieu.ingest.normalize import (
-    MISSING_MARKERS,
-    factorize_cells,
-    has_provisional_marker,
-    is_missing,
-    looks_like_period,
-    unit_family,
-)
+from chitieu.ingest.normalize import MISSING_MARKERS, factorize_cells, parse_number_series
 from chitieu.textnorm import fold_key, nfc
 
 FRAME_COLUMNS = [
@@ -40,20 +52,255 @@ FRAME_COLUMNS = [
     "column",
     "label_cell",  # where the jurisdiction label was ('A7'), for rejection reports
     "period_cell",  # where the period was: its cell in long layouts, the header cell in wide ones
+    "flag",  # why the cell cannot be a figure although it holds something: 'error_cell', ...
+    "format_unit",  # the unit the cell's number format states ('tỷ lệ' for a percentage format)
 ]
-
+PARSE_REJECTED_COLUMNS = ["sheet", "row", "column", "raw", "reason_code", "reason_vi", "reason_en"]
 
 _FOOTNOTE_RE = re.compile(r"^(ghi chu|chu thich|nguon|luu y|note|notes|source|sources|\*|\(\*|\(\d+\))")
-HEAD_ROWS = 40  # where a header is looked for
+HEAD_ROWS = 40  # where the first header is looked for
+UNIT_LINE_ROWS = 8  # how far above a header a unit line is looked for
+
+# reason code -> (Vietnamese, English); {header} is the column's header as written
+COLUMN_REASONS: dict[str, tuple[str, str]] = {
+    PLAN: (
+        "cột '{header}' là số kế hoạch, không phải số thực hiện: không nạp",
+        "column '{header}' holds plan figures, not observations: not loaded",
+    ),
+    CUMULATIVE: (
+        "cột '{header}' là số lũy kế một phần năm, không phải kỳ của chỉ tiêu: không nạp",
+        "column '{header}' is a cumulative part-year period, not a period the indicator is reported for: "
+        "not loaded",
+    ),
+    "unrecognised_column": (
+        "cột '{header}' có số nhưng tiêu đề không phải kỳ số liệu hay trường đã biết: không nạp",
+        "column '{header}' holds numbers but its header is not a period or a known field: not loaded",
+    ),
+}
 
 
 @dataclass
 class Table:
     layout: str  # 'long' | 'wide'
-    header_row: int  # 0-based index of the (last) header row
+    header_row: int  # positional index of the (last) header row
     fields: dict[str, int]  # field -> column index
-    period_columns: list[tuple[int, Any]] = field(default_factory=list)  # wide: (column, header cell)
-    unit_hint: str | None = None  # a unit written in a header, e.g. 'Giá trị (%)'
+    period_columns: list[tuple[int, Any]] = field(default_factory=list)  # wide: (column, period label)
+    unit_hint: str | None = None  # a unit for the whole table: a header bracket or a unit line
+    col_lo: int = 0
+    col_hi: int = 0  # exclusive
+    end: int = 0  # positional row after the last body row (set by find_tables)
+    body_start: int = 0
+    column_units: dict[int, str] = field(default_factory=dict)  # a unit row or a header bracket
+    provisional_columns: set[int] = field(default_factory=set)
+    other_columns: dict[int, tuple[str, str]] = field(default_factory=dict)  # col -> (kind, header)
+
+
+@dataclass
+class SheetAccount:
+    """How the non-empty cells of one sheet were accounted for by the connector."""
+
+    cells: int = 0
+    labels: int = 0
+    missing: int = 0  # missing markers outside figure columns (plan or cumulative columns)
+    rejected: int = 0
+    figures: int = 0
+
+
+def _header_text(cell: Any) -> str:
+    return " ".join(nfc(str(cell)).split()) if cell is not None else ""
+
+
+def _segments(header: list[Any], lo: int, hi: int) -> list[tuple[int, int]]:
+    """Side-by-side tables: a header row naming the jurisdiction column more than once is split
+    before each repetition."""
+    starts = [c for c in range(lo, hi) if header_field(header[c])[0] == "jurisdiction"]
+    if len(starts) < 2:
+        return [(lo, hi)]
+    bounds = [lo, *starts[1:], hi]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _table_at(
+    grid: pd.DataFrame,
+    r: int,
+    lo: int,
+    hi: int,
+    *,
+    spec_columns: dict[str, str] | None,
+    constant_period: bool,
+    floor: int,
+) -> Table | None:
+    header = _effective_header(grid, r, floor=floor)
+    fields: dict[str, int] = {}
+    unit_hint = None
+    if spec_columns:
+        for fld, wanted in spec_columns.items():
+            c = _match_spec_column(header[lo:hi], wanted)
+            if c is not None:
+                fields[fld] = c + lo
+    for c in range(lo, hi):
+        cell = header[c]
+        found, unit = header_field(cell)
+        if found == "jurisdiction" and "jurisdiction" in fields and fold_key(str(cell)) == "don vi":
+            found = "unit"  # 'Đơn vị' beside a province column is the unit of measure
+        if found and found not in fields and c not in fields.values():
+            fields[found] = c
+            if found == "value" and unit:
+                unit_hint = unit
+    if "jurisdiction" not in fields and "jurisdiction_code" not in fields:
+        return None
+    if "value" in fields and ("period" in fields or constant_period):
+        return Table("long", r, fields, [], unit_hint, lo, hi)
+    periods: list[tuple[int, Any]] = []
+    others: dict[int, tuple[str, str]] = {}
+    provisional: set[int] = set()
+    for c in range(lo, hi):
+        if c in fields.values() and not (c == fields.get("period") or c == fields.get("value")):
+            continue
+        raw = grid.iat[r, c]
+        ph = read_period_header(raw) or read_period_header(header[c])
+        if ph is None:
+            continue
+        if ph.kind == PERIOD and ph.period is not None:
+            periods.append((c, ph.period.label))
+            if ph.provisional:
+                provisional.add(c)
+        else:
+            others[c] = (ph.kind, ph.text)
+    if not periods:
+        return None
+    fields.pop("period", None)
+    fields.pop("value", None)
+    table = Table("wide", r, fields, periods, unit_hint, lo, hi, provisional_columns=provisional)
+    table.other_columns = others
+    for c, _ in periods:  # a unit in the period's header, or in a merged label above the periods
+        unit = header_unit(grid.iat[r, c]) or header_unit(header[c])
+        if unit:
+            table.column_units[c] = unit
+    if r > floor:
+        for cell in grid.iloc[r - 1, lo:hi]:
+            unit = header_unit(cell)
+            if unit:
+                table.unit_hint = unit
+    return table
+
+
+def _candidate_header_rows(grid: pd.DataFrame, start: int) -> list[int]:
+    """Rows from `start` with a cell naming a jurisdiction column: judged once per distinct cell."""
+    hits = np.zeros(len(grid), dtype=bool)
+    for c in range(grid.shape[1]):
+        codes, uniq = factorize_cells(grid.iloc[:, c])
+        named = np.zeros(len(uniq) + 1, dtype=bool)  # the last entry: empty cells (code -1)
+        texts = pd.Series(uniq, dtype=object)
+        # only short texts with letters can be headers: a column of a million figures is skipped fast
+        wordy = np.array([isinstance(u, str) and len(u) < 120 for u in uniq], dtype=bool)
+        if wordy.any():
+            wordy[wordy] = np.array(texts[wordy].astype(str).str.contains(r"[^\W\d_]", regex=True), dtype=bool)
+        for i in np.flatnonzero(wordy):
+            named[i] = header_field(uniq[i])[0] in ("jurisdiction", "jurisdiction_code")
+        hits |= named[codes]
+    return [int(r) for r in np.flatnonzero(hits) if r >= start]
+
+
+def _unit_line_above(grid: pd.DataFrame, r: int, floor: int, lo: int, hi: int) -> str | None:
+    for up in range(r - 1, max(floor, r - UNIT_LINE_ROWS) - 1, -1):
+        for cell in grid.iloc[up, :]:
+            found = unit_line(cell)
+            if found:
+                return found
+    return None
+
+
+def _unit_row(grid: pd.DataFrame, table: Table) -> None:
+    """A row right under the header whose cells in the figure columns are all units."""
+    r = table.header_row + 1
+    table.body_start = r
+    if r >= table.end:
+        return
+    cols = [c for c, _ in table.period_columns] or [table.fields["value"]]
+    units = {}
+    for c in cols:
+        cell = grid.iat[r, c]
+        if isinstance(cell, str) and cell.strip():
+            if not _is_unit_cell(cell):
+                return
+            units[c] = cell.strip()
+        elif cell not in (None, "") and not (isinstance(cell, float) and np.isnan(cell)):
+            return
+    if units:
+        table.column_units.update(units)
+        table.body_start = r + 1
+
+
+def _is_unit_cell(text: str) -> bool:
+    from chitieu.ingest.normalize.units import is_unit_text
+
+    return is_unit_text(text) or unit_line(text) is not None
+
+
+def find_tables(
+    grid: pd.DataFrame,
+    *,
+    spec_columns: dict[str, str] | None = None,
+    header_row: int | None = None,
+    constant_period: bool = False,
+) -> list[Table]:
+    """Every table region of a grid, top to bottom and left to right; [] when it holds none."""
+    if grid.empty:
+        return []
+    width = grid.shape[1]
+    if header_row:  # the spec names the sheet's row, which a quoted line break moves off its position
+        at = int(grid.index.searchsorted(header_row - 1))
+        first_rows = list(range(at, at + 1 if at < len(grid) and grid.index[at] == header_row - 1 else at))
+    else:
+        first_rows = list(range(min(HEAD_ROWS, len(grid))))
+    tables: list[Table] = []
+    floor = 0
+    for r in first_rows:
+        found = _tables_in_row(grid, r, width, spec_columns, constant_period, floor)
+        if found:
+            tables.extend(found)
+            break
+    if not tables:
+        return []
+    if not header_row:
+        last = tables[-1].header_row
+        for r in _candidate_header_rows(grid, last + 2):
+            if r <= last + 1:
+                continue
+            found = _tables_in_row(grid, r, width, None, constant_period, last + 1)
+            if found:
+                tables.extend(found)
+                last = r
+    starts = sorted({t.header_row for t in tables})
+    for t in tables:
+        later = [s for s in starts if s > t.header_row]
+        t.end = later[0] if later else len(grid)
+        # the rows just above the next header that belong to it (its title, its unit line) are
+        # labels whichever table they are counted under
+        previous = [s for s in starts if s < t.header_row]
+        floor = previous[-1] + 1 if previous else 0
+        if t.unit_hint is None:
+            t.unit_hint = _unit_line_above(grid, t.header_row, floor, t.col_lo, t.col_hi)
+        _unit_row(grid, t)
+    return tables
+
+
+def _tables_in_row(
+    grid: pd.DataFrame,
+    r: int,
+    width: int,
+    spec_columns: dict[str, str] | None,
+    constant_period: bool,
+    floor: int,
+) -> list[Table]:
+    header = _effective_header(grid, r, floor=floor)
+    out = []
+    for lo, hi in _segments(header, 0, width):
+        t = _table_at(grid, r, lo, hi, spec_columns=spec_columns, constant_period=constant_period, floor=floor)
+        if t is not None:
+            out.append(t)
+    return out
 
 
 def find_table(
@@ -63,64 +310,13 @@ def find_table(
     header_row: int | None = None,
     constant_period: bool = False,
 ) -> Table | None:
-    """Locate the header and the role of each column; None when this grid holds no table."""
-    if grid.empty:
-        return None
-    if header_row:  # the spec names the sheet's row, which a quoted line break moves off its position
-        at = int(grid.index.searchsorted(header_row - 1))
-        rows = range(at, at + 1 if at < len(grid) and grid.index[at] == header_row - 1 else at)
-    else:
-        rows = range(min(HEAD_ROWS, len(grid)))
-    for r in rows:
-        if r >= len(grid):
-            break
-        header = _effective_header(grid, r)
-        fields: dict[str, int] = {}
-        unit_hint = None
-        if spec_columns:
-            for fld, wanted in spec_columns.items():
-                c = _match_spec_column(header, wanted)
-                if c is not None:
-                    fields[fld] = c
-        for c, cell in enumerate(header):
-            found, unit = header_field(cell)
-            if found == "jurisdiction" and "jurisdiction" in fields and fold_key(str(cell)) == "don vi":
-                found = "unit"  # 'Đơn vị' beside a province column is the unit of measure
-            if found and found not in fields and c not in fields.values():
-                fields[found] = c
-                if found == "value" and unit:
-                    unit_hint = unit
-        has_place = "jurisdiction" in fields or "jurisdiction_code" in fields
-        if not has_place:
-            continue
-        raw_row = list(grid.iloc[r])
-        period_cols = [
-            (c, raw_row[c])
-            for c in range(len(raw_row))
-            if c not in fields.values() and not is_missing(raw_row[c]) and looks_like_period(raw_row[c])
-        ]
-        if "value" in fields and ("period" in fields or constant_period):
-            return Table("long", r, fields, [], unit_hint)
-        if period_cols:
-            fields.pop("period", None)
-            fields.pop("value", None)
-            for c, cell in enumerate(header):  # a unit in a merged label above the periods
-                if c in dict(period_cols) and isinstance(cell, str):
-                    for inner in _PAREN_RE.findall(cell):
-                        if unit_family(inner) is not None:
-                            unit_hint = inner.strip()
-            if unit_hint is None and r > 0:
-                for cell in grid.iloc[r - 1]:
-                    if isinstance(cell, str):
-                        for inner in _PAREN_RE.findall(cell):
-                            if unit_family(inner) is not None:
-                                unit_hint = inner.strip()
-            return Table("wide", r, fields, period_cols, unit_hint)
-    return None
+    """The first table of a grid (see find_tables)."""
+    found = find_tables(grid, spec_columns=spec_columns, header_row=header_row, constant_period=constant_period)
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------------------------
-# From a grid and a table to a frame of raw records
+# Cells
 # --------------------------------------------------------------------------------------------
 
 
@@ -146,28 +342,19 @@ def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
 
 
-def _blankish(series: pd.Series) -> pd.Series:
-    """True where the cell is a missing marker or empty."""
-    if _is_text(series):
-        folded = series.str.replace(r"[\s\u00a0\u202f']+", "", regex=True).str.lower()
-        return pd.Series(folded.isin(list(MISSING_MARKERS)).to_numpy(dtype=bool), index=series.index)
-    uniq = pd.unique(series.astype(object))
-    verdict = {u if not isinstance(u, float) else ("nan" if np.isnan(u) else u): is_missing(u) for u in uniq}
-    return (
-        series.astype(object)
-        .map(lambda u: verdict[u if not isinstance(u, float) else ("nan" if np.isnan(u) else u)])
-        .astype(bool)
+def _nonempty(series: pd.Series) -> np.ndarray:
+    codes, uniq = factorize_cells(series)
+    verdict = np.array(
+        [
+            *[
+                not (u is None or (isinstance(u, float) and np.isnan(u)) or (isinstance(u, str) and not u.strip()))
+                for u in uniq
+            ],
+            False,
+        ],
+        dtype=bool,
     )
-
-
-def _empty(series: pd.Series) -> pd.Series:
-    if _is_text(series):
-        return series.str.strip().eq("")
-    return series.map(
-        lambda u: (
-            u is None or (isinstance(u, float) and np.isnan(u)) or (isinstance(u, str) and not u.strip())
-        )
-    ).astype(bool)
+    return verdict[codes]
 
 
 def _is_footnote(label: str) -> bool:
@@ -179,102 +366,177 @@ def _is_footnote(label: str) -> bool:
     )
 
 
-def _footnote(labels: pd.Series) -> pd.Series:
-    """Labels (text from _as_text) that are footnotes, judged once per distinct label."""
+def _footnote(labels: pd.Series) -> np.ndarray:
     codes, uniq = factorize_cells(labels)
-    verdict = np.array([*[_is_footnote(str(u)) for u in uniq], False], dtype=bool)
-    return pd.Series(verdict[codes], index=labels.index)
+    verdict = np.array([*[bool(u) and _is_footnote(str(u)) for u in uniq], False], dtype=bool)
+    return verdict[codes]
 
 
-def extract(sheet: Sheet, table: Table, *, constants: dict[str, Any] | None = None) -> pd.DataFrame:
-    """The table's figures as a frame with FRAME_COLUMNS (raw text, sheet rows 1-based)."""
+def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(looks like a number, is a missing marker) for each cell."""
+    nums = parse_number_series(series)
+    return (~nums.bad.to_numpy(dtype=bool) & ~nums.missing.to_numpy(dtype=bool)), nums.missing.to_numpy(dtype=bool)
+
+
+def _flag(note: CellNote | None) -> str | None:
+    if note is None:
+        return None
+    if note.external:
+        return "external_formula"
+    if note.error:
+        return "error_cell"
+    if note.formula and not note.cached:
+        return "uncached_formula"
+    return None
+
+
+def _format_unit(note: CellNote | None) -> str | None:
+    if note is None or note.percent is None:
+        return None
+    return "tỷ lệ" if note.percent == PERCENT_FRACTION else "%" if note.percent == PERCENT_LITERAL else None
+
+
+def extract(
+    sheet: Sheet, table: Table, *, constants: dict[str, Any] | None = None, account: SheetAccount | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(figure cells as a frame with FRAME_COLUMNS, cells rejected here). Sheet rows are 1-based.
+
+    `account` receives the counts of the cells of the table's body this function classified."""
     grid = sheet.grid
-    body = grid.iloc[table.header_row + 1 :]
     constants = constants or {}
+    account = account if account is not None else SheetAccount()
     f = table.fields
+    body = grid.iloc[table.body_start : table.end, table.col_lo : table.col_hi]
+    rejects: list[dict[str, Any]] = []
     if body.empty:
-        return pd.DataFrame(columns=FRAME_COLUMNS)
+        return pd.DataFrame(columns=FRAME_COLUMNS), pd.DataFrame(columns=PARSE_REJECTED_COLUMNS)
     label_col = f.get("jurisdiction", f.get("jurisdiction_code"))
     assert label_col is not None
     labels = _as_text(body[label_col])
     code_hint = _as_text(body[f["jurisdiction_code"]]) if "jurisdiction_code" in f else None
-    rownum = pd.Series(body.index.to_numpy() + 1, index=body.index)
+    rownum = pd.Series(grid.index[table.body_start : table.end].to_numpy() + 1, index=body.index)
+    positions = np.arange(table.body_start, table.end)
+    footnote_rows = _footnote(labels)
 
     def text_of(fld: str, rows: Any, default: Any = None) -> Any:
         return _as_text(body.loc[rows, f[fld]]) if fld in f else default
 
-    if table.layout == "long":
-        values = body[f["value"]]
-        blank_label = labels.eq("") if code_hint is None else labels.eq("") & code_hint.eq("")
-        # only rows without a usable label can be blank lines or footnotes: test just those values
-        suspect = blank_label | _footnote(labels)
-        drop = pd.Series(False, index=body.index)
-        if bool(suspect.any()):
-            drop[suspect] = _blankish(values[suspect]).to_numpy(dtype=bool)
-        sel = drop[~drop].index
-        letter = get_column_letter(f["value"] + 1)
-        out = pd.DataFrame(
-            {
-                "jurisdiction": labels[sel],
-                "jurisdiction_code_hint": code_hint[sel] if code_hint is not None else None,
-                "indicator": text_of("indicator", sel, None),
-                "period": body.loc[sel, f["period"]] if "period" in f else None,
-                "value": values[sel],
-                "unit": text_of("unit", sel, table.unit_hint),
-                "status": text_of("status", sel, None),
-                "sheet": sheet.name,
-                "row": rownum[sel],
-                "column": letter + rownum[sel].astype(str),
-                # column letters only: the row is appended for the few rows that get rejected
-                "label_cell": get_column_letter(label_col + 1),
-                "period_cell": get_column_letter(f["period"] + 1) if "period" in f else None,
-            },
-            columns=FRAME_COLUMNS,
-        )
-    else:
-        parts = []
-        blank_label = labels.eq("") if code_hint is None else labels.eq("") & code_hint.eq("")
-        blank_all = pd.Series(True, index=body.index)
-        blanks = {}
-        for c, _ in table.period_columns:
-            blanks[c] = _blankish(body[c])
-            blank_all &= blanks[c]
-        skip_row = (blank_all & blank_label) | (blank_all & _footnote(labels))
-        for c, header_cell in table.period_columns:
-            # empty cells vanish; missing markers ('-', 'x') go on, to be counted as skipped
-            mask = ~skip_row & ~_empty(body[c])
-            idx = mask[mask].index
+    figure_cols = [c for c, _ in table.period_columns] if table.layout == "wide" else [f["value"]]
+    parts = []
+    for c in range(table.col_lo, table.col_hi):
+        col = body[c]
+        present = _nonempty(col)
+        if not present.any():
+            continue
+        letter = get_column_letter(c + 1)
+        if c in figure_cols:
+            keep = present.copy()
+            notes_here = footnote_rows & present
+            if notes_here.any():  # a footnote's text spilling into a figure column is a label
+                numeric, missing = _numeric(col[notes_here])
+                keep[np.flatnonzero(notes_here)[~numeric & ~missing]] = False
+            account.figures += int(keep.sum())
+            idx = body.index[keep]
             if len(idx) == 0:
                 continue
-            letter = get_column_letter(c + 1)
-            period_text = header_cell
-            status = "ước" if isinstance(header_cell, str) and has_provisional_marker(header_cell) else None
+            notes = [sheet.notes.get((int(p), c)) for p in positions[keep]] if sheet.notes else None
+            if table.layout == "wide":
+                period: Any = [dict(table.period_columns)[c]] * len(idx)
+                status = "ước" if c in table.provisional_columns else None
+                period_cell: Any = f"{letter}{grid.index[table.header_row] + 1}"
+            else:
+                period = body.loc[idx, f["period"]] if "period" in f else None
+                status = None
+                period_cell = get_column_letter(f["period"] + 1) if "period" in f else None
+            unit_default = table.column_units.get(c, table.unit_hint)
             parts.append(
                 pd.DataFrame(
                     {
                         "jurisdiction": labels[idx],
                         "jurisdiction_code_hint": code_hint[idx] if code_hint is not None else None,
                         "indicator": text_of("indicator", idx, None),
-                        "period": [period_text] * len(idx),
-                        "value": body.loc[idx, c],
-                        "unit": text_of("unit", idx, table.unit_hint),
+                        "period": period,
+                        "value": col[idx],
+                        "unit": _fill(text_of("unit", idx, None), unit_default),
                         "status": text_of("status", idx, status),
                         "sheet": sheet.name,
                         "row": rownum[idx],
                         "column": letter + rownum[idx].astype(str),
+                        # column letters only: the row is appended for the few rows that get rejected
                         "label_cell": get_column_letter(label_col + 1),
-                        "period_cell": f"{letter}{grid.index[table.header_row] + 1}",
+                        "period_cell": period_cell,
+                        "flag": [_flag(n) for n in notes] if notes else None,
+                        "format_unit": [_format_unit(n) for n in notes] if notes else None,
                     },
                     columns=FRAME_COLUMNS,
                 )
             )
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FRAME_COLUMNS)
+            continue
+        kind = None
+        header = ""
+        if c in table.other_columns:
+            kind, header = table.other_columns[c]
+        elif c not in f.values() and not is_label_header(grid.iat[table.header_row, c]):
+            kind, header = "unrecognised_column", _header_text(grid.iat[table.header_row, c])
+        if kind is None:
+            continue  # names, codes, units, row numbers: labels
+        numeric, missing = _numeric(col)
+        hit = present & numeric & ~footnote_rows
+        account.missing += int((present & missing).sum())
+        if hit.any():
+            vi, en = COLUMN_REASONS[kind]
+            for i in np.flatnonzero(hit):
+                rejects.append(
+                    {
+                        "sheet": sheet.name,
+                        "row": int(rownum.iat[int(i)]),
+                        "column": f"{letter}{int(rownum.iat[int(i)])}",
+                        "raw": _as_text(col.iloc[[int(i)]]).iat[0],
+                        "reason_code": kind if kind != PLAN else "plan_figure",
+                        "reason_vi": vi.format(header=header or letter),
+                        "reason_en": en.format(header=header or letter),
+                    }
+                )
+            account.rejected += int(hit.sum())
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FRAME_COLUMNS)
     for fld in ("indicator", "period", "unit", "status"):
         if fld in constants and constants[fld] is not None:
             if fld not in f or out[fld].isna().all():
                 out[fld] = constants[fld]
             else:  # a constant fills only the cells the file leaves empty
-                out[fld] = out[fld].where(~out[fld].map(is_missing), constants[fld])
+                out[fld] = out[fld].where(~out[fld].map(_is_missing_text), constants[fld])
     if constants.get("jurisdiction"):
         out["jurisdiction"] = constants["jurisdiction"]
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), pd.DataFrame(rejects, columns=PARSE_REJECTED_COLUMNS)
+
+
+def _is_missing_text(cell: Any) -> bool:
+    from chitieu.ingest.normalize import is_missing
+
+    return is_missing(cell)
+
+
+def _fill(values: Any, default: str | None) -> Any:
+    """A unit column's cells, with the table's unit where a cell is empty."""
+    if values is None:
+        return default
+    if default is None:
+        return values
+    return values.where(values.ne(""), default)
+
+
+def count_cells(grid: pd.DataFrame) -> int:
+    return int(sum(int(_nonempty(grid.iloc[:, c]).sum()) for c in range(grid.shape[1])))
+
+
+__all__ = [
+    "FRAME_COLUMNS",
+    "MISSING_MARKERS",
+    "PARSE_REJECTED_COLUMNS",
+    "SheetAccount",
+    "Table",
+    "count_cells",
+    "extract",
+    "find_table",
+    "find_tables",
+]
