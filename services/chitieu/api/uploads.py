@@ -83,6 +83,13 @@ class IngestSummary(BaseModel):
         default=None, description="A reprocess: the batch that first loaded this file", examples=[None]
     )
     error: str | None = Field(description="Why the whole file was rejected (Vietnamese / English)")
+    reconciliation: dict[str, int] | None = Field(
+        default=None,
+        description="Where every non-empty cell of the file's tables went: cells = loaded + unchanged + "
+        "duplicate + rejected + label + missing",
+        examples=[{"cells": 160, "loaded": 144, "unchanged": 0, "duplicate": 0, "rejected": 2, "label": 14,
+                   "missing": 0}],
+    )
 
 
 class UploadReport(BaseModel):

@@ -45,7 +45,10 @@ def _progress_bar() -> tuple[Any, Any]:
 
 def _summary_table(results: list[Any]) -> Table:
     table = Table(title="Kết quả nạp / load summary")
-    for col in ("file", "batch", "status", "read", "loaded", "unchanged", "revised", "rejected", "missing"):
+    for col in (
+        "file", "batch", "status", "read", "loaded", "unchanged", "revised", "rejected", "missing", "cells", "labels",
+        "dup",
+    ):
         table.add_column(col, justify="right" if col not in ("file", "status") else "left")
     for r in results:
         table.add_row(
@@ -58,6 +61,9 @@ def _summary_table(results: list[Any]) -> Table:
             str(r.rows_revised),
             str(r.rows_rejected),
             str(r.rows_missing),
+            str(r.reconciliation.get("cells", "-")),
+            str(r.reconciliation.get("label", "-")),
+            str(r.reconciliation.get("duplicate", "-")),
         )
     return table
 

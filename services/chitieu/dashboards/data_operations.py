@@ -81,19 +81,27 @@ def rows_per_day_timeseries() -> c.PanelBuilder:
 def batches_table() -> c.PanelBuilder:
     query = c.sql(
         """
-        SELECT batch_id AS "Lô", source_id AS "Nguồn", file_name AS "Tệp", status AS "Kết quả",
-               started_at AS "Bắt đầu", duration_s AS "Thời gian (s)", rows_read AS "Đọc",
-               rows_loaded AS "Nạp", rows_unchanged AS "Không đổi", rows_revised AS "Hiệu chỉnh",
-               rows_rejected AS "Bị loại", error AS "Lỗi"
-        FROM dash_batches
-        WHERE $__timeFilter(started_at)
-        ORDER BY started_at DESC
+        SELECT d.batch_id AS "Lô", d.source_id AS "Nguồn", d.file_name AS "Tệp", d.status AS "Kết quả",
+               d.started_at AS "Bắt đầu", d.duration_s AS "Thời gian (s)", d.rows_read AS "Đọc",
+               d.rows_loaded AS "Nạp", d.rows_unchanged AS "Không đổi", d.rows_revised AS "Hiệu chỉnh",
+               d.rows_rejected AS "Bị loại",
+               (b.reconciliation->>'cells')::int AS "Ô trong bảng",
+               (b.reconciliation->>'label')::int AS "Ô nhãn",
+               (b.reconciliation->>'missing')::int AS "Ô trống (-, x)",
+               (b.reconciliation->>'duplicate')::int AS "Ô trùng",
+               d.error AS "Lỗi"
+        FROM dash_batches d
+        LEFT JOIN load_batches b ON b.id = d.batch_id
+        WHERE $__timeFilter(d.started_at)
+        ORDER BY d.started_at DESC
         LIMIT 200
         """
     )
     return c.table_panel(
         "Các lô nạp gần đây",
-        "Load batches in the time range, newest first, with row counts per outcome.",
+        "Load batches in the time range, newest first, with row counts per outcome, and where every "
+        "non-empty cell of the file's tables went (cells = loaded + unchanged + duplicate + rejected + "
+        "label + missing).",
         query,
         w=12,
         h=9,

@@ -409,10 +409,15 @@ def load_rows(
         summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
         if resolved:
             summary["resolved_rejections"] = resolved
+        reconciliation = summary.get("reconciliation")
+        if isinstance(reconciliation, dict):  # the figures found unchanged were counted as loaded
+            reconciliation = summary["reconciliation"] = {
+                **reconciliation, "loaded": inserted, "unchanged": unchanged
+            }
         cur.execute(
             """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),
                    rows_loaded = %s, rows_unchanged = %s, rows_revised = %s, rows_rejected = %s,
-                   summary = %s::jsonb
+                   summary = %s::jsonb, reconciliation = %s::jsonb
                WHERE id = %s""",
             (
                 inserted,
@@ -420,6 +425,7 @@ def load_rows(
                 revised,
                 len(rejected),
                 json.dumps(summary, ensure_ascii=False, default=str),
+                json.dumps(reconciliation) if isinstance(reconciliation, dict) else None,
                 batch_id,
             ),
         )

@@ -51,6 +51,8 @@ class IngestResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     archived_path: str | None = None
     notes: list[str] = field(default_factory=list)
+    # every non-empty cell of the file's tables in exactly one category (see Reconciliation)
+    reconciliation: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -74,6 +76,7 @@ class IngestResult:
             "resolved_rejections": self.rows_resolved,
             "reprocess_of": self.reprocess_of,
             "error": self.error,
+            "reconciliation": self.reconciliation or None,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +91,36 @@ class IngestResult:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, default=str, **kwargs)
+
+
+@dataclass
+class Reconciliation:
+    """Where every non-empty cell of a file's tables went; `cells` is the sum of the rest.
+
+    loaded: written as a new figure or a revision; unchanged: equal to its current vintage;
+    duplicate: the same figure twice in the file (loaded once); rejected: with a reason;
+    label: titles, headers, names, unit lines, footnotes; missing: '-', 'x', '..' and the like."""
+
+    cells: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    label: int = 0
+    missing: int = 0
+
+    @classmethod
+    def of_connector(cls, account: Any, figures: int, rejected: int) -> Reconciliation:
+        if account is None or not getattr(account, "cells", 0):
+            return cls(cells=figures + rejected)  # records, not cells: nothing else to account for
+        return cls(cells=account.cells, label=account.labels, missing=account.missing)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+    @property
+    def balanced(self) -> bool:
+        return self.cells == sum(v for k, v in self.__dict__.items() if k != "cells")
 
 
 def _reason_text(r: dict[str, Any]) -> str:
@@ -213,6 +246,10 @@ def ingest_payload(
         return result
     result.notes = list(getattr(connector, "notes", []) or [])
     result.rows_read = len(raw)
+    parse_rejected = getattr(connector, "rejected", None)
+    if not isinstance(parse_rejected, pd.DataFrame):
+        parse_rejected = pd.DataFrame(columns=REJECTED_COLUMNS)
+    recon = Reconciliation.of_connector(getattr(connector, "account", None), len(raw), len(parse_rejected))
     catalog = catalog or Catalog.load()
     default_indicator = indicator or (spec.indicator if spec is not None else None)
     if default_indicator:
@@ -239,9 +276,17 @@ def ingest_payload(
     if progress is not None:
         progress("validate", 0, len(candidates))
     good, rejected = validate(candidates)
+    recon.missing += missing
+    recon.duplicate = len(candidates) - len(rejected) - len(good)
+    if len(parse_rejected):
+        rejected = pd.concat([parse_rejected, rejected], ignore_index=True)
+    recon.rejected += len(rejected)
+    recon.loaded = len(good)  # until the load says which of them were unchanged
+    result.reconciliation = recon.as_dict()
     result.rejected = _rejection_records(rejected)
     result.rows_rejected = len(rejected)
     info.summary |= {
+        "reconciliation": result.reconciliation,
         "read": result.rows_read,
         "missing_skipped": missing,
         "indicators": sorted({str(x) for x in good["indicator_code"].unique()}) if len(good) else [],
@@ -262,6 +307,9 @@ def ingest_payload(
     result.rows_resolved, result.reprocess_of = counts.resolved, counts.reprocess_of
     result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
     result.rows_loaded = counts.new + counts.revised
+    if counts.status == "loaded":
+        recon.loaded, recon.unchanged = result.rows_loaded, counts.unchanged
+        result.reconciliation = recon.as_dict()
     return result
 
 

@@ -60,6 +60,15 @@ def _count(batches: list[dict[str, Any]], key: str) -> int:
     return sum(int(b.get(key) or 0) for b in batches)
 
 
+def _reconciled(batches: list[dict[str, Any]]) -> dict[str, int]:
+    """The batches' cell reconciliations added up (cells = loaded + unchanged + ... + missing)."""
+    total: dict[str, int] = {}
+    for b in batches:
+        for k, v in (b.get("reconciliation") or {}).items():
+            total[k] = total.get(k, 0) + int(v or 0)
+    return total
+
+
 # --- ingestion DAGs (one per source spec) --------------------------------------------------------
 
 
@@ -80,6 +89,8 @@ def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
     with connect(autocommit=True) as conn:
         results = ingest_source(conn, spec, resource or None)
     batches = [_batch_summary(r) for r in results]
+    for b in batches:
+        log.info("batch %s %s: cells %s", b.get("batch_id"), b.get("status"), b.get("reconciliation"))
     failed = [b for b in batches if b.get("status") == "failed"]
     if failed:
         # A fetch that failed (network, publisher down) is worth a retry with backoff; the failed
@@ -96,6 +107,7 @@ def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
         "rows_loaded": _count(batches, "loaded"),
         "rows_revised": _count(batches, "revised"),
         "rows_rejected": _count(batches, "rejected"),
+        "reconciliation": _reconciled(batches),
     }
 
 
@@ -114,6 +126,7 @@ def summarise(results: list[dict[str, Any] | None]) -> dict[str, Any]:
         "rows_loaded": _count(batches, "loaded"),
         "rows_revised": _count(batches, "revised"),
         "rows_rejected": _count(batches, "rejected"),
+        "reconciliation": _reconciled(batches),
         # The change signal for evaluation: figures added or revised (an unchanged reload is not one).
         "new_data": _count(batches, "loaded") > 0,
     }

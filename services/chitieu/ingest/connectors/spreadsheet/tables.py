@@ -93,6 +93,7 @@ class Table:
     column_units: dict[int, str] = field(default_factory=dict)  # a unit row or a header bracket
     provisional_columns: set[int] = field(default_factory=set)
     other_columns: dict[int, tuple[str, str]] = field(default_factory=dict)  # col -> (kind, header)
+    header_cells: list[Any] = field(default_factory=list)  # the header row, merged cells filled in
 
 
 @dataclass
@@ -113,7 +114,13 @@ def _header_text(cell: Any) -> str:
 def _segments(header: list[Any], lo: int, hi: int) -> list[tuple[int, int]]:
     """Side-by-side tables: a header row naming the jurisdiction column more than once is split
     before each repetition."""
-    starts = [c for c in range(lo, hi) if header_field(header[c])[0] == "jurisdiction"]
+    starts: list[int] = []
+    for c in range(lo, hi):
+        if header_field(header[c])[0] != "jurisdiction" or fold_key(str(header[c])) == "don vi":
+            continue  # 'Đơn vị' beside a province column is the unit of measure
+        # a second table starts only after the first one's figures: a period column in between
+        if not starts or any(read_period_header(header[k]) for k in range(starts[-1] + 1, c)):
+            starts.append(c)
     if len(starts) < 2:
         return [(lo, hi)]
     bounds = [lo, *starts[1:], hi]
@@ -150,7 +157,7 @@ def _table_at(
     if "jurisdiction" not in fields and "jurisdiction_code" not in fields:
         return None
     if "value" in fields and ("period" in fields or constant_period):
-        return Table("long", r, fields, [], unit_hint, lo, hi)
+        return Table("long", r, fields, [], unit_hint, lo, hi, header_cells=header)
     periods: list[tuple[int, Any]] = []
     others: dict[int, tuple[str, str]] = {}
     provisional: set[int] = set()
@@ -171,7 +178,9 @@ def _table_at(
         return None
     fields.pop("period", None)
     fields.pop("value", None)
-    table = Table("wide", r, fields, periods, unit_hint, lo, hi, provisional_columns=provisional)
+    table = Table(
+        "wide", r, fields, periods, unit_hint, lo, hi, provisional_columns=provisional, header_cells=header
+    )
     table.other_columns = others
     for c, _ in periods:  # a unit in the period's header, or in a merged label above the periods
         unit = header_unit(grid.iat[r, c]) or header_unit(header[c])
@@ -426,7 +435,7 @@ def extract(
     for c in range(table.col_lo, table.col_hi):
         col = body[c]
         present = _nonempty(col)
-        if not present.any():
+        if not present.any() and not (table.layout == "long" and c in figure_cols):
             continue
         letter = get_column_letter(c + 1)
         if c in figure_cols:
@@ -435,6 +444,13 @@ def extract(
             if notes_here.any():  # a footnote's text spilling into a figure column is a label
                 numeric, missing = _numeric(col[notes_here])
                 keep[np.flatnonzero(notes_here)[~numeric & ~missing]] = False
+            if table.layout == "long":
+                # a row that names its place but leaves the value empty is a blank figure: counted
+                # as a (missing) cell, as a template's unfilled rows are
+                named = labels.ne("").to_numpy() if code_hint is None else (labels.ne("") | code_hint.ne("")).to_numpy()
+                blank = named & ~present & ~footnote_rows
+                keep |= blank
+                account.cells += int(blank.sum())
             account.figures += int(keep.sum())
             idx = body.index[keep]
             if len(idx) == 0:
@@ -476,8 +492,8 @@ def extract(
         header = ""
         if c in table.other_columns:
             kind, header = table.other_columns[c]
-        elif c not in f.values() and not is_label_header(grid.iat[table.header_row, c]):
-            kind, header = "unrecognised_column", _header_text(grid.iat[table.header_row, c])
+        elif c not in f.values() and not is_label_header(table.header_cells[c]):
+            kind, header = "unrecognised_column", _header_text(table.header_cells[c])
         if kind is None:
             continue  # names, codes, units, row numbers: labels
         numeric, missing = _numeric(col)
