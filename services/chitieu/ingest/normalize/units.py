@@ -107,6 +107,8 @@ def convert(stated: Any, indicator_unit: str | None, value_type: str) -> float:
     target = target_unit(indicator_unit, value_type)
     source = lookup(stated)
     shown = indicator_unit or value_type
+    if source is None and target is not None and target.dimension == "count":
+        return 1.0  # a noun naming what is counted ('bài', 'hồ sơ'): no scale word, no scale
     if source is None:
         raise UnitError(
             f"unit '{stated}' is not a declared unit; it cannot be converted to '{shown}'",
