@@ -225,9 +225,11 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         code = reasons[idx]
         raw: Any
         column = row["cell"]
-        if code in ("unknown_jurisdiction", "jurisdiction_not_in_force", "aggregate_row"):
+        if code in ("unknown_jurisdiction", "jurisdiction_not_in_force"):
             raw = row["raw_jurisdiction"]
             column = _cell_ref(row["label_cell"], row["row"]) or column
+        elif code == "aggregate_row":  # the row's label, at the figure's own cell
+            raw = row["raw_jurisdiction"]
         elif code in ("missing_indicator", "unknown_indicator"):
             raw = row["raw_indicator"]
         elif code == "bad_period":

@@ -226,7 +226,8 @@ def unit_line(cell: Any) -> str | None:
         if m:
             # the unit in the cell's own spelling: same length after folding, so cut by position
             start = len(fold(part).strip()) - len(m.group(1)) - (1 if fold(part).strip().endswith(")") else 0)
-            return part.strip()[start : start + len(m.group(1))].strip() or None
+            found = part.strip()[start : start + len(m.group(1))].strip()
+            return unit_line(found) or found or None  # 'Đơn vị tính - Unit: %' names '%'
     return None
 
 
