@@ -24,11 +24,34 @@ from chitieu.ingest.transform import Catalog
 SHEETS = Path(__file__).resolve().parent / "fixtures" / "sheets"
 
 INDICATORS = [
-    {"code": "kts_grdp", "name_vi": "Tỷ trọng kinh tế số", "name_en": "DE share", "unit": "% GRDP",
-     "value_type": "share_pct"},
-    {"code": "dti_score", "name_vi": "Chỉ số DTI", "name_en": "DTI", "unit": "chỉ số", "value_type": "index_0_1"},
-    {"code": "pii_score", "name_vi": "Chỉ số PII", "name_en": "PII", "unit": "điểm", "value_type": "score_0_100"},
-    {"code": "population", "name_vi": "Dân số", "name_en": "Population", "unit": "người", "value_type": "count"},
+    {
+        "code": "kts_grdp",
+        "name_vi": "Tỷ trọng kinh tế số",
+        "name_en": "DE share",
+        "unit": "% GRDP",
+        "value_type": "share_pct",
+    },
+    {
+        "code": "dti_score",
+        "name_vi": "Chỉ số DTI",
+        "name_en": "DTI",
+        "unit": "chỉ số",
+        "value_type": "index_0_1",
+    },
+    {
+        "code": "pii_score",
+        "name_vi": "Chỉ số PII",
+        "name_en": "PII",
+        "unit": "điểm",
+        "value_type": "score_0_100",
+    },
+    {
+        "code": "population",
+        "name_vi": "Dân số",
+        "name_en": "Population",
+        "unit": "người",
+        "value_type": "count",
+    },
     {"code": "grdp", "name_vi": "GRDP", "name_en": "GRDP", "unit": "tỷ đồng", "value_type": "amount"},
 ]
 
@@ -351,7 +374,9 @@ def test_row_column_and_cell_counts_are_capped(limits: Limits, what: str) -> Non
     assert what in err.value.reason_en
 
 
-def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from chitieu.settings import get_settings
 
     monkeypatch.setenv("INGEST_MAX_CELL_CHARS", "100")

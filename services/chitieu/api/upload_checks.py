@@ -12,10 +12,9 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from chitieu.ingest.connectors.spreadsheet import CFB_MAGIC, FOREIGN_MAGIC, looks_utf16
+from chitieu.ingest.connectors.spreadsheet.sniff import detect
 
 ALLOWED = {".xlsx": "xlsx", ".xls": "xls", ".ods": "ods", ".csv": "csv"}
 MB = 1024 * 1024
@@ -25,13 +24,6 @@ MAX_RATIO = 500
 MAX_MEMBERS = 10_000
 _RATIO_FLOOR = MB  # small members may compress absurdly well (a one-line file of spaces) harmlessly
 
-_KIND_NAMES = {
-    "xlsx": ("an XLSX workbook", "bảng tính XLSX"),
-    "xls": ("an XLS workbook", "bảng tính XLS"),
-    "ods": ("an ODS workbook", "bảng tính ODS"),
-    "csv": ("text (CSV)", "văn bản (CSV)"),
-}
-
 
 class UploadRefused(Exception):
     def __init__(self, status: int, code: str, *, vi: str, en: str) -> None:
@@ -39,74 +31,11 @@ class UploadRefused(Exception):
         self.status, self.code, self.vi, self.en = status, code, vi, en
 
 
-@dataclass(frozen=True)
-class Detected:
-    kind: str | None  # 'xlsx' | 'xls' | 'ods' | 'csv'; None: not something we read
-    en: str
-    vi: str
-
-
-def _named(kind: str) -> Detected:
-    en, vi = _KIND_NAMES[kind]
-    return Detected(kind, en, vi)
-
-
-def _zip_kind(content: bytes) -> Detected:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            names = set(zf.namelist())
-            mimetype = b""
-            if "mimetype" in names:
-                with zf.open("mimetype") as fh:  # 100 bytes inflated, whatever the member holds
-                    mimetype = fh.read(100)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, NotImplementedError, RuntimeError, zlib.error):
-        # A damaged archive: judged by the names visible in its bytes, as the spreadsheet reader does,
-        # so that a truncated workbook reaches ingestion and is reported as unreadable.
-        if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in content[:4096]:
-            return _named("ods")
-        if b"[Content_Types].xml" in content[:200_000] or b"xl/" in content:
-            return _named("xlsx")
-        return Detected(None, "a damaged ZIP archive", "tệp nén ZIP bị hỏng")
-    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
-        return _named("ods")
-    if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-        return _named("xlsx")
-    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
-        return Detected(
-            None, "an OpenDocument file that is not a spreadsheet", "tệp OpenDocument không phải bảng tính"
-        )
-    if "[Content_Types].xml" in names:
-        return Detected(
-            None, "an Office document that is not a workbook", "tài liệu Office không phải bảng tính"
-        )
-    return Detected(None, "a ZIP archive", "tệp nén ZIP")
-
-
-def detect(content: bytes) -> Detected:
-    """The type of the bytes, whatever the file is called."""
-    for magic, en, vi in FOREIGN_MAGIC:
-        if content.startswith(magic):
-            return Detected(None, en, vi)
-    if content.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip_kind(content)
-    if content.startswith(CFB_MAGIC):
-        # OLE2 also holds Word and Outlook files; a workbook has a 'Workbook' (or old 'Book') stream.
-        if "Workbook".encode("utf-16-le") in content or "Book".encode("utf-16-le") in content:
-            return _named("xls")
-        return Detected(
-            None, "an OLE2 document that is not an Excel workbook", "tài liệu OLE2 không phải bảng tính Excel"
-        )
-    sample = content[:8192]
-    if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16(sample)):
-        return Detected(None, "binary data", "dữ liệu nhị phân")
-    return _named("csv")
-
-
 def check_type(content: bytes, name: str) -> str:
     """The kind to read the file as; `UploadRefused` (415) when it is not an allowed type or when its
     name and its content disagree. A mislabelled file is refused rather than read by its content:
     the command line refuses it the same way, and the wrong label usually means the wrong export."""
-    found = detect(content)
+    found = detect(content)  # the same rule as the spreadsheet reader's
     ext = Path(name).suffix.lower()
     expected = ALLOWED.get(ext)
     if expected is None:

@@ -87,8 +87,17 @@ class IngestSummary(BaseModel):
         default=None,
         description="Where every non-empty cell of the file's tables went: cells = loaded + unchanged + "
         "duplicate + rejected + label + missing",
-        examples=[{"cells": 160, "loaded": 144, "unchanged": 0, "duplicate": 0, "rejected": 2, "label": 14,
-                   "missing": 0}],
+        examples=[
+            {
+                "cells": 160,
+                "loaded": 144,
+                "unchanged": 0,
+                "duplicate": 0,
+                "rejected": 2,
+                "label": 14,
+                "missing": 0,
+            }
+        ],
     )
 
 

@@ -46,7 +46,17 @@ def _progress_bar() -> tuple[Any, Any]:
 def _summary_table(results: list[Any]) -> Table:
     table = Table(title="Kết quả nạp / load summary")
     for col in (
-        "file", "batch", "status", "read", "loaded", "unchanged", "revised", "rejected", "missing", "cells", "labels",
+        "file",
+        "batch",
+        "status",
+        "read",
+        "loaded",
+        "unchanged",
+        "revised",
+        "rejected",
+        "missing",
+        "cells",
+        "labels",
         "dup",
     ):
         table.add_column(col, justify="right" if col not in ("file", "status") else "left")

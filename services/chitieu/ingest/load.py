@@ -412,7 +412,9 @@ def load_rows(
         reconciliation = summary.get("reconciliation")
         if isinstance(reconciliation, dict):  # the figures found unchanged were counted as loaded
             reconciliation = summary["reconciliation"] = {
-                **reconciliation, "loaded": inserted, "unchanged": unchanged
+                **reconciliation,
+                "loaded": inserted,
+                "unchanged": unchanged,
             }
         cur.execute(
             """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),

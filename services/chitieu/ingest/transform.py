@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,10 @@ def is_aggregate(text: str | None) -> bool:
     if not text:
         return False
     names = aggregate_names()
-    return any(fold_key(re.sub(r"^(vung|vùng)\s+", "", p, flags=re.IGNORECASE)) in names or fold_key(p) in names
-               for p in label_parts(text))
+    return any(
+        fold_key(re.sub(r"^(vung|vùng)\s+", "", p, flags=re.IGNORECASE)) in names or fold_key(p) in names
+        for p in label_parts(text)
+    )
 
 
 @dataclass

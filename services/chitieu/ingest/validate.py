@@ -148,7 +148,9 @@ def build_schema(dup: pd.Series | None = None) -> pa.DataFrameSchema:
             ),
             "period_ok": pa.Column(bool, checks=column_check(lambda s: s, "bad_period")),
             "value_ok": pa.Column(bool, checks=column_check(lambda s: s, "unparsable_value")),
-            "unit_ok": pa.Column(bool, checks=column_check(lambda s: s, "unit_unconvertible"), required=False),
+            "unit_ok": pa.Column(
+                bool, checks=column_check(lambda s: s, "unit_unconvertible"), required=False
+            ),
             "flag": pa.Column(
                 object,
                 checks=[column_check(lambda s, c=c: s != c, c) for c in CELL_FLAGS],
@@ -244,7 +246,9 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "period_cell": period_cell or "?",
             "unit_vi": unit_err[0] if isinstance(unit_err, tuple) else "",
             "unit_en": unit_err[1] if isinstance(unit_err, tuple) else "",
-            "period": row["period_label"] if isinstance(row["period_label"], str) else _fmt_raw(row["raw_period"]),
+            "period": row["period_label"]
+            if isinstance(row["period_label"], str)
+            else _fmt_raw(row["raw_period"]),
             "value": _fmt_num(row["value"]),
             "lo": _fmt_num(row["min_value"]) if pd.notna(row["min_value"]) else "-∞",
             "hi": _fmt_num(row["max_value"]),

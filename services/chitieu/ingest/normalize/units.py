@@ -54,9 +54,7 @@ def load_units(path: Path | None = None) -> UnitTable:
         for u in body["units"]:
             unit = Unit(u["name"], dim, None if u.get("native") else float(u["factor"]), u.get("family"))
             units.extend((re.compile(p), unit) for p in u["match"])
-    value_types = {
-        vt: Unit(vt, d["dimension"], float(d["factor"])) for vt, d in doc["value_types"].items()
-    }
+    value_types = {vt: Unit(vt, d["dimension"], float(d["factor"])) for vt, d in doc["value_types"].items()}
     return UnitTable(units, value_types)
 
 
@@ -125,7 +123,9 @@ def convert(stated: Any, indicator_unit: str | None, value_type: str) -> float:
     return source.factor / target.factor
 
 
-def unit_factor(value_type: str, unit: Any, *, percent_sign: bool = False, indicator_unit: str | None = None) -> float:
+def unit_factor(
+    value_type: str, unit: Any, *, percent_sign: bool = False, indicator_unit: str | None = None
+) -> float:
     """As `convert`, with a '%' written in the cell counting as unit '%'; 1.0 for what cannot be
     converted (callers that must reject such figures use `convert`)."""
     try:

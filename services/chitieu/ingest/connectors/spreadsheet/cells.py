@@ -192,7 +192,12 @@ def _xlsx_percent_styles(zf: zipfile.ZipFile) -> dict[int, str]:
 
 
 def _xlsx_sheet_notes(
-    zf: zipfile.ZipFile, member: str, percent_styles: dict[int, str], limits: Limits, where: str, seen: list[int]
+    zf: zipfile.ZipFile,
+    member: str,
+    percent_styles: dict[int, str],
+    limits: Limits,
+    where: str,
+    seen: list[int],
 ) -> dict[tuple[int, int], CellNote]:
     notes: dict[tuple[int, int], CellNote] = {}
     shared: dict[bytes, str] = {}
@@ -303,7 +308,7 @@ def ods_notes(content: bytes, limits: Limits, name: str = "") -> dict[str, dict[
 
     where = name or "the workbook"
     out: dict[str, dict[tuple[int, int], CellNote]] = {}
-    t, o = "{%s}" % _ODS_NS["table"], "{%s}" % _ODS_NS["office"]
+    t, o = "{" + _ODS_NS["table"] + "}", "{" + _ODS_NS["office"] + "}"
     try:
         zf = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:

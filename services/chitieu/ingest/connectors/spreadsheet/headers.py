@@ -146,14 +146,18 @@ PERIOD, PLAN, CUMULATIVE = "period", "plan", "cumulative"
 
 _FOOTMARK_RE = re.compile(r"\(\s*\*+\s*\)|\*+|\(\d\)|\[\d\]")
 _PLAN_RE = re.compile(r"\b(ke hoach|kh|plan|planned|muc tieu|target|chi tieu giao|du kien|du toan)\b")
-_CUMULATIVE_RE = re.compile(r"\b(luy ke|cong don|cumulative|ytd|(?:[1-9]|1[01]) thang(?! (?:dau|cuoi))|9 months?)\b")
+_CUMULATIVE_RE = re.compile(
+    r"\b(luy ke|cong don|cumulative|ytd|(?:[1-9]|1[01]) thang(?! (?:dau|cuoi))|9 months?)\b"
+)
 _SIX_MONTHS_RE = re.compile(r"\b6 thang (?:dau|cuoi)\b")
 # Words around a year that do not change the period: the figure's kind is read from them separately.
 _FILLER_RE = re.compile(
     r"\b(thuc hien|uoc thuc hien|uoc tinh|uoc|so bo|chinh thuc|ca nam|nam|year|prel|preliminary|est|"
     r"estimated?|official|th|sb|ut|ct|final|provisional|du lieu|so lieu|gia tri|value)\b"
 )
-_PROVISIONAL_WORDS_RE = re.compile(r"\b(uoc|uoc tinh|uoc thuc hien|so bo|prel|preliminary|est|estimated?|provisional|ut|sb)\b")
+_PROVISIONAL_WORDS_RE = re.compile(
+    r"\b(uoc|uoc tinh|uoc thuc hien|so bo|prel|preliminary|est|estimated?|provisional|ut|sb)\b"
+)
 _YEAR_RE = re.compile(r"\b((?:19|20)\d{2})\b")
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from chitieu.ingest.records import ParseError
@@ -41,56 +43,115 @@ FOREIGN_MAGIC = [
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+_KIND_NAMES = {
+    "xlsx": ("an XLSX workbook", "bảng tính XLSX"),
+    "xls": ("an XLS workbook", "bảng tính XLS"),
+    "ods": ("an ODS workbook", "bảng tính ODS"),
+    "csv": ("text (CSV)", "văn bản (CSV)"),
+}
+
+
+@dataclass(frozen=True)
+class Detected:
+    kind: str | None  # 'xlsx' | 'xls' | 'ods' | 'csv'; None: not something we read
+    en: str
+    vi: str
+    damaged: bool = False  # a ZIP-based workbook whose archive cannot be opened
+
+
+def _named(kind: str, damaged: bool = False) -> Detected:
+    en, vi = _KIND_NAMES[kind]
+    return Detected(kind, en, vi, damaged)
+
+
+def _zip_kind(content: bytes) -> Detected:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            names = set(zf.namelist())
+            mimetype = b""
+            if "mimetype" in names:
+                with zf.open("mimetype") as fh:  # 100 bytes inflated, whatever the member holds
+                    mimetype = fh.read(100)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, NotImplementedError, RuntimeError, zlib.error):
+        # A damaged archive: judged by the names visible in its bytes, so that a truncated workbook
+        # is reported as an unreadable workbook, not as some other kind of file.
+        if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in content[:4096]:
+            return _named("ods", damaged=True)
+        if b"[Content_Types].xml" in content[:200_000] or b"xl/" in content:
+            return _named("xlsx", damaged=True)
+        return Detected(None, "a damaged ZIP archive", "tệp nén ZIP bị hỏng", damaged=True)
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return _named("ods")
+    if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+        return _named("xlsx")
+    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return Detected(
+            None, "an OpenDocument file that is not a spreadsheet", "tệp OpenDocument không phải bảng tính"
+        )
+    if "[Content_Types].xml" in names:
+        return Detected(
+            None, "an Office document that is not a workbook", "tài liệu Office không phải bảng tính"
+        )
+    return Detected(
+        None,
+        "a ZIP archive that is not an xlsx or ods workbook",
+        "tệp nén ZIP không phải bảng tính xlsx hay ods",
+    )
+
+
+def detect(content: bytes) -> Detected:
+    """The type of the bytes, whatever the file is called: the one rule for the connector and the
+    API's upload check."""
+    for magic, en, vi in FOREIGN_MAGIC:
+        if content.startswith(magic):
+            return Detected(None, en, vi)
+    if content.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(content)
+    if content.startswith(CFB_MAGIC):
+        # OLE2 also holds Word and Outlook files; a workbook has a 'Workbook' (or old 'Book') stream,
+        # an encrypted one an 'EncryptionInfo' stream (refused later, with that reason).
+        if any(s.encode("utf-16-le") in content for s in ("Workbook", "Book", "EncryptionInfo")):
+            return _named("xls")
+        return Detected(
+            None, "an OLE2 document that is not an Excel workbook", "tài liệu OLE2 không phải bảng tính Excel"
+        )
+    sample = content[:8192]
+    if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16(sample)):
+        return Detected(None, "binary data (corrupt?)", "dữ liệu nhị phân (tệp hỏng?)")
+    return _named("csv")
+
+
 def sniff_kind(content: bytes, name: str = "") -> str:
     """'xlsx' | 'xls' | 'ods' | 'csv' from the bytes; ParseError for anything unreadable."""
     if not content or not content.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise ParseError("the file is empty", "tệp rỗng, không có dữ liệu")
     ext = Path(name).suffix.lower()
-    found: str | None = None
-    for magic, what_en, what_vi in FOREIGN_MAGIC:
-        if content.startswith(magic):
-            raise ParseError(
-                f"{name or 'the file'} is {what_en}, not a spreadsheet or CSV",
-                f"{name or 'tệp'} là {what_vi}, không phải bảng tính hay CSV",
-            )
-    if content.startswith(b"PK\x03\x04"):
-        head = content[:4096]
-        if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in head:
-            found = "ods"
-        elif b"[Content_Types].xml" in content[:200_000] or b"xl/" in content:
-            found = "xlsx"
-        elif not zipfile.is_zipfile(io.BytesIO(content)):
-            raise ParseError(
-                f"{name or 'the workbook'} cannot be read: a corrupt or truncated ZIP-based workbook",
-                f"không đọc được {name or 'bảng tính'}: tệp xlsx/ods bị hỏng hoặc bị cắt cụt",
-            )
-        else:
-            raise ParseError(
-                f"{name or 'the file'} is a ZIP archive but not an xlsx or ods workbook",
-                f"{name or 'tệp'} là tệp nén ZIP nhưng không phải bảng tính xlsx hay ods",
-            )
-    elif content.startswith(CFB_MAGIC):
-        if "EncryptionInfo".encode("utf-16-le") in content or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in content:
-            raise ParseError(
-                f"{name or 'the workbook'} is password-protected (encrypted); save it without a password",
-                f"{name or 'bảng tính'} được đặt mật khẩu (mã hóa); hãy lưu lại không đặt mật khẩu",
-            )
-        found = "xls"
-    else:
-        sample = content[:8192]
-        if b"\x00" in sample and not (sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16(sample)):
-            raise ParseError(
-                f"{name or 'the file'} is binary data, not a spreadsheet or CSV (corrupt?)",
-                f"{name or 'tệp'} là dữ liệu nhị phân, không phải bảng tính hay CSV (tệp hỏng?)",
-            )
-        found = "csv"
-    expected = _EXTENSION_KIND.get(ext)
-    if expected is not None and expected != found:
+    found = detect(content)
+    if found.damaged:
         raise ParseError(
-            f"{name} is named {ext} but its content is {found.upper()}: rename it or export it again",
-            f"{name} có đuôi {ext} nhưng nội dung là {found.upper()}: hãy đổi tên hoặc xuất lại tệp",
+            f"{name or 'the workbook'} cannot be read: a corrupt or truncated ZIP-based workbook",
+            f"không đọc được {name or 'bảng tính'}: tệp xlsx/ods bị hỏng hoặc bị cắt cụt",
         )
-    return found
+    if found.kind is None:
+        raise ParseError(
+            f"{name or 'the file'} is {found.en}, not a spreadsheet or CSV",
+            f"{name or 'tệp'} là {found.vi}, không phải bảng tính hay CSV",
+        )
+    if found.kind == "xls" and (
+        "EncryptionInfo".encode("utf-16-le") in content or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in content
+    ):
+        raise ParseError(
+            f"{name or 'the workbook'} is password-protected (encrypted); save it without a password",
+            f"{name or 'bảng tính'} được đặt mật khẩu (mã hóa); hãy lưu lại không đặt mật khẩu",
+        )
+    expected = _EXTENSION_KIND.get(ext)
+    if expected is not None and expected != found.kind:
+        shown = found.kind.upper()
+        raise ParseError(
+            f"{name} is named {ext} but its content is {shown}: rename it or export it again",
+            f"{name} có đuôi {ext} nhưng nội dung là {shown}: hãy đổi tên hoặc xuất lại tệp",
+        )
+    return found.kind
 
 
 def looks_utf16(sample: bytes) -> bool:

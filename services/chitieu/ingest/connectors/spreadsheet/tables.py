@@ -14,6 +14,7 @@ period or field), a missing marker, or a label (titles, headers, unit lines, nam
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,8 +124,7 @@ def _segments(header: list[Any], lo: int, hi: int) -> list[tuple[int, int]]:
             starts.append(c)
     if len(starts) < 2:
         return [(lo, hi)]
-    bounds = [lo, *starts[1:], hi]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise([lo, *starts[1:], hi]))
 
 
 def _table_at(
@@ -204,7 +204,9 @@ def _candidate_header_rows(grid: pd.DataFrame, start: int) -> list[int]:
         # only short texts with letters can be headers: a column of a million figures is skipped fast
         wordy = np.array([isinstance(u, str) and len(u) < 120 for u in uniq], dtype=bool)
         if wordy.any():
-            wordy[wordy] = np.array(texts[wordy].astype(str).str.contains(r"[^\W\d_]", regex=True), dtype=bool)
+            wordy[wordy] = np.array(
+                texts[wordy].astype(str).str.contains(r"[^\W\d_]", regex=True), dtype=bool
+            )
         for i in np.flatnonzero(wordy):
             named[i] = header_field(uniq[i])[0] in ("jurisdiction", "jurisdiction_code")
         hits |= named[codes]
@@ -306,7 +308,9 @@ def _tables_in_row(
     header = _effective_header(grid, r, floor=floor)
     out = []
     for lo, hi in _segments(header, 0, width):
-        t = _table_at(grid, r, lo, hi, spec_columns=spec_columns, constant_period=constant_period, floor=floor)
+        t = _table_at(
+            grid, r, lo, hi, spec_columns=spec_columns, constant_period=constant_period, floor=floor
+        )
         if t is not None:
             out.append(t)
     return out
@@ -320,7 +324,9 @@ def find_table(
     constant_period: bool = False,
 ) -> Table | None:
     """The first table of a grid (see find_tables)."""
-    found = find_tables(grid, spec_columns=spec_columns, header_row=header_row, constant_period=constant_period)
+    found = find_tables(
+        grid, spec_columns=spec_columns, header_row=header_row, constant_period=constant_period
+    )
     return found[0] if found else None
 
 
@@ -356,7 +362,11 @@ def _nonempty(series: pd.Series) -> np.ndarray:
     verdict = np.array(
         [
             *[
-                not (u is None or (isinstance(u, float) and np.isnan(u)) or (isinstance(u, str) and not u.strip()))
+                not (
+                    u is None
+                    or (isinstance(u, float) and np.isnan(u))
+                    or (isinstance(u, str) and not u.strip())
+                )
                 for u in uniq
             ],
             False,
@@ -384,7 +394,9 @@ def _footnote(labels: pd.Series) -> np.ndarray:
 def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(looks like a number, is a missing marker) for each cell."""
     nums = parse_number_series(series)
-    return (~nums.bad.to_numpy(dtype=bool) & ~nums.missing.to_numpy(dtype=bool)), nums.missing.to_numpy(dtype=bool)
+    return (~nums.bad.to_numpy(dtype=bool) & ~nums.missing.to_numpy(dtype=bool)), nums.missing.to_numpy(
+        dtype=bool
+    )
 
 
 def _flag(note: CellNote | None) -> str | None:
@@ -406,7 +418,11 @@ def _format_unit(note: CellNote | None) -> str | None:
 
 
 def extract(
-    sheet: Sheet, table: Table, *, constants: dict[str, Any] | None = None, account: SheetAccount | None = None
+    sheet: Sheet,
+    table: Table,
+    *,
+    constants: dict[str, Any] | None = None,
+    account: SheetAccount | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(figure cells as a frame with FRAME_COLUMNS, cells rejected here). Sheet rows are 1-based.
 
@@ -447,7 +463,11 @@ def extract(
             if table.layout == "long":
                 # a row that names its place but leaves the value empty is a blank figure: counted
                 # as a (missing) cell, as a template's unfilled rows are
-                named = labels.ne("").to_numpy() if code_hint is None else (labels.ne("") | code_hint.ne("")).to_numpy()
+                named = (
+                    labels.ne("").to_numpy()
+                    if code_hint is None
+                    else (labels.ne("") | code_hint.ne("")).to_numpy()
+                )
                 blank = named & ~present & ~footnote_rows
                 keep |= blank
                 account.cells += int(blank.sum())
