@@ -15,7 +15,7 @@ from chitieu.api import problems
 from chitieu.api.auth import Gate
 from chitieu.api.bodylimit import UploadBodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
-from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, uploads
+from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, quarantine, uploads
 from chitieu.api.uploads import UploadWorker
 from chitieu.settings import get_settings
 
@@ -86,7 +86,7 @@ def create_app(dsn: str | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(UploadBodyLimit, path=f"{PREFIX}/uploads")
     api = APIRouter(prefix=PREFIX)
-    for module in (catalog, figures, alerts, uploads, exports, apikeys, health):
+    for module in (catalog, figures, alerts, uploads, quarantine, exports, apikeys, health):
         api.include_router(module.router)
     app.include_router(api)
     # The probes also answer at the root, where orchestrators look for them.

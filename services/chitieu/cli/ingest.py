@@ -200,7 +200,32 @@ def template(
     console.print(f"{output}: {n} dòng cần điền / rows to fill")
 
 
+def accept(
+    rejection_id: int = typer.Argument(..., help="id of the quarantined row (rejected_rows.id)"),
+    by: str = typer.Option(..., "--by", help="người chấp nhận / who accepts (written to the audit trail)"),
+    note: str = typer.Option("", "--note", help="vì sao số liệu đúng / why the figure is right"),
+) -> None:
+    """Chấp nhận số liệu bị giữ lại do nghi sai đơn vị / accept a figure quarantined as a suspected
+    unit error: it is loaded and the acceptance is written to the audit trail."""
+    from chitieu.db.connect import connect
+    from chitieu.ingest.accept import AcceptError, accept_quarantined
+
+    with connect() as conn:
+        try:
+            done = accept_quarantined(conn, rejection_id, by, note)
+        except AcceptError as exc:
+            err_console.print(f"[red]{exc.vi} / {exc.en}[/red]")
+            raise typer.Exit(2) from exc
+    fig = done.candidate
+    what = "đã nạp / loaded" if done.loaded else "đã có sẵn / already current"
+    console.print(
+        f"{fig['jurisdiction_id']} {fig['indicator_code']} {fig['period_start']} = {fig['value']:g}: {what} "
+        f"(audit {done.audit_id})"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("ingest")(ingest)
     app.command("template")(template)
+    app.command("accept")(accept)

@@ -110,9 +110,10 @@ def _copy_rejected(cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo, rej
         return
     with cur.copy(
         "COPY rejected_rows (batch_id, source_id, file_sha256, file_name, sheet, row_num, column_name, raw, "
-        "reason_code, reason_vi, reason_en) FROM STDIN"
+        "reason_code, reason_vi, reason_en, candidate) FROM STDIN"
     ) as copy:
         for r in rejected.to_dict("records"):
+            candidate = r.get("candidate")  # a quarantined figure, kept for an engineer to accept
             copy.write_row(
                 (
                     batch_id,
@@ -126,6 +127,7 @@ def _copy_rejected(cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo, rej
                     r["reason_code"],
                     r["reason_vi"],
                     r["reason_en"],
+                    json.dumps(candidate, default=str) if isinstance(candidate, dict) else None,
                 )
             )
 

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from chitieu.ingest import plausibility
 from chitieu.ingest.archive import archive_bytes, sha256_of
 from chitieu.ingest.connectors import get_connector
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, fetch_location
@@ -121,6 +122,26 @@ class Reconciliation:
     @property
     def balanced(self) -> bool:
         return self.cells == sum(v for k, v in self.__dict__.items() if k != "cells")
+
+
+def _quarantine_records(held: pd.DataFrame) -> pd.DataFrame:
+    """Figures the plausibility guard held back, as rejections that keep their candidate."""
+    return pd.DataFrame(
+        [
+            {
+                "sheet": r["sheet"],
+                "row": None if pd.isna(r["row"]) else int(r["row"]),
+                "column": r["cell"],
+                "raw": "" if r["raw_value"] is None else str(r["raw_value"]),
+                "reason_code": "suspected_unit_error",
+                "reason_vi": r["reason_vi"],
+                "reason_en": r["reason_en"],
+                "candidate": plausibility.candidate(r),
+            }
+            for r in held.to_dict("records")
+        ],
+        columns=[*REJECTED_COLUMNS, "candidate"],
+    )
 
 
 def _reason_text(r: dict[str, Any]) -> str:
@@ -278,6 +299,9 @@ def ingest_payload(
     good, rejected = validate(candidates)
     recon.missing += missing
     recon.duplicate = len(candidates) - len(rejected) - len(good)
+    good, held = plausibility.check(good, plausibility.current_figures(conn, good))
+    if len(held):
+        rejected = pd.concat([rejected, _quarantine_records(held)], ignore_index=True)
     if len(parse_rejected):
         rejected = pd.concat([parse_rejected, rejected], ignore_index=True)
     recon.rejected += len(rejected)

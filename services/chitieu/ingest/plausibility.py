@@ -1,0 +1,173 @@
+"""The plausibility guard: a figure about 10, 100 or 1000 times off its neighbours is held back.
+
+A unit error leaves the figure inside its allowed range more often than not (598.1 thousand people
+stored as 598.1; GRDP in triệu đồng read as tỷ đồng). So each figure about to be loaded is compared
+with the first of these that exists, and quarantined when the ratio is near a power of ten (10,
+100, 1000, either way):
+
+1. the same figure's current vintage in the database (same jurisdiction, indicator and period);
+2. the median of the same jurisdiction's series of that indicator, the file's figures and the
+   stored ones of other periods together, when it has at least three figures;
+3. for bounded indicators (shares, 0-1 indices, 0-100 scores, rates), the median of the rest of its
+   column in the file, when the column has at least three figures.
+
+A quarantined figure is a rejection ('suspected_unit_error') whose reason names what it was compared
+with; it keeps its candidate (what would have been loaded), and an engineer who knows the figure is
+right accepts it (ingest/accept.py), which loads it and writes the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KEY = ["jurisdiction_id", "indicator_code", "period_type", "period_start"]
+POWERS = (1, 2, 3)
+TOLERANCE = 0.1  # in log10: 10 means 7.9-12.6, 100 means 79-126
+BOUNDED = {"share_pct", "index_0_1", "score_0_100", "rate_per_10k", "rate_per_1000"}
+EXEMPT = {"rank", "growth_pct_per_year"}
+SMALL_COUNT = 100  # two small counts (3 and 30 patents) may well differ tenfold
+
+REASON_VI = (
+    "nghi sai đơn vị: giá trị {value} gấp khoảng {factor} lần {what} ({ref}); chưa nạp, kỹ sư kiểm tra và "
+    "chấp nhận nếu đúng"
+)
+REASON_EN = (
+    "suspected unit error: {value} is about {factor} times {what_en} ({ref}); held back until an engineer "
+    "accepts it"
+)
+
+
+def _near_power(ratio: np.ndarray) -> np.ndarray:
+    """The signed power of ten a ratio is near (1, 2, 3, -1, -2, -3), 0 when none."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.log10(np.abs(ratio))
+    k = np.rint(lg)
+    near = np.isfinite(lg) & (np.abs(lg - k) < TOLERANCE) & np.isin(np.abs(k), POWERS)
+    return np.where(near, k, 0).astype(int)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def current_figures(conn: Any, good: pd.DataFrame) -> pd.DataFrame:
+    """The current vintage of every stored figure of the file's jurisdictions and indicators."""
+    if conn is None or good.empty:
+        return pd.DataFrame(columns=[*KEY, "value"])
+    rows = conn.execute(
+        """SELECT DISTINCT ON (jurisdiction_id, indicator_code, period_type, period_start)
+                  jurisdiction_id, indicator_code, period_type, period_start, value
+           FROM observations
+           WHERE indicator_code = ANY (%s) AND jurisdiction_id = ANY (%s)
+           ORDER BY jurisdiction_id, indicator_code, period_type, period_start, loaded_at DESC""",
+        (sorted(good["indicator_code"].unique().tolist()), sorted(good["jurisdiction_id"].unique().tolist())),
+    ).fetchall()
+    return pd.DataFrame([tuple(r) for r in rows], columns=[*KEY, "value"])
+
+
+def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows to load, the quarantined rows with columns `reason_vi`, `reason_en`, `compared`)."""
+    if good.empty:
+        return good, good.iloc[0:0]
+    df = good.reset_index(drop=True)
+    value = df["value"].to_numpy(dtype=float)
+    power = np.zeros(len(df), dtype=int)
+    what_vi = np.full(len(df), None, dtype=object)
+    what_en = np.full(len(df), None, dtype=object)
+    ref_text = np.full(len(df), None, dtype=object)
+    decided = np.zeros(len(df), dtype=bool)
+    small = df["value_type"].isin(["count", "amount"]).to_numpy() & (np.abs(value) < SMALL_COUNT)
+    # ranks are ordinal and growth rates swing across zero: a tenfold step says nothing about units
+    exempt = df["value_type"].isin(EXEMPT).to_numpy()
+
+    def apply(ref: np.ndarray, has: np.ndarray, vi: Any, en: Any, shown: np.ndarray) -> None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = _near_power(value / ref)
+        k = np.where(has & ~decided & ~exempt & ~(small & (np.abs(ref) < SMALL_COUNT)), k, 0)
+        hit = k != 0
+        power[hit] = k[hit]
+        what_vi[hit] = vi[hit] if isinstance(vi, np.ndarray) else vi
+        what_en[hit] = en[hit] if isinstance(en, np.ndarray) else en
+        ref_text[hit] = shown[hit]
+        decided[has & ~decided] = True  # the first reference that exists decides
+
+    # 1. the current vintage of the same figure
+    if not stored.empty:
+        prev = df[KEY].merge(stored, on=KEY, how="left")["value"].to_numpy(dtype=float)
+        has = np.isfinite(prev) & (prev != 0)
+        apply(prev, has, "phiên bản hiện có", "the current stored vintage", np.array([_fmt(x) for x in prev]))
+
+    # 2. the series of the same jurisdiction and indicator, stored and in the file
+    file_keys = set(map(tuple, df[KEY].astype(str).to_numpy().tolist()))
+    others = (
+        stored[~stored[KEY].astype(str).apply(tuple, axis=1).isin(file_keys)] if not stored.empty else stored
+    )
+    series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
+    grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"])["value"]
+    stats = grouped.agg(["median", "size"]).reset_index()
+    med = df.merge(stats, on=["jurisdiction_id", "indicator_code", "period_type"], how="left")
+    m, size = med["median"].to_numpy(dtype=float), med["size"].to_numpy(dtype=float)
+    has = (size >= 3) & np.isfinite(m) & (m != 0)
+    apply(
+        m,
+        has,
+        "trung vị chuỗi số liệu cùng địa phương, chỉ tiêu",
+        "the median of the same jurisdiction's series",
+        np.array(
+            [f"{_fmt(a)}, {int(b) if np.isfinite(b) else 0} figures" for a, b in zip(m, size, strict=True)]
+        ),
+    )
+
+    # 3. the rest of its column, for bounded indicators
+    column = df["cell"].astype(str).str.replace(r"\d+$", "", regex=True)
+    frame = pd.DataFrame(
+        {"sheet": df["sheet"].astype(str), "col": column, "ind": df["indicator_code"], "v": value}
+    )
+    g = frame.groupby(["sheet", "col", "ind"])["v"]
+    cm, cs = g.transform("median").to_numpy(dtype=float), g.transform("size").to_numpy(dtype=float)
+    has = (cs >= 3) & np.isfinite(cm) & (cm != 0) & df["value_type"].isin(BOUNDED).to_numpy()
+    apply(
+        cm,
+        has,
+        "trung vị cột " + column.to_numpy(dtype=object),
+        "the median of column " + column.to_numpy(dtype=object),
+        np.array([f"{_fmt(a)}, {int(b)} figures" for a, b in zip(cm, cs, strict=True)]),
+    )
+
+    flagged = power != 0
+    if not flagged.any():
+        return good, good.iloc[0:0]
+    held = df[flagged].copy()
+    factors = np.where(power[flagged] > 0, 10.0 ** power[flagged], 10.0 ** -power[flagged])
+    held["reason_vi"] = [
+        REASON_VI.format(value=_fmt(v), factor=f"{f:g}" if p > 0 else f"1/{f:g}", what=w, ref=r)
+        for v, f, p, w, r in zip(
+            held["value"], factors, power[flagged], what_vi[flagged], ref_text[flagged], strict=True
+        )
+    ]
+    held["reason_en"] = [
+        REASON_EN.format(value=_fmt(v), factor=f"{f:g}" if p > 0 else f"1/{f:g}", what_en=w, ref=r)
+        for v, f, p, w, r in zip(
+            held["value"], factors, power[flagged], what_en[flagged], ref_text[flagged], strict=True
+        )
+    ]
+    return df[~flagged], held
+
+
+def candidate(row: dict[str, Any]) -> dict[str, Any]:
+    """What accepting a quarantined figure loads."""
+    return {
+        "jurisdiction_id": row["jurisdiction_id"],
+        "indicator_code": row["indicator_code"],
+        "period_type": row["period_type"],
+        "period_start": str(row["period_start"]),
+        "period_end": str(row["period_end"]) if row.get("period_end") is not None else None,
+        "value": float(row["value"]),
+        "status": row["status"],
+        "sheet": row.get("sheet"),
+        "row": None if pd.isna(row.get("row")) else int(row["row"]),
+        "cell": row.get("cell"),
+    }
