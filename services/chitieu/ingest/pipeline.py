@@ -136,7 +136,7 @@ def _quarantine_records(held: pd.DataFrame) -> pd.DataFrame:
                 "reason_code": "suspected_unit_error",
                 "reason_vi": r["reason_vi"],
                 "reason_en": r["reason_en"],
-                "candidate": plausibility.candidate(r),
+                "candidate": plausibility.candidate({str(k): v for k, v in r.items()}),
             }
             for r in held.to_dict("records")
         ],

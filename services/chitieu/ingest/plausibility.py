@@ -83,7 +83,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     # ranks are ordinal and growth rates swing across zero: a tenfold step says nothing about units
     exempt = df["value_type"].isin(EXEMPT).to_numpy()
 
-    def apply(ref: np.ndarray, has: np.ndarray, vi: Any, en: Any, shown: np.ndarray) -> None:
+    def apply(ref: np.ndarray, has: np.ndarray, vi: Any, en: Any, shown: Any) -> None:
         with np.errstate(divide="ignore", invalid="ignore"):
             k = _near_power(value / ref)
         k = np.where(has & ~decided & ~exempt & ~(small & (np.abs(ref) < SMALL_COUNT)), k, 0)
@@ -91,20 +91,21 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         power[hit] = k[hit]
         what_vi[hit] = vi[hit] if isinstance(vi, np.ndarray) else vi
         what_en[hit] = en[hit] if isinstance(en, np.ndarray) else en
-        ref_text[hit] = shown[hit]
+        if hit.any():  # formatted only for the few figures held back
+            ref_text[hit] = [shown(i) for i in np.flatnonzero(hit)]
         decided[has & ~decided] = True  # the first reference that exists decides
 
     # 1. the current vintage of the same figure
     if not stored.empty:
         prev = df[KEY].merge(stored, on=KEY, how="left")["value"].to_numpy(dtype=float)
         has = np.isfinite(prev) & (prev != 0)
-        apply(prev, has, "phiên bản hiện có", "the current stored vintage", np.array([_fmt(x) for x in prev]))
+        apply(prev, has, "phiên bản hiện có", "the current stored vintage", lambda i: _fmt(prev[i]))
 
     # 2. the series of the same jurisdiction and indicator, stored and in the file
-    file_keys = set(map(tuple, df[KEY].astype(str).to_numpy().tolist()))
-    others = (
-        stored[~stored[KEY].astype(str).apply(tuple, axis=1).isin(file_keys)] if not stored.empty else stored
-    )
+    others = stored
+    if not stored.empty:
+        marked = stored.merge(df[KEY].drop_duplicates(), on=KEY, how="left", indicator=True)
+        others = marked[marked["_merge"] == "left_only"]
     series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
     grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"])["value"]
     stats = grouped.agg(["median", "size"]).reset_index()
@@ -116,9 +117,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         has,
         "trung vị chuỗi số liệu cùng địa phương, chỉ tiêu",
         "the median of the same jurisdiction's series",
-        np.array(
-            [f"{_fmt(a)}, {int(b) if np.isfinite(b) else 0} figures" for a, b in zip(m, size, strict=True)]
-        ),
+        lambda i: f"{_fmt(m[i])}, {int(size[i])} figures",
     )
 
     # 3. the rest of its column, for bounded indicators
@@ -134,7 +133,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         has,
         "trung vị cột " + column.to_numpy(dtype=object),
         "the median of column " + column.to_numpy(dtype=object),
-        np.array([f"{_fmt(a)}, {int(b)} figures" for a, b in zip(cm, cs, strict=True)]),
+        lambda i: f"{_fmt(cm[i])}, {int(cs[i])} figures",
     )
 
     flagged = power != 0

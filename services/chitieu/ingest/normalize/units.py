@@ -49,7 +49,7 @@ def units_file() -> Path:
 @lru_cache(maxsize=4)
 def load_units(path: Path | None = None) -> UnitTable:
     doc = yaml.safe_load((path or units_file()).read_text(encoding="utf-8"))
-    units = []
+    units: list[tuple[re.Pattern[str], Unit]] = []
     for dim, body in doc["dimensions"].items():
         for u in body["units"]:
             unit = Unit(u["name"], dim, None if u.get("native") else float(u["factor"]), u.get("family"))

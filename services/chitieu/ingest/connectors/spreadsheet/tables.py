@@ -521,12 +521,13 @@ def extract(
         account.missing += int((present & missing).sum())
         if hit.any():
             vi, en = COLUMN_REASONS[kind]
+            rows = rownum.to_numpy(dtype=np.int64)
             for i in np.flatnonzero(hit):
                 rejects.append(
                     {
                         "sheet": sheet.name,
-                        "row": int(rownum.iat[int(i)]),
-                        "column": f"{letter}{int(rownum.iat[int(i)])}",
+                        "row": int(rows[i]),
+                        "column": f"{letter}{int(rows[i])}",
                         "raw": _as_text(col.iloc[[int(i)]]).iat[0],
                         "reason_code": kind if kind != PLAN else "plan_figure",
                         "reason_vi": vi.format(header=header or letter),
