@@ -49,7 +49,7 @@ def _near_power(ratio: np.ndarray) -> np.ndarray:
     return np.where(near, k, 0).astype(int)
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: Any) -> str:
     return f"{x:g}"
 
 

@@ -100,6 +100,7 @@ class SpreadsheetConnector:
 
     # -- the fast path the pipeline uses -------------------------------------------------------
     def parse_frame(self, payload: Payload) -> pd.DataFrame:
+        self.rejected, self.account = pd.DataFrame(columns=PARSE_REJECTED_COLUMNS), SheetAccount()
         kind = sniff_kind(payload.content, payload.name)
         limits = default_limits()
         if kind == "csv":
@@ -125,7 +126,6 @@ class SpreadsheetConnector:
         if self.indicator:
             constants["indicator"] = self.indicator
         frames, rejected = [], []
-        self.account = SheetAccount()
         for sheet in sheets:
             tables = find_tables(
                 sheet.grid,
