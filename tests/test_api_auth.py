@@ -49,6 +49,7 @@ EXPECTED_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", f"{V1}/silences"): "engineer",
     ("DELETE", f"{V1}/silences/{{silence_id}}"): "engineer",
     ("POST", f"{V1}/uploads"): "engineer",
+    ("POST", f"{V1}/rejections/{{rejection_id}}/accept"): "engineer",
     ("GET", f"{V1}/apikeys"): "admin",
     ("POST", f"{V1}/apikeys"): "admin",
     ("DELETE", f"{V1}/apikeys/{{key_id}}"): "admin",

@@ -242,6 +242,14 @@ CASES = [
         label=8,
     ),
     Case(
+        "long-period-words.xlsx",
+        "kts_grdp",
+        {("C2", NT, "kts_grdp", "2023", 8.5, "final"), ("C3", NT, "kts_grdp", "2024", 8.9, "provisional")},
+        {("B4", "plan_figure")},
+        cells=16,
+        label=13,
+    ),
+    Case(
         "ods-percent.ods",
         "kts_grdp",
         {("B2", NT, "kts_grdp", "2023", 41.5, "final"), ("C2", NT, "kts_grdp", "2024", 43.2, "final")},

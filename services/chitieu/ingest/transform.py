@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -26,6 +26,7 @@ from chitieu.ingest.normalize import (
     parse_period,
     parse_status,
 )
+from chitieu.ingest.normalize.periods import PERIOD, PLAN, read_period_header
 from chitieu.ingest.normalize.units import UnitError, convert
 from chitieu.ingest.records import RawRecord
 from chitieu.textnorm import fold_key
@@ -250,11 +251,16 @@ def normalise_frame(
     # -- periods, once per distinct cell -------------------------------------------------------
     pcodes, puniq = factorize_cells(df["period"])
     plist: list[Any] = []
-    for cell in puniq:
+    plan = np.zeros(len(puniq) + 1, dtype=bool)
+    for i, cell in enumerate(puniq):
         try:
             plist.append(parse_period(cell, date1904=date1904))
         except PeriodError:
-            plist.append(None)
+            # 'Thực hiện năm 2023', 'Sơ bộ 2024' in a period column read as a header would be
+            header = read_period_header(cell)
+            plan[i] = header is not None and header.kind == PLAN
+            period = header.period if header is not None and header.kind == PERIOD else None
+            plist.append(replace(period, provisional=header.provisional) if period and header else None)
     plist.append(None)  # code -1: an empty period cell
     ptype = np.array([p.type if p else None for p in plist], dtype=object)
     pstart = np.array([p.start if p else None for p in plist], dtype=object)
@@ -269,6 +275,7 @@ def normalise_frame(
     out["period_end"] = pend[pcodes]
     out["period_label"] = plabel[pcodes]
     period_ok = out["period_label"].notna()
+    out["plan_ok"] = ~plan[pcodes]
 
     # -- indicators, once per distinct text ------------------------------------------------------
     ind_text = _column(df, "indicator")

@@ -29,6 +29,7 @@ REASON_ORDER = [
     "unknown_jurisdiction",
     "missing_indicator",
     "unknown_indicator",
+    "plan_figure",
     "bad_period",
     "jurisdiction_not_in_force",
     "unparsable_value",
@@ -60,6 +61,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "bad_period": (
         "không đọc được kỳ số liệu '{raw}' ở ô {period_cell}",
         "unreadable period '{raw}' in cell {period_cell}",
+    ),
+    "plan_figure": (
+        "kỳ '{raw}' ở ô {period_cell} là số kế hoạch, không phải số thực hiện: không nạp",
+        "period '{raw}' in cell {period_cell} is a plan figure, not an observation: not loaded",
     ),
     "external_formula": (
         "ô chứa công thức lấy số liệu từ nguồn bên ngoài ({raw}): không phải số liệu cuối cùng, không nạp",
@@ -147,6 +152,7 @@ def build_schema(dup: pd.Series | None = None) -> pa.DataFrameSchema:
                 ],
             ),
             "period_ok": pa.Column(bool, checks=column_check(lambda s: s, "bad_period")),
+            "plan_ok": pa.Column(bool, checks=column_check(lambda s: s, "plan_figure"), required=False),
             "value_ok": pa.Column(bool, checks=column_check(lambda s: s, "unparsable_value")),
             "unit_ok": pa.Column(
                 bool, checks=column_check(lambda s: s, "unit_unconvertible"), required=False
@@ -234,7 +240,7 @@ def validate(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             raw = row["raw_jurisdiction"]
         elif code in ("missing_indicator", "unknown_indicator"):
             raw = row["raw_indicator"]
-        elif code == "bad_period":
+        elif code in ("bad_period", "plan_figure"):
             raw = row["raw_period"]
             column = _cell_ref(row["period_cell"], row["row"]) or column
         else:

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from chitieu.api.auth import Engineer
-from chitieu.api.deps import changed, sync_connection
+from chitieu.api.deps import RowId, changed, sync_connection
 from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["uploads"])
@@ -21,20 +21,26 @@ class AcceptBody(BaseModel):
 
 
 class AcceptResult(BaseModel):
-    rejection_id: int
-    batch_id: int | None
+    rejection_id: int = Field(examples=[1234])
+    batch_id: int | None = Field(description="The batch that read the figure", examples=[41])
     loaded: bool = Field(description="False when the same figure already was the current vintage")
-    audit_id: int
-    figure: dict[str, Any]
+    audit_id: int = Field(description="The ingest_audit row written", examples=[7])
+    figure: dict[str, Any] = Field(
+        description="What was accepted: jurisdiction, indicator, period, value, cell"
+    )
 
 
 @router.post(
     "/rejections/{rejection_id}/accept",
     response_model=AcceptResult,
-    responses=responses(401, 403, 404, 409),
+    responses=responses(400, 401, 403, 404, 409, 422, 429),
     summary="Accept a figure quarantined as a suspected unit error",
 )
-async def accept_rejection(rejection_id: int, body: AcceptBody, who: Engineer, request: Request) -> Any:
+async def accept_rejection(rejection_id: RowId, body: AcceptBody, who: Engineer, request: Request) -> Any:
+    """Load a figure the plausibility guard held back (reason `suspected_unit_error`) because it is
+    about 10, 100 or 1000 times off its neighbours, once an engineer has checked it is right. It is
+    loaded as a vintage of the batch that read it; the acceptance, its note and the key's name go to
+    the audit trail. A rejection that is not such a figure, or one already accepted, is a 409."""
     from chitieu.ingest.accept import AcceptError, accept_quarantined
 
     def run() -> Any:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from chitieu.ingest.normalize import Period, PeriodError, is_missing, parse_period
+from chitieu.ingest.normalize import is_missing
 from chitieu.ingest.normalize.units import is_unit_text
 from chitieu.textnorm import fold, fold_key, nfc
 
@@ -136,81 +135,6 @@ def header_field(cell: Any) -> tuple[str | None, str | None]:
 
 def is_label_header(cell: Any) -> bool:
     return isinstance(cell, str) and fold_key(_PAREN_RE.sub(" ", nfc(cell))) in LABEL_HEADERS
-
-
-# --------------------------------------------------------------------------------------------
-# Period headers
-# --------------------------------------------------------------------------------------------
-
-PERIOD, PLAN, CUMULATIVE = "period", "plan", "cumulative"
-
-_FOOTMARK_RE = re.compile(r"\(\s*\*+\s*\)|\*+|\(\d\)|\[\d\]")
-_PLAN_RE = re.compile(r"\b(ke hoach|kh|plan|planned|muc tieu|target|chi tieu giao|du kien|du toan)\b")
-_CUMULATIVE_RE = re.compile(
-    r"\b(luy ke|cong don|cumulative|ytd|(?:[1-9]|1[01]) thang(?! (?:dau|cuoi))|9 months?)\b"
-)
-_SIX_MONTHS_RE = re.compile(r"\b6 thang (?:dau|cuoi)\b")
-# Words around a year that do not change the period: the figure's kind is read from them separately.
-_FILLER_RE = re.compile(
-    r"\b(thuc hien|uoc thuc hien|uoc tinh|uoc|so bo|chinh thuc|ca nam|nam|year|prel|preliminary|est|"
-    r"estimated?|official|th|sb|ut|ct|final|provisional|du lieu|so lieu|gia tri|value)\b"
-)
-_PROVISIONAL_WORDS_RE = re.compile(
-    r"\b(uoc|uoc tinh|uoc thuc hien|so bo|prel|preliminary|est|estimated?|provisional|ut|sb)\b"
-)
-_YEAR_RE = re.compile(r"\b((?:19|20)\d{2})\b")
-
-
-@dataclass(frozen=True)
-class PeriodHeader:
-    kind: str  # PERIOD | PLAN | CUMULATIVE
-    text: str  # the header as written, one line
-    period: Period | None = None  # PERIOD: the period read
-    provisional: bool = False
-
-
-def read_period_header(cell: Any) -> PeriodHeader | None:
-    """A column header as a period, as a reader reads it; None when it names no period at all.
-
-    'Thực hiện năm 2023', 'Năm 2024(*)', 'Sơ bộ\\nPrel. 2024', 'Cả năm 2024', '2023 (ước)' -> the year
-    (the last three provisional); 'Kế hoạch 2025' -> PLAN; '9 tháng 2024', 'Lũy kế 2024' -> CUMULATIVE.
-    """
-    if isinstance(cell, bool) or cell is None:
-        return None
-    if not isinstance(cell, str):
-        try:
-            return PeriodHeader(PERIOD, str(cell), parse_period(cell))
-        except PeriodError:
-            return None
-    text = " ".join(nfc(cell).split())
-    if not text:
-        return None
-    try:
-        p = parse_period(text)
-        return PeriodHeader(PERIOD, text, p, p.provisional)
-    except PeriodError:
-        pass
-    key = fold(_FOOTMARK_RE.sub(" ", text))
-    key = " ".join(re.sub(r"[(),.:;\[\]]", " ", key).split())
-    if not _YEAR_RE.search(key) and not _SIX_MONTHS_RE.search(key):
-        return None
-    provisional = bool(_PROVISIONAL_WORDS_RE.search(key))
-    if _PLAN_RE.search(key):
-        return PeriodHeader(PLAN, text, provisional=provisional)
-    if _CUMULATIVE_RE.search(key):
-        return PeriodHeader(CUMULATIVE, text, provisional=provisional)
-    rest = " ".join(_FILLER_RE.sub(" ", key).split())
-    for candidate in (rest, key):
-        try:
-            p = parse_period(candidate)
-            return PeriodHeader(PERIOD, text, p, provisional or p.provisional)
-        except PeriodError:
-            continue
-    years = set(_YEAR_RE.findall(rest))
-    if len(years) == 1 and re.fullmatch(r"(?:(?:19|20)\d{2} ?)+", rest):
-        p = parse_period(years.pop())
-        return PeriodHeader(PERIOD, text, p, provisional)
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,18 +26,16 @@ from openpyxl.utils import get_column_letter
 from chitieu.ingest.connectors.spreadsheet.cells import PERCENT_FRACTION, PERCENT_LITERAL, CellNote
 from chitieu.ingest.connectors.spreadsheet.grid import Sheet
 from chitieu.ingest.connectors.spreadsheet.headers import (
-    CUMULATIVE,
-    PERIOD,
-    PLAN,
     _effective_header,
     _match_spec_column,
     header_field,
     header_unit,
     is_label_header,
-    read_period_header,
     unit_line,
 )
-from chitieu.ingest.normalize import MISSING_MARKERS, factorize_cells, parse_number_series
+from chitieu.ingest.normalize import factorize_cells, is_missing, parse_number_series
+from chitieu.ingest.normalize.periods import CUMULATIVE, PERIOD, PLAN, read_period_header
+from chitieu.ingest.normalize.units import is_unit_text
 from chitieu.textnorm import fold_key, nfc
 
 FRAME_COLUMNS = [
@@ -213,7 +211,8 @@ def _candidate_header_rows(grid: pd.DataFrame, start: int) -> list[int]:
     return [int(r) for r in np.flatnonzero(hits) if r >= start]
 
 
-def _unit_line_above(grid: pd.DataFrame, r: int, floor: int, lo: int, hi: int) -> str | None:
+def _unit_line_above(grid: pd.DataFrame, r: int, floor: int) -> str | None:
+    """The nearest unit line above a header, not above the previous table's header."""
     for up in range(r - 1, max(floor, r - UNIT_LINE_ROWS) - 1, -1):
         for cell in grid.iloc[up, :]:
             found = unit_line(cell)
@@ -244,8 +243,6 @@ def _unit_row(grid: pd.DataFrame, table: Table) -> None:
 
 
 def _is_unit_cell(text: str) -> bool:
-    from chitieu.ingest.normalize.units import is_unit_text
-
     return is_unit_text(text) or unit_line(text) is not None
 
 
@@ -292,7 +289,7 @@ def find_tables(
         previous = [s for s in starts if s < t.header_row]
         floor = previous[-1] + 1 if previous else 0
         if t.unit_hint is None:
-            t.unit_hint = _unit_line_above(grid, t.header_row, floor, t.col_lo, t.col_hi)
+            t.unit_hint = _unit_line_above(grid, t.header_row, floor)
         _unit_row(grid, t)
     return tables
 
@@ -350,11 +347,6 @@ def _as_text(series: pd.Series) -> pd.Series:
     # once per distinct cell: a million-row column holds a few dozen province names
     codes, uniq = factorize_cells(series)
     return pd.Series(np.array([*[one(u) for u in uniq], ""], dtype=object)[codes], index=series.index)
-
-
-def _is_text(series: pd.Series) -> bool:
-    """A column read from CSV: every cell a str (pandas' string dtype)."""
-    return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
 
 
 def _nonempty(series: pd.Series) -> np.ndarray:
@@ -541,16 +533,10 @@ def extract(
             if fld not in f or out[fld].isna().all():
                 out[fld] = constants[fld]
             else:  # a constant fills only the cells the file leaves empty
-                out[fld] = out[fld].where(~out[fld].map(_is_missing_text), constants[fld])
+                out[fld] = out[fld].where(~out[fld].map(is_missing), constants[fld])
     if constants.get("jurisdiction"):
         out["jurisdiction"] = constants["jurisdiction"]
     return out.reset_index(drop=True), pd.DataFrame(rejects, columns=PARSE_REJECTED_COLUMNS)
-
-
-def _is_missing_text(cell: Any) -> bool:
-    from chitieu.ingest.normalize import is_missing
-
-    return is_missing(cell)
 
 
 def _fill(values: Any, default: str | None) -> Any:
@@ -568,7 +554,6 @@ def count_cells(grid: pd.DataFrame) -> int:
 
 __all__ = [
     "FRAME_COLUMNS",
-    "MISSING_MARKERS",
     "PARSE_REJECTED_COLUMNS",
     "SheetAccount",
     "Table",
