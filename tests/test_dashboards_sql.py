@@ -134,6 +134,10 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "Không đổi",
         "Hiệu chỉnh",
         "Bị loại",
+        "Ô trong bảng",
+        "Ô nhãn",
+        "Ô trống (-, x)",
+        "Ô trùng",
         "Lỗi",
     ],
     "Dòng bị loại gần đây và lý do": [

@@ -119,10 +119,6 @@ class Reconciliation:
     def as_dict(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.__dict__.items()}
 
-    @property
-    def balanced(self) -> bool:
-        return self.cells == sum(v for k, v in self.__dict__.items() if k != "cells")
-
 
 def _quarantine_records(held: pd.DataFrame) -> pd.DataFrame:
     """Figures the plausibility guard held back, as rejections that keep their candidate."""
