@@ -107,6 +107,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         marked = stored.merge(df[KEY].drop_duplicates(), on=KEY, how="left", indicator=True)
         others = marked[marked["_merge"] == "left_only"]
     series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
+    series["value"] = pd.to_numeric(series["value"], errors="coerce")  # a float column: medians in C
     grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"])["value"]
     stats = grouped.agg(["median", "size"]).reset_index()
     med = df.merge(stats, on=["jurisdiction_id", "indicator_code", "period_type"], how="left")
@@ -121,7 +122,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     )
 
     # 3. the rest of its column, for bounded indicators
-    column = df["cell"].astype(str).str.replace(r"\d+$", "", regex=True)
+    column = df["cell"].astype(str).str.rstrip("0123456789")
     frame = pd.DataFrame(
         {"sheet": df["sheet"].astype(str), "col": column, "ind": df["indicator_code"], "v": value}
     )
