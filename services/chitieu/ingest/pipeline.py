@@ -134,7 +134,9 @@ def _quarantine_records(held: pd.DataFrame) -> pd.DataFrame:
                 "reason_en": r["reason_en"],
                 "candidate": plausibility.candidate({str(k): v for k, v in r.items()}),
             }
-            for r in held.to_dict("records")
+            for r in held[[*plausibility.CANDIDATE_COLUMNS, "raw_value", "reason_vi", "reason_en"]].to_dict(
+                "records"
+            )
         ],
         columns=[*REJECTED_COLUMNS, "candidate"],
     )

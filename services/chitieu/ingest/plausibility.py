@@ -108,10 +108,10 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         others = marked[marked["_merge"] == "left_only"]
     series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
     series["value"] = pd.to_numeric(series["value"], errors="coerce")  # a float column: medians in C
-    grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"])["value"]
-    stats = grouped.agg(["median", "size"]).reset_index()
-    med = df.merge(stats, on=["jurisdiction_id", "indicator_code", "period_type"], how="left")
-    m, size = med["median"].to_numpy(dtype=float), med["size"].to_numpy(dtype=float)
+    grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"], sort=False)["value"]
+    n = len(df)  # the file's rows come first in `series`
+    m = grouped.transform("median").to_numpy(dtype=float)[:n]
+    size = grouped.transform("size").to_numpy(dtype=float)[:n]
     has = (size >= 3) & np.isfinite(m) & (m != 0)
     apply(
         m,
@@ -122,11 +122,11 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     )
 
     # 3. the rest of its column, for bounded indicators
-    column = df["cell"].astype(str).str.rstrip("0123456789")
+    column = pd.Series(np.char.rstrip(df["cell"].to_numpy(dtype=str), "0123456789"), index=df.index)
     frame = pd.DataFrame(
         {"sheet": df["sheet"].astype(str), "col": column, "ind": df["indicator_code"], "v": value}
     )
-    g = frame.groupby(["sheet", "col", "ind"])["v"]
+    g = frame.groupby(["sheet", "col", "ind"], sort=False)["v"]
     cm, cs = g.transform("median").to_numpy(dtype=float), g.transform("size").to_numpy(dtype=float)
     has = (cs >= 3) & np.isfinite(cm) & (cm != 0) & df["value_type"].isin(BOUNDED).to_numpy()
     apply(
@@ -155,6 +155,9 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         )
     ]
     return df[~flagged], held
+
+
+CANDIDATE_COLUMNS = [*KEY, "period_end", "value", "status", "sheet", "row", "cell"]
 
 
 def candidate(row: dict[str, Any]) -> dict[str, Any]:

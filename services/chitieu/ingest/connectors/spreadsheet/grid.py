@@ -63,7 +63,8 @@ def check_grid(sheet: Sheet, limits: Limits, where: str) -> None:
     for c in sheet.grid.columns:
         col = sheet.grid[c]
         cells = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
-        lengths = pd.Series(cells).map(lambda v: len(v) if isinstance(v, str) else 0)
+        texts = pd.Series(cells, dtype=object)
+        lengths = texts[texts.map(type).eq(str)].str.len()
         if len(lengths) and int(lengths.max()) > limits.max_cell_chars:
             raise too_long(limits.max_cell_chars, where)
 

@@ -350,22 +350,11 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _nonempty(series: pd.Series) -> np.ndarray:
+    """True where a cell holds something: not None, not NaN, not blank text (judged per distinct cell)."""
     codes, uniq = factorize_cells(series)
-    verdict = np.array(
-        [
-            *[
-                not (
-                    u is None
-                    or (isinstance(u, float) and np.isnan(u))
-                    or (isinstance(u, str) and not u.strip())
-                )
-                for u in uniq
-            ],
-            False,
-        ],
-        dtype=bool,
-    )
-    return verdict[codes]
+    cells = pd.Series(uniq, dtype=object)
+    verdict = cells.notna().to_numpy() & cells.astype(str).str.strip().ne("").to_numpy()
+    return np.append(verdict, False)[codes]
 
 
 def _is_footnote(label: str) -> bool:
