@@ -108,13 +108,15 @@ def check_text_runs(zf: zipfile.ZipFile, member: str, limit_chars: int, where: s
 # xlsx
 # --------------------------------------------------------------------------------------------
 
-_CELL_RE = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+# Tags with or without a namespace prefix ('<c>' from Excel, '<x:c>' from the OpenXML SDK).
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
 _ATTR_RE = re.compile(rb'\b(r|s|t)="([^"]*)"')
-_F_RE = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.DOTALL)
+_F_RE = re.compile(rb"<(?:\w+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?f>)", re.DOTALL)
 _SI_RE = re.compile(rb'\bsi="(\d+)"')
-_V_RE = re.compile(rb"<v>(.*?)</v>", re.DOTALL)
+_V_RE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.DOTALL)
 _REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
-_ROW_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_ROW_END_RE = re.compile(rb"</(?:\w+:)?row>")
 
 
 def _col_index(letters: str) -> int:
@@ -204,13 +206,13 @@ def _xlsx_sheet_notes(
     tail = b""
     for chunk in _chunks(zf, member):
         data = tail + chunk
-        cut = data.rfind(b"</row>")
+        ends = [m.end() for m in _ROW_END_RE.finditer(data, max(0, len(data) - 2 * CHUNK))]
+        cut = ends[-1] if ends else -1
         if cut < 0:
             tail = data
             if len(tail) > limits.max_cell_chars * _BYTES_PER_CHAR * 4 + CHUNK:
                 raise too_long(limits.max_cell_chars, where)
             continue
-        cut += len(b"</row>")
         tail = data[cut:]
         _scan_cells(data[:cut], notes, shared, percent_styles, limits, where, seen)
     if tail:
@@ -249,7 +251,7 @@ def _scan_cells(
         if attrs.get(b"t") == b"e":
             v = _V_RE.search(inner)
             error = _unescape(v.group(1)) if v else "#ERROR"
-        f = _F_RE.search(inner) if b"<f" in inner else None
+        f = _F_RE.search(inner) if b"f" in inner else None
         if f is not None:
             text = _unescape(f.group(2)) if f.group(2) else ""
             si = _SI_RE.search(f.group(1))
@@ -259,7 +261,7 @@ def _scan_cells(
                 text = shared.get(si.group(1), text)
             formula = text or "?"
             v = _V_RE.search(inner)
-            cached = bool(v and v.group(1).strip()) or error is not None or b"<is>" in inner
+            cached = bool(v and v.group(1).strip()) or error is not None or b"is>" in inner
         if percent or error or formula:
             notes[(row, col)] = CellNote(percent, error, formula, cached)
     if seen[0] > limits.max_cells:
