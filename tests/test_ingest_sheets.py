@@ -403,3 +403,24 @@ def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
     finally:
         get_settings.cache_clear()
     assert res.status == "rejected" and "100" in (res.error or "")
+
+
+def test_a_csv_over_the_caps_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chitieu.settings import get_settings
+
+    content = ("Tỉnh;2024\nNinh Thuận;" + "9" * 200 + "\nKhánh Hòa;5\n").encode()
+    for env, value, word in (
+        ("INGEST_MAX_CELL_CHARS", "100", "100 characters"),
+        ("INGEST_MAX_ROWS", "2", "rows"),
+    ):
+        monkeypatch.setenv(env, value)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(ParseError) as err:
+                SpreadsheetConnector(None, indicator="kts_grdp").parse_frame(
+                    Payload(name="x.csv", content=content, fetched_at=datetime.now(UTC))
+                )
+        finally:
+            monkeypatch.delenv(env)
+            get_settings.cache_clear()
+        assert word in err.value.reason_en

@@ -63,8 +63,8 @@ def check_grid(sheet: Sheet, limits: Limits, where: str) -> None:
     for c in sheet.grid.columns:
         col = sheet.grid[c]
         cells = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
-        texts = pd.Series(cells, dtype=object)
-        lengths = texts[texts.map(type).eq(str)].str.len()
+        # a CSV column's categories may be numbers already: their text is what the cap measures
+        lengths = pd.Series(cells, dtype=object).astype(str).str.len()
         if len(lengths) and int(lengths.max()) > limits.max_cell_chars:
             raise too_long(limits.max_cell_chars, where)
 
