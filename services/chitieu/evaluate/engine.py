@@ -35,6 +35,7 @@ class RunSummary:
     results_count: int
     fingerprint: str
     status_counts: dict[str, int] = field(default_factory=dict)
+    headline_counts: dict[str, int] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: read, compute, write
@@ -48,6 +49,7 @@ class RunSummary:
             "results_count": self.results_count,
             "fingerprint": self.fingerprint,
             "status_counts": self.status_counts,
+            "headline_counts": self.headline_counts,
             "flag_counts": self.flag_counts,
             "seconds": round(self.seconds, 3),
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
@@ -158,6 +160,8 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
     fingerprint = _fingerprint(body)
     phases["format"] = time.perf_counter() - t
     statuses = Counter(results["status"]) if len(results) else Counter()
+    overall = results[results["check_year"].isna()] if len(results) else results
+    headlines = Counter(overall["headline_status"]) if len(overall) else Counter()
     flags = Counter(f for fl in results["flags"] for f in fl) if len(results) else Counter()
     n_targets = int(results["check_year"].isna().sum()) if len(results) else 0
     summary = RunSummary(
@@ -168,6 +172,7 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
         results_count=len(results),
         fingerprint=fingerprint,
         status_counts=dict(sorted(statuses.items())),
+        headline_counts=dict(sorted(headlines.items())),
         flag_counts=dict(sorted(flags.items())),
         phases=phases,
     )
@@ -207,7 +212,13 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
                WHERE id = %s""",
             (
                 len(results),
-                json.dumps({"status_counts": summary.status_counts, "flag_counts": summary.flag_counts}),
+                json.dumps(
+                    {
+                        "status_counts": summary.status_counts,
+                        "headline_counts": summary.headline_counts,
+                        "flag_counts": summary.flag_counts,
+                    }
+                ),
                 run_id,
             ),
         )
