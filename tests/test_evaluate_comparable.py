@@ -124,11 +124,13 @@ def test_without_weights_no_value_is_derived_and_the_lineage_says_so(merged):
     add_obs(db, "new-56", "online", 2025, 58, "2026-03-01")
     run = evaluate(db, ts("2026-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.online")
-    # Only the successor's own 2025 figure is comparable: one year, no judgement - never 50 -> 58.
-    assert r["series_basis"] == "successor_comparable"
-    assert r["inputs"]["observations"] == [[2025, 58]]
-    assert r["status"] == "insufficient_data" and r["headline_status"] == "insufficient_data"
-    assert r["progress_ratio"] is None and r["projected_value"] is None
+    # Only the successor's own 2025 figure is comparable (one year): never 50 -> 58. Until the
+    # successor's series can be judged, Ninh Thuận is judged on its own figures up to its last year.
+    assert r["series_basis"] == "own_until_ceased" and r["data_jurisdiction_id"] == "old-58"
+    assert r["inputs"]["observations"] == [[2020, 50], [2024, 60]]
+    # R = ((60/50)^(1/4) - 1) / ((80/50)^(1/10) - 1) = 0.0466351 / 0.0481224 = 0.9691.
+    assert r["progress_ratio"] == pytest.approx(0.0466351 / 0.0481224, rel=1e-5)
+    assert "hai năm" in r["lineage"]["note_vi"]
     missing = r["lineage"]["not_derived"]
     assert [m["year"] for m in missing] == [2020, 2024]
     assert "population" in missing[0]["reason"]
@@ -209,3 +211,65 @@ def test_a_worsening_rank_is_bounded_by_the_cohort(merged):
     # The line 20 + 10·(2030 - 2025) = 70 is past the last of the 34: bounded to 34.
     assert kh["projected_value"] == 34 and kh["will_meet"] is False
     assert kh["status"] == "deteriorating" and kh["headline_status"] == "deteriorating"
+
+
+def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):
+    # The sample inbox of the demo (the four seed provinces, before and after the merger), evaluated
+    # and alerted as `make run` does.
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from chitieu.alerts.lifecycle import sync_alerts
+    from chitieu.dashboards.views import refresh
+    from chitieu.ingest.pipeline import ingest_file
+
+    db = loaded_db
+    inbox = Path(__file__).resolve().parents[1] / "samples" / "inbox"
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        for name in ("bao-cao-chi-tieu-57-sau-sap-xep-2025-2026.xlsx", "mau-nhap-lieu-quang-nam-da-dien.xlsx"):
+            ingest_file(conn, inbox / name)
+        now = datetime.now(UTC)
+        evaluate(conn, as_of=now)
+        sync_alerts(conn, now)
+        refresh(conn)
+    rows = db.execute(
+        """SELECT e.target_id, e.jurisdiction_id, e.data_jurisdiction_id, e.status, e.headline_status,
+                  e.will_meet, e.projected_value, e.series_basis, e.lineage, e.inputs, t.kind, v.grp
+           FROM evaluations_latest e
+           JOIN targets t ON t.id = e.target_id
+           JOIN status_vocabulary v ON v.key = e.headline_status
+           WHERE e.check_year IS NULL"""
+    ).fetchall()
+    assert len(rows) > 50
+    behind = set()
+    moved = 0
+    ceased = 0
+    for tid, jur, data_jur, status, headline, will_meet, projected, basis, lineage, inputs, kind, grp in rows:
+        if grp == "on_track":
+            assert will_meet is not False, tid
+        if status in ("needs_acceleration", "limited_progress", "deteriorating"):
+            assert grp == "behind", tid
+        if grp == "behind" and kind != "milestone":
+            behind.add(tid)
+        if kind == "milestone":
+            continue
+        # One territory per verdict: the points drawn are the points used, all of data_jurisdiction_id.
+        assert lineage["territory_id"] == data_jur, tid
+        assert [[p["year"], p["value"]] for p in lineage["points"]] == inputs["observations"], tid
+        if data_jur != jur:
+            moved += 1
+            assert basis == "successor_comparable", tid
+        ceased += basis != "own"
+        if kind == "rank" and projected is not None:
+            assert 1 <= projected <= 63, tid
+    # The demo's plans are of provinces that ceased, with successors' figures after the merger.
+    assert ceased > 0
+    firing = db.execute(
+        """SELECT target_id, summary_vi FROM alerts
+           WHERE rule = 'behind_trajectory' AND state = 'firing'"""
+    ).fetchall()
+    assert {t for t, _ in firing} == behind
+    labels = dict(db.execute("SELECT key, label_vi FROM status_vocabulary").fetchall())
+    headline = {r[0]: r[4] for r in rows}
+    for tid, summary in firing:
+        assert labels[headline[tid]] in summary, tid

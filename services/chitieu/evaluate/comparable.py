@@ -211,38 +211,73 @@ def derive(
     return out
 
 
-def territories(
-    targets: pd.DataFrame,
-    succ: pd.DataFrame,
-    pred_map: dict[str, tuple[list[str], date, bool]],
-    points: dict[tuple[str, str], dict[int, Point]],
-    as_of_year: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(territory, basis) per target: whose series it is judged on, and why.
+def comparable_inputs(
+    targets: pd.DataFrame, obs: pd.DataFrame, succ: pd.DataFrame, preds: pd.DataFrame, as_of: date
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(territory, basis) per target, and the successors' derived values.
 
-    A ceased province's target whose kind carries over is judged on its successor's comparable series
-    once the successor has a figure of its own from the merger year on; a count target of a ceased
-    province stays on its own series (up to its last year, or later if figures for the old territory
-    are published). Every other target is judged on its own jurisdiction's series.
+    A ceased province's target (successor S, merger date E <= as_of):
+    - a count target (or any target whose kind does not carry over) stays on its own series
+      (own_until_ceased);
+    - a carried-over target is judged on S's comparable series (successor_comparable) once that
+      series can be judged: S has a figure of its own from year(E) on and the series has two years
+      or more; until then on its own series up to its last year (own_until_ceased), the lineage saying
+      why (e.g. no weights to rebuild S's past).
+    Every other target is judged on its own jurisdiction's series (own), rebuilt for the years before
+    it existed when it is itself a successor.
     """
+    n = len(targets)
     jurs = targets["jurisdiction_id"].to_numpy().astype(object)
     territory = jurs.copy()
-    basis = np.full(len(targets), BASIS_OWN, dtype=object)
-    if succ.empty:
-        return territory, basis
-    succ_of = dict(zip(succ["predecessor_id"], zip(succ["successor_id"], succ["effective_on"], strict=True), strict=True))
-    for i in np.flatnonzero(np.isin(jurs, list(succ_of))).tolist():
-        s_id, effective_on = succ_of[jurs[i]]
-        if effective_on.year > as_of_year:
-            continue  # not ceased yet at as_of
-        members = pred_map.get(s_id, ([jurs[i]], effective_on, False))[0]
-        code = targets["indicator_code"].iat[i]
-        carries = carries_over(str(targets["kind"].iat[i]), targets["value_type"].iat[i], len(members) == 1)
-        successor_years = points.get((s_id, code), {})
-        has_own_later = any(effective_on.year <= y <= as_of_year for y in successor_years)
-        if carries and has_own_later:
+    basis = np.full(n, BASIS_OWN, dtype=object)
+    pred_map = predecessor_map(preds)
+    if not pred_map:
+        return territory, basis, Derived().frame()
+    codes_all = targets["indicator_code"].to_numpy().astype(object)
+    weights = {w for w in targets["aggregation_weight"].tolist() if isinstance(w, str)}
+    involved = set(pred_map) | {p for members, _, _ in pred_map.values() for p in members}
+    points = point_index(obs, involved, set(codes_all.tolist()) | weights)
+    rules = targets.drop_duplicates("indicator_code").set_index("indicator_code")
+    succ_of = {} if succ.empty else dict(zip(succ["predecessor_id"], succ["successor_id"], strict=True))
+
+    # Candidates: each ceased target's successor, and every target of a successor itself.
+    candidate = np.full(n, None, dtype=object)
+    carries = np.zeros(n, dtype=bool)
+    for i in range(n):
+        s_id = succ_of.get(jurs[i])
+        if s_id is None or s_id not in pred_map or pred_map[s_id][1] > as_of:
+            continue
+        candidate[i] = s_id
+        single = len(pred_map[s_id][0]) == 1
+        carries[i] = carries_over(str(targets["kind"].iat[i]), targets["value_type"].iat[i], single)
+    needed = {(c, code) for c, code, k in zip(candidate.tolist(), codes_all.tolist(), carries.tolist(), strict=True) if k}
+    needed |= {(j, code) for j, code in zip(jurs.tolist(), codes_all.tolist(), strict=True) if j in pred_map}
+    derived = Derived()
+    for succ_id, code in sorted(needed):
+        derived.rows.extend(
+            derive(
+                succ_id,
+                code,
+                rules.at[code, "aggregation"],
+                rules.at[code, "aggregation_weight"],
+                rules.at[code, "value_type"],
+                pred_map[succ_id],
+                points,
+                as_of.year,
+            )
+        )
+    comparable_years: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in derived.rows:
+        if row["value"] == row["value"]:
+            comparable_years[(row["jurisdiction_id"], row["indicator_code"])].add(row["year"])
+    for i in np.flatnonzero(candidate != None).tolist():  # noqa: E711 - element-wise on an object array
+        s_id, code = candidate[i], codes_all[i]
+        published = {y for y in points.get((s_id, code), {}) if y <= as_of.year}
+        own_later = any(y >= pred_map[s_id][1].year for y in published)
+        judgeable = len(published | comparable_years[(s_id, code)]) >= 2
+        if carries[i] and own_later and judgeable:
             territory[i] = s_id
             basis[i] = BASIS_SUCCESSOR
-        elif not carries:
+        elif not carries[i] or own_later:
             basis[i] = BASIS_OWN_UNTIL_CEASED
-    return territory, basis
+    return territory, basis, derived.frame()

@@ -189,40 +189,6 @@ def series_rows(
     return rows[SERIES_COLUMNS].reset_index(drop=True)
 
 
-def comparable_inputs(
-    targets: pd.DataFrame, obs: pd.DataFrame, succ: pd.DataFrame, preds: pd.DataFrame, as_of_year: int
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """(territory, basis, derived values) for the numeric targets: see chitieu.evaluate.comparable."""
-    pred_map = comparable.predecessor_map(preds)
-    territory = targets["jurisdiction_id"].to_numpy().astype(object)
-    basis = np.full(len(targets), comparable.BASIS_OWN, dtype=object)
-    if not pred_map:
-        return territory, basis, comparable.Derived().frame()
-    codes = set(targets["indicator_code"].tolist())
-    weights = {w for w in targets["aggregation_weight"].tolist() if isinstance(w, str)}
-    involved = set(pred_map) | {p for members, _, _ in pred_map.values() for p in members}
-    points = comparable.point_index(obs, involved, codes | weights)
-    territory, basis = comparable.territories(targets, succ, pred_map, points, as_of_year)
-    # Derive for every (successor territory, indicator) that some target is judged on.
-    derived = comparable.Derived()
-    rules = targets.drop_duplicates("indicator_code").set_index("indicator_code")
-    needed = sorted({(t, c) for t, c in zip(territory.tolist(), targets["indicator_code"].tolist(), strict=True) if t in pred_map})
-    for succ_id, code in needed:
-        derived.rows.extend(
-            comparable.derive(
-                succ_id,
-                code,
-                rules.at[code, "aggregation"],
-                rules.at[code, "aggregation_weight"],
-                rules.at[code, "value_type"],
-                pred_map[succ_id],
-                points,
-                as_of_year,
-            )
-        )
-    return territory, basis, derived.frame()
-
-
 def _distinct(col: pd.Series) -> np.ndarray:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.categories, dtype=object)
@@ -353,7 +319,7 @@ def evaluate_frames(
     numeric = targets[targets["kind"] != "milestone"].reset_index(drop=True)
     derived_out: list[pd.DataFrame] = []
     preds = preds if preds is not None else pd.DataFrame()
-    parts = [_numeric_results(numeric, obs, succ, as_of_year, ceased, preds, derived_out)]
+    parts = [_numeric_results(numeric, obs, succ, as_of, ceased, preds, derived_out)]
     ms = targets[targets["kind"] == "milestone"].reset_index(drop=True)
     if not ms.empty:
         parts.append(_milestone_results(ms, succ, milestones, as_of))
@@ -370,16 +336,17 @@ def _numeric_results(
     targets: pd.DataFrame,
     obs: pd.DataFrame,
     succ: pd.DataFrame,
-    as_of_year: int,
+    as_of: datetime,
     ceased: set[str] | frozenset[str] = frozenset(),
     preds: pd.DataFrame | None = None,
     derived_out: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
+    as_of_year = as_of.year
     n = len(targets)
     if n == 0:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     preds = preds if preds is not None else pd.DataFrame()
-    territory, basis, derived = comparable_inputs(targets, obs, succ, preds, as_of_year)
+    territory, basis, derived = comparable.comparable_inputs(targets, obs, succ, preds, as_of.date())
     if derived_out is not None:
         derived_out.append(derived)
     rows = series_rows(targets, obs, territory, derived)
@@ -695,6 +662,8 @@ def _lineage(
             if v != v:
                 missing.setdefault((j, c), []).append({"year": int(y), "reason": reason})
     is_rank = (targets["kind"] == "rank").to_numpy()
+    kinds = targets["kind"].to_numpy()
+    value_types = targets["value_type"].to_numpy() if "value_type" in targets else np.full(n, None)
     out = []
     for i in range(n):
         j, t, b = jurs[i], territory[i], basis[i]
@@ -711,16 +680,19 @@ def _lineage(
             extra["merger"] = merger
             extra.update(merger)
             extra["successor_years"] = json.loads(f"[{successor_years[i]}]")
-        if derived_years[i] or (t, codes[i]) in missing:
-            extra["predecessor_ids"] = sorted(p for p, s2 in succ_map.items() if s2.successor_id == t) or None
-        if (t, codes[i]) in missing:
-            extra["not_derived"] = missing[(t, codes[i])]
+        # The successor's series this target's verdict would use, when it is not the one used.
+        other = sm.successor_id if sm is not None and b == comparable.BASIS_OWN_UNTIL_CEASED else t
+        if derived_years[i] or (other, codes[i]) in missing:
+            extra["predecessor_ids"] = sorted(p for p, s2 in succ_map.items() if s2.successor_id == other) or None
+        if (other, codes[i]) in missing:
+            extra["not_derived"] = missing[(other, codes[i])]
         if is_rank[i]:
             extra["cohort"] = {
                 "base": COHORT_AFTER if base_post[i] else COHORT_BEFORE,
                 "current": COHORT_AFTER if current_post[i] else COHORT_BEFORE,
             }
-        note_vi, note_en = _lineage_note(b, j, t, sm, derived_years[i], (t, codes[i]) in missing)
+        counted = not comparable.carries_over(str(kinds[i]), value_types[i], False)
+        note_vi, note_en = _lineage_note(b, j, t, sm, derived_years[i], (other, codes[i]) in missing, counted)
         extra["note_vi"] = note_vi
         extra["note_en"] = note_en
         out.append(head + "," + json.dumps(extra, ensure_ascii=False)[1:])
@@ -728,7 +700,13 @@ def _lineage(
 
 
 def _lineage_note(
-    basis: str, jur: str, territory: str, sm: Succession | None, derived_years: str, not_derived: bool
+    basis: str,
+    jur: str,
+    territory: str,
+    sm: Succession | None,
+    derived_years: str,
+    not_derived: bool,
+    counted: bool,
 ) -> tuple[str, str]:
     """One sentence (Vietnamese, English) saying which series the verdict used and why."""
     if basis == comparable.BASIS_SUCCESSOR and sm is not None:
@@ -740,7 +718,7 @@ def _lineage_note(
             f"{jur} merged into {territory} on {sm.effective_on.isoformat()}: judged on {territory}'s "
             f"comparable series, never spliced with {jur}'s figures"
         )
-    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None:
+    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None and counted:
         vi = (
             f"Chỉ tiêu số lượng của {jur} (hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}) "
             f"chỉ đánh giá trên số liệu của chính {jur}"
@@ -748,6 +726,15 @@ def _lineage_note(
         en = (
             f"A count target of {jur} (merged into {sm.successor_id} on {sm.effective_on.isoformat()}) is "
             f"judged on {jur}'s own figures only"
+        )
+    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None:
+        vi = (
+            f"{jur} đã hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}; chuỗi so sánh được của "
+            f"{sm.successor_id} chưa đủ hai năm nên đánh giá trên số liệu của chính {jur} đến năm cuối cùng"
+        )
+        en = (
+            f"{jur} merged into {sm.successor_id} on {sm.effective_on.isoformat()}; {sm.successor_id}'s "
+            f"comparable series has fewer than two years, so {jur} is judged on its own figures up to its last year"
         )
     else:
         vi = f"Đánh giá trên chuỗi số liệu của chính {territory}"
