@@ -135,9 +135,12 @@ def test_console_script_assess_reads_stdin_without_building_the_whole_cli():
     code = (
         "import sys; sys.argv = ['chitieu', 'assess', '-']; from chitieu.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('pandas', 'psycopg', 'chitieu.settings', 'chitieu.cli.db') if m in sys.modules))"
+        "heavy = ('pandas', 'psycopg', 'chitieu.settings', 'chitieu.cli.db')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
-    lines = "\n".join(json.dumps(case("level", ">=", 144, 2022, (2020, 100), [(2021, y)])) for y in (110, 150))
+    lines = "\n".join(
+        json.dumps(case("level", ">=", 144, 2022, (2020, 100), [(2021, y)])) for y in (110, 150)
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], input=lines, capture_output=True, text=True, check=True, timeout=60
     )

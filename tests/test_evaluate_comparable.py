@@ -119,7 +119,12 @@ def test_a_published_successor_figure_wins_over_the_derived_one(merged):
 def test_without_weights_no_value_is_derived_and_the_lineage_says_so(merged):
     db = merged
     add_target(db, id="nt.online", indicator_code="online", value=80, baseline_year=2020, baseline_value=50)
-    for jur, year, value in (("old-58", 2020, 50), ("old-58", 2024, 60), ("old-56", 2020, 40), ("old-56", 2024, 45)):
+    for jur, year, value in (
+        ("old-58", 2020, 50),
+        ("old-58", 2024, 60),
+        ("old-56", 2020, 40),
+        ("old-56", 2024, 45),
+    ):
         add_obs(db, jur, "online", year, value, f"{year + 1}-03-01")
     add_obs(db, "new-56", "online", 2025, 58, "2026-03-01")
     run = evaluate(db, ts("2026-06-01"))
@@ -149,7 +154,12 @@ def test_a_count_target_stays_on_its_own_territory_and_the_successors_is_summed(
                baseline_value=10)  # fmt: skip
     add_target(db, id="kh.patents", plan_id="kh", jurisdiction_id="new-56", indicator_code="patents",
                kind="count", value=150, baseline_year=2020, baseline_value=40)  # fmt: skip
-    for jur, year, value in (("old-58", 2020, 10), ("old-58", 2024, 20), ("old-56", 2020, 30), ("old-56", 2024, 40)):
+    for jur, year, value in (
+        ("old-58", 2020, 10),
+        ("old-58", 2024, 20),
+        ("old-56", 2020, 30),
+        ("old-56", 2024, 40),
+    ):
         add_obs(db, jur, "patents", year, value, f"{year + 1}-03-01")
     add_obs(db, "new-56", "patents", 2025, 75, "2026-03-01")
     run = evaluate(db, ts("2026-06-01"))
@@ -173,8 +183,8 @@ def test_rank_near_1_is_bounded_and_never_combined(merged):
     db = merged
     add_target(db, id="kh.dti", plan_id="kh", jurisdiction_id="new-56", indicator_code="dti", kind="rank",
                operator="<=", value=1)  # fmt: skip
-    add_target(db, id="nt.dti", indicator_code="dti", kind="rank", operator="<=", value=20, baseline_year=2020,
-               baseline_value=40)  # fmt: skip
+    add_target(db, id="nt.dti", indicator_code="dti", kind="rank", operator="<=", value=20,
+               baseline_year=2020, baseline_value=40)  # fmt: skip
     add_obs(db, "old-58", "dti", 2020, 40, "2021-03-01")
     add_obs(db, "old-56", "dti", 2020, 10, "2021-03-01")
     add_obs(db, "new-56", "dti", 2025, 3, "2026-02-01")
@@ -196,7 +206,10 @@ def test_rank_near_1_is_bounded_and_never_combined(merged):
     assert reasons == [("none", None)]
     (nt,) = rows_of(db, run.run_id, "nt.dti")
     # Ninh Thuận's rank target carries over to the new province's ranks, 34 of them.
-    assert nt["series_basis"] == "successor_comparable" and nt["inputs"]["observations"] == [[2025, 3], [2026, 2]]
+    assert nt["series_basis"] == "successor_comparable" and nt["inputs"]["observations"] == [
+        [2025, 3],
+        [2026, 2],
+    ]
     assert 1 <= nt["projected_value"] <= 34
 
 
@@ -226,7 +239,10 @@ def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):
     db = loaded_db
     inbox = Path(__file__).resolve().parents[1] / "samples" / "inbox"
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        for name in ("bao-cao-chi-tieu-57-sau-sap-xep-2025-2026.xlsx", "mau-nhap-lieu-quang-nam-da-dien.xlsx"):
+        for name in (
+            "bao-cao-chi-tieu-57-sau-sap-xep-2025-2026.xlsx",
+            "mau-nhap-lieu-quang-nam-da-dien.xlsx",
+        ):
             ingest_file(conn, inbox / name)
         now = datetime.now(UTC)
         evaluate(conn, as_of=now)
@@ -244,7 +260,7 @@ def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):
     behind = set()
     moved = 0
     ceased = 0
-    for tid, jur, data_jur, status, headline, will_meet, projected, basis, lineage, inputs, kind, grp in rows:
+    for tid, jur, data_jur, status, _, will_meet, projected, basis, lineage, inputs, kind, grp in rows:
         if grp == "on_track":
             assert will_meet is not False, tid
         if status in ("needs_acceleration", "limited_progress", "deteriorating"):

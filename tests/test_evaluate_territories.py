@@ -50,7 +50,9 @@ def scenarios(draw):
     targets = []
     for i in range(draw(st.integers(1, 8))):
         code = draw(st.sampled_from(list(INDICATORS)))
-        kind = {"rank": "rank", "count": draw(st.sampled_from(["count", "growth", "level"]))}.get(code, "level")
+        kind = {"rank": "rank", "count": draw(st.sampled_from(["count", "growth", "level"]))}.get(
+            code, "level"
+        )
         value_type, aggregation, weight = INDICATORS[code]
         has_base = draw(st.booleans())
         targets.append(
@@ -84,9 +86,9 @@ def scenarios(draw):
 def _obs_frame(obs):
     frame = pd.DataFrame(obs, columns=["jurisdiction_id", "indicator_code", "year", "value"])
     frame = frame.drop_duplicates(["jurisdiction_id", "indicator_code", "year"], keep="last")
-    return frame.assign(
-        provisional=False, loaded=1.6e9, fetched=1.6e9, prev_value=np.nan
-    ).reset_index(drop=True)
+    return frame.assign(provisional=False, loaded=1.6e9, fetched=1.6e9, prev_value=np.nan).reset_index(
+        drop=True
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,8 +96,12 @@ def _obs_frame(obs):
 def test_every_verdict_uses_the_figures_of_one_territory(scenario):
     obs, targets, as_of = scenario
     frame = _obs_frame(obs)
-    milestones = pd.DataFrame(columns=["jurisdiction_id", "indicator_code", "done_on", "value", "provisional"])
-    results = evaluate_frames(targets, frame, SUCC, milestones, as_of, frozenset({"old-a", "old-b", "old-c"}), PREDS)
+    milestones = pd.DataFrame(
+        columns=["jurisdiction_id", "indicator_code", "done_on", "value", "provisional"]
+    )
+    results = evaluate_frames(
+        targets, frame, SUCC, milestones, as_of, frozenset({"old-a", "old-b", "old-c"}), PREDS
+    )
     published = {(r.jurisdiction_id, r.indicator_code, r.year): r.value for r in frame.itertuples()}
     derived = {
         (r.jurisdiction_id, r.indicator_code, r.year): r.value

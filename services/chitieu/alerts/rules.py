@@ -33,7 +33,9 @@ from chitieu.settings import get_settings
 # Better first, by the vocabulary's severity. Statuses of the no-data group (insufficient_data,
 # no_data) are never compared.
 STATUS_RANK: dict[str, int] = {s.key: s.severity for s in statuses.STATUSES if s.group != "no_data"}
-BEHIND_STATUSES = tuple(s.key for s in statuses.STATUSES if s.group == "behind" and not s.key.startswith("milestone_"))
+BEHIND_STATUSES = tuple(
+    s.key for s in statuses.STATUSES if s.group == "behind" and not s.key.startswith("milestone_")
+)
 EVALUATION_RULES = ("behind_trajectory", "status_worsened", "every_year_missed", "milestone_overdue")
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
 FLAG_VI = {
@@ -93,7 +95,8 @@ WHERE e.run_id = %(latest)s
   AND (e.status IN ({_BEHIND_SQL}, 'milestone_overdue')
        OR e.headline_status IN ({_BEHIND_SQL})
        OR e.will_meet IS FALSE
-       OR ({_RANK_SQL.format(col="coalesce(e.headline_status, e.status)")}) > ({_RANK_SQL.format(col="prev.status")}))
+       OR ({_RANK_SQL.format(col="coalesce(e.headline_status, e.status)")})
+          > ({_RANK_SQL.format(col="prev.status")}))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
 """
 
@@ -103,7 +106,9 @@ def headline_of(status: str, will_meet: bool | None, headline_status: str | None
     headline existed) by the same precedence from its status and projection."""
     if headline_status:
         return headline_status
-    head, _ = formulas.headline([status], [float("nan") if will_meet is None else float(will_meet)], [float("nan")])
+    head, _ = formulas.headline(
+        [status], [float("nan") if will_meet is None else float(will_meet)], [float("nan")]
+    )
     return str(head[0])
 
 
@@ -289,7 +294,9 @@ def _finding(
         if rule == "status_worsened":
             prev = row.get("prev_headline") or row["prev_status"]
             vi_parts.insert(1, f"Xấu đi từ «{statuses.label_vi(prev)}» sang «{statuses.label_vi(headline)}».")
-            en_parts.insert(1, f"Worsened from '{statuses.label_en(prev)}' to '{statuses.label_en(headline)}'.")
+            en_parts.insert(
+                1, f"Worsened from '{statuses.label_en(prev)}' to '{statuses.label_en(headline)}'."
+            )
         vi, en = " ".join(vi_parts), " ".join(en_parts)
     flags = [f for f in (row.get("flags") or []) if f in FLAG_VI]
     if flags:

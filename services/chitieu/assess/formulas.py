@@ -152,7 +152,9 @@ def headline(status: Any, will_meet: Any, gap: Any) -> tuple[np.ndarray, np.ndar
     will_meet = np.asarray(will_meet, dtype=float)
     gap = np.asarray(gap, dtype=float)
     with np.errstate(invalid="ignore"):
-        anticipated = np.where(will_meet == 1, "on_track", np.where(gap > 1, "deteriorating", "needs_acceleration"))
+        anticipated = np.where(
+            will_meet == 1, "on_track", np.where(gap > 1, "deteriorating", "needs_acceleration")
+        )
     on_scale = np.isin(status, TRAJECTORY_STATUSES)
     sev = np.vectorize(lambda k: _TRAJECTORY_SEVERITY.get(k, 0), otypes=[int])
     worse = on_scale & ~np.isnan(will_meet) & (sev(anticipated) > sev(status))

@@ -16,7 +16,8 @@ def _build() -> typer.Typer:
 
     root = typer.Typer(
         name="chitieu",
-        help="Chỉ Tiêu: theo dõi chỉ tiêu Nghị quyết 57-NQ/TW / monitoring of Resolution 57 indicator targets.",
+        help="Chỉ Tiêu: theo dõi chỉ tiêu Nghị quyết 57-NQ/TW / "
+        "monitoring of Resolution 57 indicator targets.",
         no_args_is_help=True,
         pretty_exceptions_show_locals=False,
     )

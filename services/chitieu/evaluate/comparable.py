@@ -83,7 +83,9 @@ def predecessor_map(preds: pd.DataFrame) -> dict[str, tuple[list[str], date, boo
     return out
 
 
-def point_index(obs: pd.DataFrame, jurisdictions: set[str], codes: set[str]) -> dict[tuple[str, str], dict[int, Point]]:
+def point_index(
+    obs: pd.DataFrame, jurisdictions: set[str], codes: set[str]
+) -> dict[tuple[str, str], dict[int, Point]]:
     """{(jurisdiction, indicator): {year: Point}} for the given jurisdictions and indicators only."""
     if obs.empty or not jurisdictions or not codes:
         return {}
@@ -106,6 +108,11 @@ def point_index(obs: pd.DataFrame, jurisdictions: set[str], codes: set[str]) -> 
     return out
 
 
+def _text(value: object) -> str | None:
+    """A catalog text field as read into a frame (None, NaN or a string)."""
+    return value if isinstance(value, str) else None
+
+
 def _reason(vi: str, en: str) -> str:
     return f"{vi} / {en}"
 
@@ -125,7 +132,12 @@ def derive(
     members, effective_on, split = preds
     published = points.get((successor, indicator), {})
     years = sorted(
-        {y for p in members for y in points.get((p, indicator), {}) if y < effective_on.year and y <= as_of_year}
+        {
+            y
+            for p in members
+            for y in points.get((p, indicator), {})
+            if y < effective_on.year and y <= as_of_year
+        }
         - set(published)
     )
     out = []
@@ -157,7 +169,8 @@ def derive(
             )
         elif missing:
             reason = _reason(
-                f"thiếu số liệu năm {year} của {', '.join(missing)}", f"no figure for {year} of {', '.join(missing)}"
+                f"thiếu số liệu năm {year} của {', '.join(missing)}",
+                f"no figure for {year} of {', '.join(missing)}",
             )
         elif kind == "identity":
             value = used[0].value
@@ -185,13 +198,19 @@ def derive(
                 ws = [points[(p, weight)][year].value for p in members]
                 total = sum(ws)
                 if total <= 0:
-                    reason = _reason("tổng trọng số không dương", "the weights do not sum to a positive number")
+                    reason = _reason(
+                        "tổng trọng số không dương", "the weights do not sum to a positive number"
+                    )
                 else:
                     value = sum(u.value * w for u, w in zip(used, ws, strict=True)) / total
         else:
             reason = _reason(f"quy tắc gộp không rõ: {kind}", f"unknown aggregation rule: {kind}")
             kind = "none"
-        weights_used = [points[(p, weight)][year] for p in members if weight and (p, weight) in points and year in points[(p, weight)]]
+        weights_used = [
+            points[(p, weight)][year]
+            for p in members
+            if weight and (p, weight) in points and year in points[(p, weight)]
+        ]
         everything = used + weights_used
         out.append(
             {
@@ -249,8 +268,12 @@ def comparable_inputs(
             continue
         candidate[i] = s_id
         single = len(pred_map[s_id][0]) == 1
-        carries[i] = carries_over(str(targets["kind"].iat[i]), targets["value_type"].iat[i], single)
-    needed = {(c, code) for c, code, k in zip(candidate.tolist(), codes_all.tolist(), carries.tolist(), strict=True) if k}
+        carries[i] = carries_over(str(targets["kind"].iat[i]), _text(targets["value_type"].iat[i]), single)
+    needed = {
+        (c, code)
+        for c, code, k in zip(candidate.tolist(), codes_all.tolist(), carries.tolist(), strict=True)
+        if k
+    }
     needed |= {(j, code) for j, code in zip(jurs.tolist(), codes_all.tolist(), strict=True) if j in pred_map}
     derived = Derived()
     for succ_id, code in sorted(needed):
@@ -258,9 +281,9 @@ def comparable_inputs(
             derive(
                 succ_id,
                 code,
-                rules.at[code, "aggregation"],
-                rules.at[code, "aggregation_weight"],
-                rules.at[code, "value_type"],
+                _text(rules.at[code, "aggregation"]),
+                _text(rules.at[code, "aggregation_weight"]),
+                _text(rules.at[code, "value_type"]),
                 pred_map[succ_id],
                 points,
                 as_of.year,

@@ -144,7 +144,9 @@ def series_rows(
     parts = []
     if not obs.empty:
         # Join on integer codes of (jurisdiction, indicator): far cheaper than on two string columns.
-        jcats = pd.Index(pd.unique(np.concatenate([_distinct(obs["jurisdiction_id"]), req["jurisdiction_id"]])))
+        jcats = pd.Index(
+            pd.unique(np.concatenate([_distinct(obs["jurisdiction_id"]), req["jurisdiction_id"]]))
+        )
         icats = pd.Index(pd.unique(np.concatenate([_distinct(obs["indicator_code"]), req["indicator_code"]])))
         width = len(icats)
         obs_key = _codes(obs["jurisdiction_id"], jcats) * width + _codes(obs["indicator_code"], icats)
@@ -174,7 +176,9 @@ def series_rows(
     usable = derived[derived["value"].notna()] if not derived.empty else derived
     if not usable.empty:
         rebuilt = req.merge(
-            usable[["jurisdiction_id", "indicator_code", "year", "value", "provisional", "loaded", "fetched"]],
+            usable[
+                ["jurisdiction_id", "indicator_code", "year", "value", "provisional", "loaded", "fetched"]
+            ],
             on=["jurisdiction_id", "indicator_code"],
         ).rename(columns={"jurisdiction_id": "data_jurisdiction_id"})
         rebuilt = rebuilt.drop(columns=["indicator_code"])
@@ -314,7 +318,6 @@ def evaluate_frames(
     `ceased`: ids of jurisdictions that ended before the merger date (their rankings are of the 63).
     `preds`: every succession (load.predecessors), for the comparable series of successors.
     """
-    as_of_year = as_of.year
     targets = targets.reset_index(drop=True)
     numeric = targets[targets["kind"] != "milestone"].reset_index(drop=True)
     derived_out: list[pd.DataFrame] = []
@@ -358,7 +361,9 @@ def _numeric_results(
     # the base is that series' value of the baseline year (else its earliest point).
     moved = territory != targets["jurisdiction_id"].to_numpy()
     if moved.any():
-        at_base = pd.Series(rows["value"].to_numpy(), index=pd.MultiIndex.from_arrays([sid, rows["year"].to_numpy()]))
+        at_base = pd.Series(
+            rows["value"].to_numpy(), index=pd.MultiIndex.from_arrays([sid, rows["year"].to_numpy()])
+        )
         base_years = targets["baseline_year"].to_numpy(dtype=float)
         replaced = np.full(n, np.nan)
         for i in np.flatnonzero(moved & ~np.isnan(base_years)).tolist():
@@ -371,7 +376,11 @@ def _numeric_results(
         last_row[:-1] = sid[1:] != sid[:-1]
         current_post[sid[last_row]] = post[last_row]
     is_rank = (targets["kind"] == "rank").to_numpy()
-    province = (targets["jurisdiction_level"] == "province").to_numpy() if "jurisdiction_level" in targets else np.zeros(n, bool)
+    province = (
+        (targets["jurisdiction_level"] == "province").to_numpy()
+        if "jurisdiction_level" in targets
+        else np.zeros(n, bool)
+    )
     # Ranks are bounded by the ranking they belong to: 63 provinces before the merger, 34 after.
     targets["rank_max"] = np.where(
         is_rank, np.where(province, np.where(current_post, COHORT_AFTER, COHORT_BEFORE), np.inf), np.nan
@@ -543,7 +552,9 @@ def _numeric_results(
 
     jurs = targets["jurisdiction_id"].to_numpy()
     t_ids = targets["id"].to_numpy()
-    lineage = _lineage(targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post_all)
+    lineage = _lineage(
+        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post_all
+    )
 
     main = pd.DataFrame(
         {
@@ -578,8 +589,13 @@ def _numeric_results(
         }
     )
     missed = _every_year_misses(
-        targets, _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year), national,
-        as_of_year, flag_arrays, lineage, basis,
+        targets,
+        _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year),
+        national,
+        as_of_year,
+        flag_arrays,
+        lineage,
+        basis,
     )
     if missed.empty:
         return main
@@ -607,14 +623,20 @@ def _yearly_check_rows(
     merger_year = np.full(len(targets), np.inf)
     succ_map = _succession_map(succ)
     for i in np.flatnonzero(moved).tolist():
-        merger_year[i] = succ_map[targets["jurisdiction_id"].iat[i]].effective_on.year
-    own = series_rows(targets, obs, targets["jurisdiction_id"].to_numpy().astype(object), comparable.Derived().frame())
+        merger_year[i] = succ_map[str(targets["jurisdiction_id"].iat[i])].effective_on.year
+    own = series_rows(
+        targets, obs, targets["jurisdiction_id"].to_numpy().astype(object), comparable.Derived().frame()
+    )
     own = own[own["year"].to_numpy() <= as_of_year]
     own_sid = own["sid"].to_numpy(dtype=np.int64)
     own = own[moved[own_sid] & (own["year"].to_numpy() < merger_year[own_sid])]
     sid = rows["sid"].to_numpy(dtype=np.int64)
     kept = rows[~moved[sid] | (rows["year"].to_numpy() >= merger_year[sid])]
-    return pd.concat([kept, own], ignore_index=True).sort_values(["sid", "year"], kind="stable").reset_index(drop=True)
+    return (
+        pd.concat([kept, own], ignore_index=True)
+        .sort_values(["sid", "year"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
@@ -651,13 +673,22 @@ def _lineage(
     jurs = targets["jurisdiction_id"].to_numpy()
     codes = targets["indicator_code"].to_numpy()
     points = _json_points_per_sid(rows, n)
-    derived_years = _json_years_per_sid(rows, rows["derived"].to_numpy(dtype=bool), n) if len(rows) else np.full(n, "", dtype=object)
+    derived_years = (
+        _json_years_per_sid(rows, rows["derived"].to_numpy(dtype=bool), n)
+        if len(rows)
+        else np.full(n, "", dtype=object)
+    )
     succ_map = _succession_map(succ)
     # Values that could not be derived, per (territory, indicator): said so in the lineage.
     missing: dict[tuple[str, str], list[dict[str, object]]] = {}
     if not derived.empty:
         for j, c, y, v, reason in zip(
-            derived["jurisdiction_id"], derived["indicator_code"], derived["year"], derived["value"], derived["reason"], strict=True
+            derived["jurisdiction_id"],
+            derived["indicator_code"],
+            derived["year"],
+            derived["value"],
+            derived["reason"],
+            strict=True,
         ):
             if v != v:
                 missing.setdefault((j, c), []).append({"year": int(y), "reason": reason})
@@ -667,7 +698,10 @@ def _lineage(
     out = []
     for i in range(n):
         j, t, b = jurs[i], territory[i], basis[i]
-        head = f'{{"basis":"{b}","territory_id":{_jstr(t)},"points":[{points[i]}],"derived_years":[{derived_years[i]}]'
+        head = (
+            f'{{"basis":"{b}","territory_id":{_jstr(t)},"points":[{points[i]}],'
+            f'"derived_years":[{derived_years[i]}]'
+        )
         extra: dict[str, object] = {}
         sm = succ_map.get(j)
         if sm is not None:
@@ -683,7 +717,9 @@ def _lineage(
         # The successor's series this target's verdict would use, when it is not the one used.
         other = sm.successor_id if sm is not None and b == comparable.BASIS_OWN_UNTIL_CEASED else t
         if derived_years[i] or (other, codes[i]) in missing:
-            extra["predecessor_ids"] = sorted(p for p, s2 in succ_map.items() if s2.successor_id == other) or None
+            extra["predecessor_ids"] = (
+                sorted(p for p, s2 in succ_map.items() if s2.successor_id == other) or None
+            )
         if (other, codes[i]) in missing:
             extra["not_derived"] = missing[(other, codes[i])]
         if is_rank[i]:
@@ -734,7 +770,8 @@ def _lineage_note(
         )
         en = (
             f"{jur} merged into {sm.successor_id} on {sm.effective_on.isoformat()}; {sm.successor_id}'s "
-            f"comparable series has fewer than two years, so {jur} is judged on its own figures up to its last year"
+            f"comparable series has fewer than two years, so {jur} is judged on its own figures up to its "
+            "last year"
         )
     else:
         vi = f"Đánh giá trên chuỗi số liệu của chính {territory}"
@@ -952,7 +989,9 @@ def _milestone_results(
                 "headline_status": status,
                 "headline_rule": "status",
                 "anticipated_gap": np.nan,
-                "series_basis": comparable.BASIS_OWN if data_jur == t.jurisdiction_id else comparable.BASIS_SUCCESSOR,
+                "series_basis": comparable.BASIS_OWN
+                if data_jur == t.jurisdiction_id
+                else comparable.BASIS_SUCCESSOR,
                 "inputs": json.dumps(
                     {
                         "target": {

@@ -232,10 +232,20 @@ def _write_derived(conn: psycopg.Connection, run_id: int, derived: pd.DataFrame 
     """The successors' values derived in this run, with their inputs (apart from observations)."""
     if derived is None or derived.empty:
         return
-    columns = ("jurisdiction_id", "indicator_code", "year", "value", "rule", "weight_indicator", "inputs", "reason")
-    with conn.cursor() as cur, cur.copy(
-        f"COPY derived_observations (run_id, {', '.join(columns)}) FROM STDIN"
-    ) as copy:
+    columns = (
+        "jurisdiction_id",
+        "indicator_code",
+        "year",
+        "value",
+        "rule",
+        "weight_indicator",
+        "inputs",
+        "reason",
+    )
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY derived_observations (run_id, {', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for rec in derived[list(columns)].itertuples(index=False):
             j, code, year, value, rule, weight, inputs, reason = rec
             copy.write_row(
