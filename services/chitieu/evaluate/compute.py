@@ -645,9 +645,9 @@ def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
     if rows.empty:
         return out
     sid = rows["sid"].to_numpy()
-    source = np.where(rows["derived"].to_numpy(dtype=bool), "derived", "published")
+    source = np.where(rows["derived"].to_numpy(dtype=bool), '"derived"}', '"published"}')
     pairs = [
-        f'{{"year":{y},"value":{_jnum(v)},"source":"{src}"}}'
+        f'{{"year":{y},"value":{v!r},"source":{src}'
         for y, v, src in zip(rows["year"].tolist(), rows["value"].tolist(), source.tolist(), strict=True)
     ]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
@@ -696,14 +696,21 @@ def _lineage(
     kinds = targets["kind"].to_numpy()
     value_types = targets["value_type"].to_numpy() if "value_type" in targets else np.full(n, None)
     out = []
+    plain_notes: dict[str, str] = {}  # the common case (own series, nothing else to say), per territory
     for i in range(n):
         j, t, b = jurs[i], territory[i], basis[i]
         head = (
             f'{{"basis":"{b}","territory_id":{_jstr(t)},"points":[{points[i]}],'
             f'"derived_years":[{derived_years[i]}]'
         )
-        extra: dict[str, object] = {}
         sm = succ_map.get(j)
+        if sm is None and not derived_years[i] and not is_rank[i] and (t, codes[i]) not in missing:
+            if t not in plain_notes:
+                vi, en = _lineage_note(b, j, t, None, "", False, False)
+                plain_notes[t] = json.dumps({"note_vi": vi, "note_en": en}, ensure_ascii=False)[1:]
+            out.append(head + "," + plain_notes[t])
+            continue
+        extra: dict[str, object] = {}
         if sm is not None:
             merger = {
                 "predecessor_id": j,
