@@ -27,6 +27,18 @@ NON_CARRYING_KINDS = frozenset({"count", "growth"})
 # Values that are ranks or composite scores are never combined, whatever the catalog says.
 NEVER_DERIVED_VALUE_TYPES = frozenset({"rank"})
 
+# The columns of derived_observations (besides run_id).
+STORED_COLUMNS = (
+    "jurisdiction_id",
+    "indicator_code",
+    "year",
+    "value",
+    "rule",
+    "weight_indicator",
+    "inputs",
+    "reason",
+)
+
 BASIS_OWN = "own"
 BASIS_SUCCESSOR = "successor_comparable"
 BASIS_OWN_UNTIL_CEASED = "own_until_ceased"
@@ -46,20 +58,7 @@ class Derived:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:
-        columns = [
-            "jurisdiction_id",
-            "indicator_code",
-            "year",
-            "value",
-            "rule",
-            "weight_indicator",
-            "inputs",
-            "reason",
-            "provisional",
-            "loaded",
-            "fetched",
-        ]
-        return pd.DataFrame(self.rows, columns=columns)
+        return pd.DataFrame(self.rows, columns=[*STORED_COLUMNS, "provisional", "loaded", "fetched"])
 
 
 def carries_over(kind: str, value_type: str | None, single_predecessor: bool) -> bool:

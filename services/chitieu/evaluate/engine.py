@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import psycopg
 
-from chitieu.evaluate import compute, load
+from chitieu.evaluate import comparable, compute, load
 
 ENGINE_VERSION = "2"  # part of the fingerprint: a change of method re-records even on the same data
 READ_WORKERS = 2  # parallel COPY streams for the observations
@@ -232,16 +232,7 @@ def _write_derived(conn: psycopg.Connection, run_id: int, derived: pd.DataFrame 
     """The successors' values derived in this run, with their inputs (apart from observations)."""
     if derived is None or derived.empty:
         return
-    columns = (
-        "jurisdiction_id",
-        "indicator_code",
-        "year",
-        "value",
-        "rule",
-        "weight_indicator",
-        "inputs",
-        "reason",
-    )
+    columns = comparable.STORED_COLUMNS
     with (
         conn.cursor() as cur,
         cur.copy(f"COPY derived_observations (run_id, {', '.join(columns)}) FROM STDIN") as copy,
