@@ -131,11 +131,12 @@ def test_cli_reads_json_lines_and_prints_one_result_a_line(tmp_path: Path):
 
 
 def test_console_script_assess_reads_stdin_without_building_the_whole_cli():
-    # The console entry point's fast path: the other areas (database, pandas, settings) stay unimported.
+    # The console entry point's fast path: typer and the other areas (database, pandas, settings) stay
+    # unimported.
     code = (
         "import sys; sys.argv = ['chitieu', 'assess', '-']; from chitieu.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('pandas', 'psycopg', 'chitieu.settings', 'chitieu.cli.db')\n"
+        "heavy = ('pandas', 'psycopg', 'pydantic', 'typer', 'chitieu.settings', 'chitieu.cli.db')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     lines = "\n".join(

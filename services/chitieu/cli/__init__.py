@@ -1,17 +1,21 @@
 """The `chitieu` command line. Each area registers its own sub-commands from its module.
 
-`app` is built on first use: `chitieu assess` (see `main`) must start fast enough to check many
-cases, so it does not import the other areas (database, pandas, settings).
+`app` is built on first use: `chitieu assess FILE` (see `main`) must start fast enough to check many
+cases, so it imports neither typer nor the other areas (database, pandas, settings).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 
 def _build() -> typer.Typer:
+    import typer
+
     from chitieu.cli import alerts, api, assess, catalog, dashboards, db, evaluate, ingest, pipeline
 
     root = typer.Typer(
@@ -44,8 +48,9 @@ def main() -> None:
     if sys.argv[1:2] == ["assess"]:
         from chitieu.cli.assess import run_alone
 
-        run_alone(sys.argv[2:])
-        return
+        code = run_alone(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
     __getattr__("app")()
 
 
