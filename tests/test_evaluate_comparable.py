@@ -289,3 +289,23 @@ def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):
     headline = {r[0]: r[4] for r in rows}
     for tid, summary in firing:
         assert labels[headline[tid]] in summary, tid
+
+
+def test_alert_text_says_which_series_the_verdict_used(merged):
+    from chitieu.alerts import rules
+
+    db = merged
+    add_target(db, id="nt.online", indicator_code="online", value=80, baseline_year=2020, baseline_value=50)
+    add_target(db, id="nt.patents", indicator_code="patents", kind="count", value=1000)
+    for jur, year, value in (("old-58", 2020, 50), ("old-58", 2024, 51), ("old-56", 2020, 40)):
+        add_obs(db, jur, "online", year, value, f"{year + 1}-03-01")
+    for year, value in ((2020, 10), (2024, 11)):
+        add_obs(db, "old-58", "patents", year, value, f"{year + 1}-03-01")
+    add_obs(db, "new-56", "online", 2025, 58, "2026-03-01")
+    evaluate(db, ts("2026-06-01"))
+    found = {f.target_id: f for f in rules.evaluation_findings(db, ["behind_trajectory"])}
+    # 50 -> 51 against 50 -> 80: limited progress, on Ninh Thuận's own figures (Khánh Hòa's series is
+    # one year long), and the text says so; the count target says it is a count of the old province.
+    assert "chưa đủ hai năm" in found["nt.online"].summary_vi
+    assert "Tiến triển chậm" in found["nt.online"].summary_vi
+    assert "chỉ tiêu số lượng của Ninh Thuận" in found["nt.patents"].summary_vi

@@ -223,6 +223,15 @@ def _lineage_text(row: dict[str, Any]) -> tuple[str, str]:
             f"Series: {jname} merged into {dname}{when_en}; judged on {dname}'s comparable series, never "
             f"spliced with {jname}'s figures."
         )
+    elif basis == "own_until_ceased" and lineage.get("own_because") == "successor_series_too_short":
+        vi = (
+            f"Chuỗi số liệu: {jname} đã hợp nhất{when_vi}; chuỗi so sánh được của tỉnh mới chưa đủ hai năm "
+            f"nên đánh giá trên số liệu của chính {jname} đến năm cuối cùng."
+        )
+        en = (
+            f"Series: {jname} merged{when_en}; the new province's comparable series has fewer than two "
+            f"years, so {jname} is judged on its own figures up to its last year."
+        )
     elif basis == "own_until_ceased":
         vi = f"Chuỗi số liệu: chỉ tiêu số lượng của {jname} chỉ đánh giá trên số liệu của chính {jname}."
         en = f"Series: a count target of {jname}, judged on {jname}'s own figures only."

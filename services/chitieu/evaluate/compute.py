@@ -735,6 +735,9 @@ def _lineage(
                 "current": COHORT_AFTER if current_post[i] else COHORT_BEFORE,
             }
         counted = not comparable.carries_over(str(kinds[i]), value_types[i], False)
+        if b == comparable.BASIS_OWN_UNTIL_CEASED:
+            # Why the target stays on its own territory: its kind, or a successor series too short.
+            extra["own_because"] = "count_target" if counted else "successor_series_too_short"
         note_vi, note_en = _lineage_note(b, j, t, sm, derived_years[i], (other, codes[i]) in missing, counted)
         extra["note_vi"] = note_vi
         extra["note_en"] = note_en
