@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     api_rate_limit: str = "600/minute"
     api_anonymous_rate_limit: str = "120/minute"
     api_max_upload_mb: float = 50.0
+    # Every other request body (the JSON of silences and keys), refused beyond this as it streams.
+    api_max_body_kb: float = 64.0
     # Uploads above this size are loaded in the background; the answer is 202 with a status URL.
     api_background_upload_mb: float = 2.0
     # xlsx and ods are zip archives: refuse one that would inflate beyond this (a zip bomb).

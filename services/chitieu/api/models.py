@@ -192,9 +192,11 @@ class Alert(BaseModel):
     detail: dict[str, Any]
     first_fired_at: datetime
     last_seen_at: datetime
-    last_notified_at: datetime | None
+    last_notified_at: datetime | None = Field(default=None, description="Absent for readers without a key")
     resolved_at: datetime | None
-    silenced_by: int | None
+    silenced_by: int | None = Field(
+        default=None, description="The silence holding it back; absent for readers without a key"
+    )
 
 
 class SilenceIn(BaseModel):
@@ -251,5 +253,5 @@ class Ready(BaseModel):
     database: bool
     migrations_current: bool
     pending_migrations: list[str]
-    postgresql: str | None = None
-    timescaledb: str | None = None
+    postgresql: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")
+    timescaledb: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")

@@ -30,12 +30,12 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
     return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
 
 
-# 400: a request body that is not even text (FastAPI cannot parse it).
+# 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
 @router.post(
     "/apikeys",
     response_model=ApiKeyCreated,
     status_code=201,
-    responses=responses(400, 401, 403, 404, 422, 429),
+    responses=responses(400, 401, 403, 404, 413, 422, 429),
 )
 async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Response:
     """The token is in this answer only; it is never shown again."""
