@@ -123,8 +123,12 @@ def tokens(loaded_db: psycopg.Connection, api_keys: dict[str, str]) -> dict[str,
     """Every kind of caller: none, each role, a revoked key, an expired key, and garbage."""
     revoked, row = create_key(loaded_db, role="admin", name="revoked admin")
     assert revoke_key(loaded_db, row["prefix"]) is not None
-    expired, _ = create_key(
-        loaded_db, role="admin", name="expired admin", expires_at=datetime.now(UTC) - timedelta(hours=1)
+    expired, row = create_key(
+        loaded_db, role="admin", name="expired admin", expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    # Only time makes a key expire: one cannot be created already expired.
+    loaded_db.execute(
+        "UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE id = %s", (row["id"],)
     )
     return {
         "none": None,

@@ -168,7 +168,7 @@ def _requirement(role: Role, *, public: bool) -> Any:
     ) -> Principal:
         checked = getattr(request.state, "principal", None)
         if checked is not None:
-            return checked  # type: ignore[no-any-return]
+            return checked
         gate: Gate = request.app.state.gate
         client = request.client.host if request.client else "unknown"
         token = credentials.credentials if credentials is not None else None

@@ -3,10 +3,27 @@ every answer against). Routes serialise rows straight to JSON; these describe th
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """pydantic also reads a number (`0`, `"0"`) as seconds since 1970: a client sending one meant
+    something else, so only the ISO 8601 text of a date or time is taken."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            "expected an ISO 8601 date or time (2025-07-01, 2025-07-01T08:00:00+07:00), not a number"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 Status = Literal[
     "achieved",
@@ -237,7 +254,9 @@ class ApiKey(BaseModel):
 class ApiKeyRequest(BaseModel):
     role: Literal["viewer", "engineer", "admin"]
     name: str = Field(min_length=1, max_length=200, examples=["Sở KH&CN Khánh Hòa — nhập liệu"])
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = Field(
+        default=None, description="Must be in the future; without an offset: Vietnam time (UTC+7)"
+    )
 
 
 class ApiKeyCreated(ApiKey):

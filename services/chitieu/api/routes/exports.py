@@ -33,7 +33,7 @@ from chitieu.api.exports import (
     XlsxWriter,
     query,
 )
-from chitieu.api.models import Status
+from chitieu.api.models import IsoDateTime, Status
 from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["exports"])
@@ -233,7 +233,7 @@ async def export(
     indicator: str | None = None,
     status: Annotated[list[Status] | None, Query(description="statuses only; repeat for several")] = None,
     as_of: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="statuses, observations: what was known at this time (without an offset: UTC+7)"),
     ] = None,
     vintages: Annotated[

@@ -102,7 +102,8 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 POST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **responses(401, 403, 429, 503),
+    # 400: a body that is not multipart/form-data at all, or a broken one (the form parser's refusal).
+    **responses(400, 401, 403, 429, 503),
     200: {
         "model": UploadJob,
         "description": "This exact file was already loaded: nothing new (result_status `skipped`)",
