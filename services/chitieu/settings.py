@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     dashboard_base_url: str = "http://127.0.0.1:3000"
     notify_max_attempts: int = 8
     notify_backoff_seconds: int = 60
+    # Connect and read timeout of one send, and per channel kind (URL scheme: json, mailto, tgram…),
+    # e.g. NOTIFY_TIMEOUTS='{"mailto": 30}'. A channel URL's own cto=/rto= wins.
+    notify_timeout_seconds: float = 10.0
+    notify_timeouts: dict[str, float] = Field(default_factory=dict)
+    # A send that timed out waiting for the answer may have arrived: wait at least this long before
+    # sending it again (a slow receiver is not hammered with copies).
+    notify_unknown_backoff_seconds: int = 1800
     # This many due notices (or more) for one channel go out as one digest (a first sync, a backlog
     # after an outage), not one message each; 0 = never digest.
     notify_digest_threshold: int = 10
