@@ -51,8 +51,12 @@ class Settings(BaseSettings):
     api_max_upload_mb: float = 50.0
     # Every other request body (the JSON of silences and keys), refused beyond this as it streams.
     api_max_body_kb: float = 64.0
-    # Uploads above this size are loaded in the background; the answer is 202 with a status URL.
+    # Uploads above this size are loaded in the background, by the upload worker process; the answer
+    # is 202 with a status URL. Smaller ones are loaded in the API process while the client waits.
     api_background_upload_mb: float = 2.0
+    # true: the API starts the upload worker as its child process when there is a job for it;
+    # false: run `chitieu api upload-worker` yourself (one or more, anywhere with the database).
+    api_upload_worker: bool = True
     # xlsx and ods are zip archives: refuse one that would inflate beyond this (a zip bomb).
     api_max_unzipped_mb: float = 500.0
     api_pool_max_size: int = 10

@@ -1,5 +1,5 @@
-"""`create_app()`: the FastAPI application. Pools, the change feed and the upload worker start with
-the app (never at import time), so `chitieu api openapi` needs no database."""
+"""`create_app()`: the FastAPI application. Pools, the change feed and the upload worker's watch start
+with the app (never at import time), so `chitieu api openapi` needs no database."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chitieu.api.auth import Gate
 from chitieu.api.bodylimit import BodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
 from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, uploads
-from chitieu.api.uploads import UploadWorker
+from chitieu.api.upload_worker import WorkerProcess
 from chitieu.settings import get_settings
 
 PREFIX = "/api/v1"
@@ -74,7 +74,8 @@ def create_app(dsn: str | None = None) -> FastAPI:
             rate=settings.api_rate_limit,
             anonymous_rate=settings.api_anonymous_rate_limit,
         )
-        app.state.uploads = UploadWorker(app.state)
+        # Background uploads are parsed in a child process, never in this one.
+        app.state.uploads = WorkerProcess(url, pool, enabled=settings.api_upload_worker)
         await app.state.uploads.start()
         try:
             yield

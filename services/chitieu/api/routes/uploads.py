@@ -284,7 +284,7 @@ async def upload(
     assert job is not None
     location = {"Location": _status_url(request, job_id)}
     if job["state"] == "queued":
-        request.app.state.uploads.wake()
+        request.app.state.uploads.ensure()
         return _json(_answer(request, job), 202, location)
     if not dry_run:
         changed(request)
