@@ -544,6 +544,11 @@ def test_public_read_shows_published_results_only(
             assert {k: v for k, v in full.items() if k in public} == public
         one = client.get(f"{V1}/alerts/{keyed[0]['id']}").json()
         assert "silenced_by" not in one and one["summary_vi"] == keyed[0]["summary_vi"]
+        export = f"{V1}/exports/alerts?format=csv"
+        public_header = client.get(export).text.lstrip("\ufeff").splitlines()[0].split(",")
+        full_header = client.get(export, headers=_headers(tokens["viewer"])).text.lstrip("\ufeff")
+        assert {"silenced_by", "last_notified_at"} <= set(full_header.splitlines()[0].split(","))
+        assert "summary_vi" in public_header and not {"silenced_by", "last_notified_at"} & set(public_header)
         # The server's versions only to engineers and admins.
         for who in ("none", "viewer", "garbage"):
             ready = client.get("/readyz", headers=_headers(tokens[who]))

@@ -14,7 +14,7 @@ from chitieu.api import queries
 from chitieu.api.auth import Engineer, Principal, Reader, Viewer
 from chitieu.api.cache import Cached, conditional, dumps, etag_of
 from chitieu.api.deps import RowId, changed, connection, jurisdiction_ids, not_found, sync_connection
-from chitieu.api.models import Alert, Silence, SilenceIn, SilenceRequest
+from chitieu.api.models import ALERT_INTERNAL_FIELDS, Alert, Silence, SilenceIn, SilenceRequest
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
 from chitieu.api.problems import Problem, responses
 
@@ -24,15 +24,11 @@ READ_ERRORS = responses(401, 403, 404, 422, 429)
 WRITE_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 
 
-# What an alert says about the engineers' handling of it rather than about the target: not published.
-INTERNAL = ("last_notified_at", "silenced_by")
-
-
 def _published(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
-    """The alert as a reader without a key sees it (API_PUBLIC_READ): without INTERNAL fields."""
+    """The alert as a reader without a key sees it (API_PUBLIC_READ)."""
     if who.key_id is not None:
         return row
-    return {k: v for k, v in row.items() if k not in INTERNAL}
+    return {k: v for k, v in row.items() if k not in ALERT_INTERNAL_FIELDS}
 
 
 @router.get("/alerts", response_model=Page[Alert], responses=READ_ERRORS)
