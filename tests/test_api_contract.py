@@ -27,8 +27,10 @@ import requests
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from psycopg import sql
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -132,15 +134,24 @@ schema.config.update(base_url=BASE_URL)
 )
 def test_every_operation_keeps_its_contract(case: Any, fuzz: Fuzz) -> None:
     """No 5xx, and every answer (status, media type, body) is one the document declares."""
+    response = _call(fuzz, case)
+    # Every check schemathesis has (status codes, media types, bodies, headers, negative data
+    # rejected, positive data accepted, unsupported methods answered 405 with Allow, ...).
+    case.validate_response(response, excluded_checks=RESENDING)
+
+
+def _call(fuzz: Fuzz, case: Any) -> Any:
+    """Send a generated case through the app's test client with a real key (httpx.Response)."""
     token = fuzz.admin
     revoking = case.method == "DELETE" and case.path.startswith("/api/v1/apikeys/")
     if revoking:
         # A revocation may hit its caller's key: each is made with a key of its own.
         token = create_key(fuzz.db, role="admin", name="fuzz revoker")[0]
-    # The case's own bearer token is replaced with a real one; a case sent without the header or with
-    # a malformed one (the coverage phase's checks that a key is required) goes as generated.
-    generated = "Bearer " if case.headers is None else case.headers.get("Authorization", "")
-    real_key = generated.startswith("Bearer ")
+    # The case's own bearer token is replaced with a real one; a negative case sent without the
+    # header or with a malformed one (the checks that a key is required) goes as generated.
+    generated = (case.headers or {}).get("Authorization", "")
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    real_key = not negative or generated.startswith("Bearer ")
     kwargs = case.as_transport_kwargs(base_url=BASE_URL, headers=bearer(token) if real_key else None)
     # Schemathesis serialises for `requests` (its multipart `files` are not httpx's): let requests
     # encode the request, then send exactly those bytes through the app's test client.
@@ -151,13 +162,42 @@ def test_every_operation_keeps_its_contract(case: Any, fuzz: Fuzz) -> None:
     if revoking:
         # ...and the key every other call uses (id 1, the example of `key_id`) is given back.
         fuzz.db.execute("UPDATE api_keys SET revoked_at = NULL WHERE id = %s", (fuzz.admin_id,))
-    # Every check schemathesis has (status codes, media types, bodies, headers, negative data
-    # rejected, positive data accepted, unsupported methods answered 405 with Allow, ...).
-    case.validate_response(response, excluded_checks=RESENDING)
     # The coverage phase also sends requests stripped of their credentials; with the admin key, an
     # auth refusal would mean the fuzz exercised nothing.
     if sent.headers.get("Authorization") == f"Bearer {token}":
         assert response.status_code not in (401, 403), (case.method, case.path, response.text)
+    return response
+
+
+def test_sequences_of_calls_keep_the_contract(fuzz: Fuzz) -> None:
+    """Stateful: chains that follow the links schemathesis infers from the document (create a
+    silence → remove it, create a key → revoke it, upload → read the job, list → read one), every
+    answer held to every check, also those that compare a step with the ones before it."""
+    workflow = schema.as_state_machine()
+    seen: set[tuple[str, str, int]] = set()
+
+    class InProcess(workflow):  # type: ignore[misc, valid-type]
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            response = _call(fuzz, case)
+            seen.add((case.method, case.operation.path, response.status_code))
+            return Response.from_any(response)
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=RESENDING, recorder=self.recorder)
+
+    run_state_machine_as_test(
+        InProcess,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    # The chains ran: a key created by one step was revoked by a later one, with the id it returned.
+    assert {("POST", "/api/v1/apikeys", 201), ("DELETE", "/api/v1/apikeys/{key_id}", 200)} <= seen, seen
 
 
 def _documented(method: str, path: str, status: int) -> bool:

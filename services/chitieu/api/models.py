@@ -222,7 +222,9 @@ class Alert(BaseModel):
 
 
 class SilenceIn(BaseModel):
-    duration: str = Field(pattern=r"^\s*\d+\s*[mhdwMHDW]\s*$", examples=["30d"], description="m, h, d or w")
+    duration: str = Field(
+        pattern=r"^\s*0*[1-9]\d*\s*[mhdwMHDW]\s*$", examples=["30d"], description="m, h, d or w; more than 0"
+    )
     comment: str | None = Field(default=None, max_length=2000, examples=["đang bổ sung số liệu 2025"])
 
 
