@@ -379,8 +379,8 @@ def claim_next(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any], int] | No
         attempts = int(job["attempts"]) + 1
         if attempts > MAX_ATTEMPTS:
             error = (
-                f"Đã bỏ sau {MAX_ATTEMPTS} lần thử, mỗi lần API đều dừng giữa chừng / "
-                f"given up after {MAX_ATTEMPTS} attempts, each interrupted by the API stopping"
+                f"Đã bỏ sau {MAX_ATTEMPTS} lần thử, mỗi lần tiến trình nạp đều dừng giữa chừng / "
+                f"given up after {MAX_ATTEMPTS} attempts, each interrupted by its process stopping"
             )
             _finish(conn, job_id, state="failed", attempts=attempts - 1, error=error, result_status="failed")
             unlock(conn, job_id)

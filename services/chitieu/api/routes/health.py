@@ -34,8 +34,9 @@ async def readyz(request: Request) -> JSONResponse:
 
     wanted = discover(get_settings().schemas_dir)
     try:
+        engineer = await _engineer(request)
         async with request.app.state.pool.connection(timeout=3) as conn:
-            versions = await queries.server_versions(conn) if await _engineer(request) else {}
+            versions = await queries.server_versions(conn) if engineer else {}
             applied = await queries.applied_migrations(conn)
     except (PoolTimeout, psycopg.Error, Problem):
         body = Ready(status="not_ready", database=False, migrations_current=False, pending_migrations=[])
