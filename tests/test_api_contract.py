@@ -196,8 +196,14 @@ def test_sequences_of_calls_keep_the_contract(fuzz: Fuzz) -> None:
             suppress_health_check=list(HealthCheck),
         ),
     )
-    # The chains ran: a key created by one step was revoked by a later one, with the id it returned.
-    assert {("POST", "/api/v1/apikeys", 201), ("DELETE", "/api/v1/apikeys/{key_id}", 200)} <= seen, seen
+    # The chains ran: something created by one step was removed or read by a later one, with the id
+    # it returned (which chain depends on the rows earlier tests left).
+    followed = {
+        ("DELETE", "/api/v1/apikeys/{key_id}", 200),
+        ("DELETE", "/api/v1/silences/{silence_id}", 204),
+        ("GET", "/api/v1/uploads/{job_id}", 200),
+    }
+    assert seen & followed, sorted(seen)
 
 
 def _documented(method: str, path: str, status: int) -> bool:
