@@ -7,6 +7,8 @@ import email
 import json
 import socket
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
@@ -36,6 +38,8 @@ class Webhook:
         self.received: list[dict[str, Any]] = []
         self.failed: list[str] = []
         self.fail_next = 0
+        self.slow_next = 0  # answer these many requests late (after taking them): a slow receiver
+        self.slow_seconds = 0.0
         self.lock = threading.Lock()
         hook = self
 
@@ -49,7 +53,12 @@ class Webhook:
                         self.send_response(500)
                         self.end_headers()
                         return
-                    hook.received.append({"path": self.path, **json.loads(body)})
+                    notice = self.headers.get("X-Chitieu-Notice-Id")
+                    hook.received.append({"path": self.path, "header_notice_id": notice, **json.loads(body)})
+                    slow = hook.slow_next > 0
+                    hook.slow_next -= slow
+                if slow:
+                    time.sleep(hook.slow_seconds)
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -597,3 +606,59 @@ def test_report_due_notifies_deadline_and_resolves_silently(
     # after the due date the alert resolves without a notice
     s2 = sync_alerts(db, datetime(2026, 6, 16, 2, 0, tzinfo=UTC))
     assert (s2.resolved, s2.notifications) == (1, 0)
+
+
+def test_a_slow_receiver_gets_one_notice_id_and_a_long_wait_before_any_copy(
+    db: psycopg.Connection,
+    routes_file: Path,
+    webhook: Webhook,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mailbox, _ = smtp
+    monkeypatch.setenv("NOTIFY_TIMEOUTS", '{"json": 1}')
+    monkeypatch.setenv("NOTIFY_UNKNOWN_BACKOFF_SECONDS", "3600")
+    get_settings.cache_clear()
+    seed_catalog(db)
+    add_run(db, T0, [ev("hn.t01", "deteriorating", **BEHIND)])
+    assert sync_alerts(db, T0).notifications == 1
+    webhook.slow_next, webhook.slow_seconds = 1, 4.0  # takes the notice, answers after the timeout
+
+    first = outbox.drain(db, T0)
+    assert (first.sent, first.unknown, first.retried) == (0, 1, 1)
+    assert "outcome unknown" in first.errors[0] and "không rõ" in first.errors[0]
+    status, attempts, next_at = db.execute(
+        "SELECT status, attempts, next_attempt_at FROM notification_outbox"
+    ).fetchone()
+    # Not the ordinary 60 s back-off: the receiver probably has it.
+    assert (status, attempts, next_at) == ("pending", 1, T0 + timedelta(seconds=3600))
+    assert outbox.drain(db, T0 + timedelta(seconds=3599)).picked == 0
+
+    assert outbox.drain(db, T0 + timedelta(seconds=3600)).sent == 1
+    copies = webhook.at("/default")
+    assert len(copies) == 2  # at least once: the receiver got it twice ...
+    ids = {(c["header_notice_id"], c["notice_id"]) for c in copies}
+    assert len(ids) == 1  # ... with one notice id, in the header and the payload, to drop the copy by
+    (header_id, payload_id) = ids.pop()
+    assert header_id == payload_id and uuid.UUID(header_id)
+    # Another notice has another id.
+    add_run(db, T0 + timedelta(days=1), [ev("hn.t01", "on_track")])
+    sync_alerts(db, T0 + timedelta(days=1))
+    outbox.drain(db, T0 + timedelta(days=1))
+    assert len({c["notice_id"] for c in webhook.at("/default")}) == 2
+    assert mailbox.messages == []
+
+
+def test_every_channel_kind_carries_the_notice_id(smtp: tuple[Mailbox, int]) -> None:
+    from chitieu.alerts.notify import deliver, with_notice
+
+    mailbox, port = smtp
+    url = f"mailto://127.0.0.1:{port}?from=canhbao@chitieu.local&to=so@chitieu.local"
+    assert deliver(url, "Tiêu đề", "Nội dung", {"notice_id": "n-1", "severity": "info"}).ok
+    assert mailbox.messages[0]["X-Chitieu-Notice-Id"] == "n-1"
+    # A chat service takes no header: the id is the text's last line. Timeouts come from settings,
+    # and a channel's own rto/cto win.
+    chat, body = with_notice("tgram://bot/chat", "Nội dung", "n-2")
+    assert body.endswith("notice id: n-2") and "rto=10" in chat and "cto=10" in chat
+    own, _ = with_notice("json://h/p?rto=30", "x", None)
+    assert "rto=30" in own and own.count("rto=") == 1 and "cto=10" in own

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 import time
 import uuid
@@ -397,6 +398,12 @@ def test_a_large_file_is_loaded_in_the_background(
     catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _setting(monkeypatch, "API_BACKGROUND_UPLOAD_MB", "0.001")  # ~1 KB: the 11 KB sample is "large"
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a background upload was parsed in the API process")
+
+    # The API process cannot load a file now: only the worker process, which has its own, can.
+    monkeypatch.setattr("chitieu.api.uploads.ingest_bytes", not_here)
     res = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes())
     assert res.status_code == 202, res.text
     accepted = res.json()
@@ -408,6 +415,17 @@ def test_a_large_file_is_loaded_in_the_background(
     assert job["report"]["summary"]["rejected"] == 2
     loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
     assert loaded == job["report"]["summary"]["loaded"] > 100
+    worker = api.app.state.uploads.child
+    assert worker is not None and worker.pid != os.getpid()
+
+    # A worker that dies is replaced when the next job comes.
+    worker.kill()
+    worker.wait()
+    again = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes())
+    assert again.status_code == 202, again.text
+    job = _until_done(api, again.headers["location"], api_keys["viewer"])
+    assert (job["state"], job["result_status"]) == ("done", "skipped"), job  # the same file: nothing new
+    assert api.app.state.uploads.child.pid != worker.pid
 
 
 def test_jobs_left_by_a_stopped_api_are_resumed_at_start(

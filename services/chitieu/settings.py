@@ -49,8 +49,14 @@ class Settings(BaseSettings):
     api_rate_limit: str = "600/minute"
     api_anonymous_rate_limit: str = "120/minute"
     api_max_upload_mb: float = 50.0
-    # Uploads above this size are loaded in the background; the answer is 202 with a status URL.
+    # Every other request body (the JSON of silences and keys), refused beyond this as it streams.
+    api_max_body_kb: float = 64.0
+    # Uploads above this size are loaded in the background, by the upload worker process; the answer
+    # is 202 with a status URL. Smaller ones are loaded in the API process while the client waits.
     api_background_upload_mb: float = 2.0
+    # true: the API starts the upload worker as its child process when there is a job for it;
+    # false: run `chitieu api upload-worker` yourself (one or more, anywhere with the database).
+    api_upload_worker: bool = True
     # xlsx and ods are zip archives: refuse one that would inflate beyond this (a zip bomb).
     api_max_unzipped_mb: float = 500.0
     api_pool_max_size: int = 10
@@ -73,6 +79,13 @@ class Settings(BaseSettings):
     dashboard_base_url: str = "http://127.0.0.1:3000"
     notify_max_attempts: int = 8
     notify_backoff_seconds: int = 60
+    # Connect and read timeout of one send, and per channel kind (URL scheme: json, mailto, tgram…),
+    # e.g. NOTIFY_TIMEOUTS='{"mailto": 30}'. A channel URL's own cto=/rto= wins.
+    notify_timeout_seconds: float = 10.0
+    notify_timeouts: dict[str, float] = Field(default_factory=dict)
+    # A send that timed out waiting for the answer may have arrived: wait at least this long before
+    # sending it again (a slow receiver is not hammered with copies).
+    notify_unknown_backoff_seconds: int = 1800
     # This many due notices (or more) for one channel go out as one digest (a first sync, a backlog
     # after an outage), not one message each; 0 = never digest.
     notify_digest_threshold: int = 10

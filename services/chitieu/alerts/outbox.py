@@ -3,12 +3,17 @@
 pick the same row. A failed delivery is retried with exponential backoff until NOTIFY_MAX_ATTEMPTS,
 then marked dead; nothing is ever deleted, so a channel that is down loses nothing.
 
-Delivery is at-least-once only across a crash between the send and the commit of that one row;
-the dedup_key (alert, episode, event, sequence, route, channel) keeps re-runs from enqueuing twice.
+Delivery is at-least-once: a notice is sent again when its first send may have arrived without our
+knowing (no answer within the timeout, or a crash between the send and the commit of its row).
+Every copy carries the same notice id (`notice_id`, derived from the row's dedup_key), which is
+what a receiver de-duplicates on; see notify.py for where each channel kind carries it. A send
+whose outcome is unknown is retried no sooner than NOTIFY_UNKNOWN_BACKOFF_SECONDS. The dedup_key
+(alert, episode, event, sequence, route, channel) keeps re-runs of the sync from enqueuing twice.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,9 +26,16 @@ from psycopg.types.json import Jsonb
 from chitieu.alerts.messages import render_digest
 from chitieu.alerts.notify import Delivery, deliver
 from chitieu.alerts.routes import Route, channel_id
-from chitieu.settings import get_settings
+from chitieu.settings import Settings, get_settings
 
 MAX_BACKOFF = timedelta(days=1)
+_NOTICE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:chitieu:notice")
+
+
+def notice_id(dedup_keys: Iterable[str]) -> str:
+    """The id every copy of a notice carries: the same for every retry of the same row (or the same
+    rows of a digest), different for any other notice."""
+    return str(uuid.uuid5(_NOTICE_NAMESPACE, "\n".join(sorted(dedup_keys))))
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class DrainSummary:
     picked: int = 0
     sent: int = 0
     retried: int = 0
+    unknown: int = 0  # rows whose send got no answer in time (retried later, also counted in retried)
     dead: int = 0
     digests: int = 0  # deliveries that carried several rows
     errors: list[str] = field(default_factory=list)
@@ -53,6 +66,7 @@ class DrainSummary:
             "sent": self.sent,
             "digests": self.digests,
             "retried": self.retried,
+            "unknown": self.unknown,
             "dead": self.dead,
             "errors": self.errors,
         }
@@ -140,7 +154,7 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 
 DIGEST_MAX_ITEMS = 50  # notices in one digest; a longer backlog goes out as several
 
-_PICK = """SELECT id, event, target_url, subject, body, payload, attempts, channel
+_PICK = """SELECT id, dedup_key, event, target_url, subject, body, payload, attempts, channel
            FROM notification_outbox
            WHERE status = 'pending' AND next_attempt_at <= %(now)s
              AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))"""
@@ -196,10 +210,9 @@ def drain(
             else:
                 subject, body, payload = render_digest(row["channel"], rows, now)
                 summary.digests += 1
+            payload = {**payload, "notice_id": notice_id(r["dedup_key"] for r in rows)}
             result = sender(row["target_url"], subject, body, payload)
-            _record(
-                cur, rows, result, now, settings.notify_max_attempts, settings.notify_backoff_seconds, summary
-            )
+            _record(cur, rows, result, now, settings, summary)
     return summary
 
 
@@ -208,8 +221,7 @@ def _record(
     rows: list[dict[str, Any]],
     result: Delivery,
     now: datetime,
-    max_attempts: int,
-    backoff_seconds: int,
+    settings: Settings,
     summary: DrainSummary,
 ) -> None:
     """The outcome of one delivery, on every row it carried."""
@@ -226,8 +238,12 @@ def _record(
     updates = []
     for r in rows:
         attempts = r["attempts"] + 1
-        dead = result.permanent or attempts >= max_attempts
-        later = now + backoff(attempts, backoff_seconds)
+        dead = result.permanent or attempts >= settings.notify_max_attempts
+        wait = backoff(attempts, settings.notify_backoff_seconds)
+        if result.unknown:
+            wait = max(wait, timedelta(seconds=settings.notify_unknown_backoff_seconds))
+            summary.unknown += not dead
+        later = now + wait
         updates.append(
             ("dead" if dead else "pending", attempts, result.error, None if dead else later, r["id"])
         )

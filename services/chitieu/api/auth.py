@@ -1,8 +1,13 @@
 """Who is calling (a bearer API key, or nobody) and whether they may: roles and request rates.
 
 viewer < engineer < admin: viewers read, engineers also upload and silence, admins also manage keys.
-With API_PUBLIC_READ, read endpoints answer without a key. Verified keys are remembered until the
-key table changes (its changes are NOTIFYed like the data's), so a revocation applies at once.
+With API_PUBLIC_READ, the reads of published results (catalog, targets, series, statuses, exports,
+alerts without their internal fields) answer without a key; what engineers handle (uploads,
+silences, keys) always needs one. Verified keys are remembered until the key table changes (its
+changes are NOTIFYed like the data's), so a revocation applies at once.
+
+The check runs in `BodyLimit` (bodylimit.py) before a byte of the body is read, and the route's
+dependency takes the principal it found; the dependency checks by itself only when no middleware did.
 """
 
 from __future__ import annotations
@@ -109,18 +114,17 @@ class Gate:
             headers={"Retry-After": str(retry), "RateLimit-Policy": str(rate)},
         )
 
-    async def check(
-        self, request: Request, credentials: HTTPAuthorizationCredentials | None, role: Role, *, read: bool
-    ) -> Principal:
-        client = request.client.host if request.client else "unknown"
-        if credentials is None or not credentials.credentials:
+    async def check(self, client: str, token: str | None, role: Role, *, public: bool) -> Principal:
+        """The caller of an operation that needs `role` (`public`: a published read, open to anyone
+        under API_PUBLIC_READ); a Problem (401, 403, 429, 503) when they may not call it."""
+        if not token:
             principal = Principal(None, None, None, "anonymous", client)
-            if not (read and self.public_read):
+            if not (public and self.public_read):
                 await self._limit(principal)
                 raise _unauthorized("Cần khóa API (Authorization: Bearer …)", "an API key is required")
         else:
             try:
-                principal = await self._lookup(credentials.credentials, client)
+                principal = await self._lookup(token, client)
             except Problem:
                 # Wrong keys count against the client address: guessing costs a database query.
                 await self._limit(Principal(None, None, None, "anonymous", client))
@@ -140,16 +144,43 @@ def _unauthorized(vi: str, en: str) -> Problem:
     return Problem(401, vi=vi, en=en, headers={"WWW-Authenticate": 'Bearer realm="chitieu"'})
 
 
-def _requirement(role: Role, *, read: bool) -> Any:
+@dataclass(frozen=True)
+class Requirement:
+    role: Role
+    public: bool
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header (another scheme is no key at all)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def requirement_of(call: Any) -> Requirement | None:
+    return getattr(call, "requirement", None)
+
+
+def _requirement(role: Role, *, public: bool) -> Any:
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
+        checked = getattr(request.state, "principal", None)
+        if checked is not None:
+            return checked
         gate: Gate = request.app.state.gate
-        return await gate.check(request, credentials, role, read=read)
+        client = request.client.host if request.client else "unknown"
+        token = credentials.credentials if credentials is not None else None
+        return await gate.check(client, token, role, public=public)
 
+    dependency.requirement = Requirement(role, public)  # type: ignore[attr-defined]
     return Depends(dependency)
 
 
-Reader = Annotated[Principal, _requirement("viewer", read=True)]
-Engineer = Annotated[Principal, _requirement("engineer", read=False)]
-Admin = Annotated[Principal, _requirement("admin", read=False)]
+# Published results: open to anyone with API_PUBLIC_READ.
+Reader = Annotated[Principal, _requirement("viewer", public=True)]
+# What only key holders read: uploads (file names, uploaders, raw cells), silences (who, why).
+Viewer = Annotated[Principal, _requirement("viewer", public=False)]
+Engineer = Annotated[Principal, _requirement("engineer", public=False)]
+Admin = Annotated[Principal, _requirement("admin", public=False)]

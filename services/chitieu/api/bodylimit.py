@@ -1,10 +1,18 @@
-"""The upload size limit, applied while the body arrives.
+"""Who may send a body, and how much of one: checked before and while it arrives.
 
-Starlette's form parser would otherwise spool the whole body to disk before the route could look at
-its size. A declared Content-Length over the limit is refused before one byte is read; a body sent
-without one (chunked) or longer than it declared is counted as it streams and cut off at the limit.
-Either way the answer is a 413 problem and the part already received is discarded, never archived:
-a file refused for its size was never received whole.
+FastAPI reads a route's whole body (JSON or form) before it resolves the route's dependencies, the
+authentication among them, so anyone could make the process hold a body of any size. This
+middleware runs first: it finds the route a request is for, authenticates the caller for that
+route's role (the same `Gate.check` as the dependency, which then takes the principal found here),
+and only then lets the body be read, counted as it streams:
+
+- an upload (`POST /uploads`) may carry API_MAX_UPLOAD_MB plus its multipart envelope;
+- every other body API_MAX_BODY_KB (the JSON of silences and keys is a few hundred bytes).
+
+A declared Content-Length over the limit is refused before one byte is read; a body sent without one
+(chunked) or longer than it declared is cut off at the limit. Either way the answer is a 413 problem
+and the part already received is discarded: a file refused for its size was never received whole, so
+it is never archived.
 """
 
 from __future__ import annotations
@@ -12,37 +20,55 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chitieu.api import problems
+from chitieu.api.auth import Gate, bearer_token, requirement_of
+from chitieu.api.problems import Problem
 from chitieu.settings import get_settings
 
 MB = 1024 * 1024
+KB = 1024
 # The multipart envelope around the file (boundaries, part headers, the small form fields).
 FRAMING_BYTES = 64 * 1024
 
 
-def _messages(limit_mb: float) -> dict[str, str]:
-    return {
-        "vi": f"Tệp gửi lên vượt giới hạn {limit_mb:g} MB; hãy chia nhỏ tệp",
-        "en": f"the upload exceeds the {limit_mb:g} MB limit; split the file",
+def _limit(scope: Scope, upload_path: str) -> tuple[int, dict[str, str]]:
+    settings = get_settings()
+    if scope["path"].rstrip("/") == upload_path:
+        mb = settings.api_max_upload_mb
+        return int(mb * MB) + FRAMING_BYTES, {
+            "vi": f"Tệp gửi lên vượt giới hạn {mb:g} MB; hãy chia nhỏ tệp",
+            "en": f"the upload exceeds the {mb:g} MB limit; split the file",
+        }
+    kb = settings.api_max_body_kb
+    return int(kb * KB), {
+        "vi": f"Nội dung yêu cầu vượt giới hạn {kb:g} KB",
+        "en": f"the request body exceeds the {kb:g} KB limit",
     }
 
 
-class UploadBodyLimit:
-    def __init__(self, app: ASGIApp, *, path: str) -> None:
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, upload_path: str) -> None:
         self.app = app
-        self.path = path.rstrip("/")
+        self.upload_path = upload_path.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != self.path:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit_mb = get_settings().api_max_upload_mb
-        limit = int(limit_mb * MB) + FRAMING_BYTES
+        try:
+            await self._authenticate(scope)
+        except Problem as exc:
+            response = problems.response(
+                exc.status, vi=exc.vi, en=exc.en, code=exc.code, instance=scope["path"], headers=exc.headers
+            )
+            await response(scope, receive, send)
+            return
+        limit, text = _limit(scope, self.upload_path)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            text = _messages(limit_mb)
             response = problems.response(413, vi=text["vi"], en=text["en"], instance=scope["path"])
             await response(scope, receive, send)
             return
@@ -54,13 +80,37 @@ class UploadBodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    # Raised inside the form parser; FastAPI lets an HTTPException through and the
+                    # Raised inside the body reader; FastAPI lets an HTTPException through and the
                     # problem handler answers it (a {vi, en} detail gives both languages).
-                    detail: Any = _messages(limit_mb)
+                    detail: Any = text
                     raise HTTPException(413, detail=detail)
             return message
 
         await self.app(scope, counted, send)
+
+    async def _authenticate(self, scope: Scope) -> None:
+        """The route's own authentication, before its body is read. A path or method that matches no
+        route is left to the app (404, 405), which reads no body."""
+        app = scope.get("app")
+        gate: Gate | None = getattr(getattr(app, "state", None), "gate", None)
+        if app is None or gate is None:
+            return
+        for route in app.router.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                break
+        else:
+            return
+        dependant = getattr(route, "dependant", None)
+        needs = [requirement_of(d.call) for d in (dependant.dependencies if dependant else [])]
+        wanted = next((r for r in needs if r is not None), None)
+        if wanted is None:
+            return  # the probes and the documentation
+        headers = dict(scope.get("headers", []))
+        token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        principal = await gate.check(client, token, wanted.role, public=wanted.public)
+        scope.setdefault("state", {})["principal"] = principal
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -120,12 +120,14 @@ class ResponseCache:
         build: Callable[[], Awaitable[Any]],
         *,
         media_type: str = "application/json",
+        variant: Any = None,
     ) -> Response:
         """The JSON answer for this request's path and query, from memory when the data has not
-        changed since it was built; 304 when the client already has it (If-None-Match)."""
+        changed since it was built; 304 when the client already has it (If-None-Match). `variant`
+        tells apart answers to the same URL that differ by caller (what a reader without a key sees)."""
         enabled = self._enabled()
         version = self.feed.version if self.feed is not None else 0
-        key = (version, request.url.path, request.url.query)
+        key = (version, request.url.path, request.url.query, variant)
         item = self._get(key) if enabled else None
         if item is None:
             self.misses += 1

@@ -257,11 +257,11 @@ class Filters:
 
 
 def query(
-    dataset: Dataset, f: Filters, *, as_csv_text: bool = False
+    dataset: Dataset, f: Filters, *, as_csv_text: bool = False, spec: Spec | None = None
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """The export's SELECT in a stable order, with its parameters; `as_csv_text`: every column as the
-    text the CSV holds."""
-    columns = SPECS[dataset].select(as_csv_text=as_csv_text)
+    text the CSV holds; `spec`: the dataset's columns when not all of them (SPECS[dataset])."""
+    columns = (spec or SPECS[dataset]).select(as_csv_text=as_csv_text)
     params: dict[str, Any] = {
         "plan": f.plan,
         "jids": f.jurisdiction_ids,

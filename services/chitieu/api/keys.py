@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import psycopg
@@ -41,6 +41,12 @@ def create_key(
         raise ApiKeyError(f"vai trò '{role}' không hợp lệ / unknown role '{role}' (viewer, engineer, admin)")
     if not name.strip():
         raise ApiKeyError("cần đặt tên cho khóa / a key needs a name")
+    # (A time without an offset is read as the machine's local time, as the CLI's user means it.)
+    if expires_at is not None and expires_at.astimezone(UTC) <= datetime.now(UTC):
+        raise ApiKeyError(
+            f"thời hạn {expires_at.isoformat()} đã qua; khóa sẽ không dùng được / "
+            f"expiry {expires_at.isoformat()} is already past: the key could never be used"
+        )
     prefix = secrets.token_hex(4)
     token = f"ct_{prefix}_{secrets.token_urlsafe(32)}"
     with conn.cursor(row_factory=dict_row) as cur:

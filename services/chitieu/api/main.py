@@ -1,5 +1,5 @@
-"""`create_app()`: the FastAPI application. Pools, the change feed and the upload worker start with
-the app (never at import time), so `chitieu api openapi` needs no database."""
+"""`create_app()`: the FastAPI application. Pools, the change feed and the upload worker's watch start
+with the app (never at import time), so `chitieu api openapi` needs no database."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from chitieu.api import problems
 from chitieu.api.auth import Gate
-from chitieu.api.bodylimit import UploadBodyLimit
+from chitieu.api.bodylimit import BodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
 from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, quarantine, uploads
-from chitieu.api.uploads import UploadWorker
+from chitieu.api.upload_worker import WorkerProcess
 from chitieu.settings import get_settings
 
 PREFIX = "/api/v1"
@@ -33,8 +33,12 @@ has an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
 """
 
 
+RECONNECT_TIMEOUT_S = 3.0
+
+
 def _conn_kwargs(name: str) -> dict[str, Any]:
-    return {"autocommit": True, "application_name": name}
+    # connect_timeout: an unreachable server fails a connection attempt in seconds, not minutes.
+    return {"autocommit": True, "application_name": name, "connect_timeout": 3}
 
 
 def create_app(dsn: str | None = None) -> FastAPI:
@@ -42,14 +46,20 @@ def create_app(dsn: str | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = get_settings()
         url = dsn or settings.dsn()
+        # check: a connection the database dropped (a restart) is replaced at checkout, not handed
+        # to a request. A short reconnect_timeout ends an attempt's growing back-off within seconds,
+        # so once the database is back the next request connects at once instead of waiting for a
+        # retry scheduled tens of seconds later.
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url, min_size=2, max_size=settings.api_pool_max_size, open=False,
             kwargs={**_conn_kwargs("chitieu-api"), "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection, reconnect_timeout=RECONNECT_TIMEOUT_S,
         )  # fmt: skip
         # Writes reuse the core's synchronous functions in worker threads.
         sync_pool: ConnectionPool[Any] = ConnectionPool(
-            url, min_size=0, max_size=4, open=False, kwargs=_conn_kwargs("chitieu-api-writes")
-        )
+            url, min_size=0, max_size=4, open=False, kwargs=_conn_kwargs("chitieu-api-writes"),
+            check=ConnectionPool.check_connection, reconnect_timeout=RECONNECT_TIMEOUT_S,
+        )  # fmt: skip
         # wait=False: the API starts (and /readyz answers 503) while the database is down.
         await pool.open(wait=False)
         sync_pool.open(wait=False)
@@ -64,7 +74,8 @@ def create_app(dsn: str | None = None) -> FastAPI:
             rate=settings.api_rate_limit,
             anonymous_rate=settings.api_anonymous_rate_limit,
         )
-        app.state.uploads = UploadWorker(app.state)
+        # Background uploads are parsed in a child process, never in this one.
+        app.state.uploads = WorkerProcess(url, pool, enabled=settings.api_upload_worker)
         await app.state.uploads.start()
         try:
             yield
@@ -84,7 +95,7 @@ def create_app(dsn: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    app.add_middleware(UploadBodyLimit, path=f"{PREFIX}/uploads")
+    app.add_middleware(BodyLimit, upload_path=f"{PREFIX}/uploads")
     api = APIRouter(prefix=PREFIX)
     for module in (catalog, figures, alerts, uploads, quarantine, exports, apikeys, health):
         api.include_router(module.router)

@@ -3,10 +3,27 @@ every answer against). Routes serialise rows straight to JSON; these describe th
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """pydantic also reads a number (`0`, `"0"`) as seconds since 1970: a client sending one meant
+    something else, so only the ISO 8601 text of a date or time is taken."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            "expected an ISO 8601 date or time (2025-07-01, 2025-07-01T08:00:00+07:00), not a number"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 Status = Literal[
     "achieved",
@@ -182,6 +199,11 @@ class StatusRow(BaseModel):
     as_of: datetime
 
 
+# What an alert says about the engineers' handling of it rather than about the target: not shown to
+# readers without a key (API_PUBLIC_READ), in the JSON reads and the export alike.
+ALERT_INTERNAL_FIELDS = ("last_notified_at", "silenced_by")
+
+
 class Alert(BaseModel):
     id: int
     fingerprint: str
@@ -199,13 +221,17 @@ class Alert(BaseModel):
     detail: dict[str, Any]
     first_fired_at: datetime
     last_seen_at: datetime
-    last_notified_at: datetime | None
+    last_notified_at: datetime | None = Field(default=None, description="Absent for readers without a key")
     resolved_at: datetime | None
-    silenced_by: int | None
+    silenced_by: int | None = Field(
+        default=None, description="The silence holding it back; absent for readers without a key"
+    )
 
 
 class SilenceIn(BaseModel):
-    duration: str = Field(pattern=r"^\s*\d+\s*[mhdwMHDW]\s*$", examples=["30d"], description="m, h, d or w")
+    duration: str = Field(
+        pattern=r"^\s*0*[1-9]\d*\s*[mhdwMHDW]\s*$", examples=["30d"], description="m, h, d or w; more than 0"
+    )
     comment: str | None = Field(default=None, max_length=2000, examples=["đang bổ sung số liệu 2025"])
 
 
@@ -242,7 +268,9 @@ class ApiKey(BaseModel):
 class ApiKeyRequest(BaseModel):
     role: Literal["viewer", "engineer", "admin"]
     name: str = Field(min_length=1, max_length=200, examples=["Sở KH&CN Khánh Hòa — nhập liệu"])
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = Field(
+        default=None, description="Must be in the future; without an offset: Vietnam time (UTC+7)"
+    )
 
 
 class ApiKeyCreated(ApiKey):
@@ -258,5 +286,5 @@ class Ready(BaseModel):
     database: bool
     migrations_current: bool
     pending_migrations: list[str]
-    postgresql: str | None = None
-    timescaledb: str | None = None
+    postgresql: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")
+    timescaledb: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("chitieu.api")
@@ -136,9 +137,21 @@ def _from_http_exception(request: Request, exc: StarletteHTTPException) -> JSONR
         vi, en = "Không có đường dẫn này", f"no such path: {request.url.path}"
     else:
         vi, en = default[2], str(detail or default[1])
-    return response(
-        exc.status_code, vi=vi, en=en, instance=request.url.path, headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        # The router names the methods of the first route of this path only; a path served by
+        # several routes (GET and POST /silences) allows all of theirs (RFC 9110 15.5.6).
+        headers["Allow"] = _allowed(request)
+    return response(exc.status_code, vi=vi, en=en, instance=request.url.path, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

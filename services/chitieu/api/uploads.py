@@ -1,17 +1,17 @@
 """Upload jobs: an uploaded file, archived by its sha256, and what loading it did.
 
-Small files are loaded while the client waits, large ones by `UploadWorker`, one at a time, in the
-background; both run `process()`, which reads the job's input from the archive (never from the
-request), so a job left queued or running by a stopped API is simply run again when one starts.
+Small files (up to API_BACKGROUND_UPLOAD_MB) are loaded while the client waits, in the API process;
+larger ones by the upload worker, a process of its own (upload_worker.py), one at a time. Both run
+`process()`, which reads the job's input from the archive (never from the request), so a job left
+queued or running by a stopped process is simply run again when a worker starts.
 
-Whoever runs a job holds a session advisory lock on it for the whole run, so with several API
-processes each job is run by one of them, and a job whose lock is free while its state says
-'running' was abandoned (the process holding it died, and the lock with its connection).
+Whoever runs a job holds a session advisory lock on it for the whole run, so with several workers
+each job is run by one of them, and a job whose lock is free while its state says 'running' was
+abandoned (the process holding it died, and the lock with its connection).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -37,8 +37,8 @@ log = logging.getLogger("chitieu.api")
 REJECTED_CAP = 1000  # rejected rows in a report; all of them are in rejected_rows
 SAMPLE_ROWS = 50  # observations shown by a dry run
 MAX_ATTEMPTS = 3  # a job that took its process down this often is given up
-POLL_SECONDS = 15.0  # jobs queued by another API process are seen at least this often
-STOP_GRACE_SECONDS = 10.0
+POLL_SECONDS = 15.0  # jobs queued without a notice (another API's) are seen at least this often
+CHANNEL = "chitieu_upload_jobs"  # NOTIFYed with the job id when a job is queued
 
 State = Literal["queued", "running", "done", "failed"]
 
@@ -181,7 +181,7 @@ def _try_lock(conn: psycopg.Connection[Any], job_id: uuid.UUID | str) -> bool:
     return bool(row and row[0])
 
 
-def _unlock(conn: psycopg.Connection[Any], job_id: uuid.UUID | str) -> None:
+def unlock(conn: psycopg.Connection[Any], job_id: uuid.UUID | str) -> None:
     if not conn.closed:
         with contextlib.suppress(psycopg.Error):
             conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(job_id),))
@@ -194,7 +194,7 @@ def holding(conn: psycopg.Connection[Any], job_id: uuid.UUID | str) -> Iterator[
     try:
         yield
     finally:
-        _unlock(conn, job_id)
+        unlock(conn, job_id)
 
 
 def _jsonable(data: Any) -> Any:
@@ -256,6 +256,8 @@ def create_job(
             "report": Jsonb({"attempts": 1 if state == "running" else 0}),
         },
     )
+    if state == "queued":
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(job_id)))
 
 
 def _finish(
@@ -388,16 +390,16 @@ def claim_next(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any], int] | No
             continue  # being run by someone
         job = fetch_job(conn, job_id)
         if job is None or job["state"] not in ("queued", "running"):
-            _unlock(conn, job_id)
+            unlock(conn, job_id)
             continue
         attempts = int(job["attempts"]) + 1
         if attempts > MAX_ATTEMPTS:
             error = (
-                f"Đã bỏ sau {MAX_ATTEMPTS} lần thử, mỗi lần API đều dừng giữa chừng / "
-                f"given up after {MAX_ATTEMPTS} attempts, each interrupted by the API stopping"
+                f"Đã bỏ sau {MAX_ATTEMPTS} lần thử, mỗi lần tiến trình nạp đều dừng giữa chừng / "
+                f"given up after {MAX_ATTEMPTS} attempts, each interrupted by its process stopping"
             )
             _finish(conn, job_id, state="failed", attempts=attempts - 1, error=error, result_status="failed")
-            _unlock(conn, job_id)
+            unlock(conn, job_id)
             continue
         conn.execute(
             """UPDATE upload_jobs SET state = 'running', started_at = clock_timestamp(),
@@ -407,105 +409,3 @@ def claim_next(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any], int] | No
         )
         return job, attempts
     return None
-
-
-# --- the background worker -----------------------------------------------------------------------------
-
-
-class UploadWorker:
-    """Loads queued upload jobs in the background, one at a time; resumes unfinished jobs at start."""
-
-    def __init__(self, app_state: Any) -> None:
-        self.state = app_state
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._conn: psycopg.Connection[Any] | None = None
-        self._busy = False
-
-    async def start(self) -> None:
-        self._stopping = False
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="chitieu-upload-worker")
-
-    def wake(self) -> None:
-        """A job was queued: look now rather than at the next poll."""
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
-        except TimeoutError:
-            # Cancel the load's query: its transaction rolls back and the job stays 'running' without a
-            # holder, so the next start resumes it. A load still parsing (no query to cancel) is left to
-            # finish in its thread; its result is recorded as usual.
-            conn = self._conn
-            if conn is not None and self._busy:
-                with contextlib.suppress(psycopg.Error):
-                    await asyncio.to_thread(conn.cancel_safe)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
-            except TimeoutError:
-                self._task.cancel()
-                return
-            except Exception:  # already logged by the loop
-                pass
-        except Exception:
-            pass
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await asyncio.to_thread(conn.close)
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
-                self.state.sync_pool.conninfo,
-                autocommit=True,
-                application_name="chitieu-api-uploads",
-                connect_timeout=10,
-            )
-        return self._conn
-
-    def _run_one(self) -> Run | None:
-        conn = self._connection()
-        claimed = claim_next(conn)
-        if claimed is None:
-            return None
-        job, attempts = claimed
-        self._busy = True
-        try:
-            return process(conn, job, attempts=attempts)
-        finally:
-            self._busy = False
-            _unlock(conn, job["id"])
-
-    def _changed(self) -> None:
-        feed = getattr(self.state, "feed", None)
-        if feed is not None:
-            feed.version += 1
-
-    async def _run(self) -> None:
-        delay = 1.0
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                run = await asyncio.to_thread(self._run_one)
-                delay = 1.0
-            except Exception as exc:  # the database is down or not migrated yet: try again later
-                log.warning("upload worker: %s; retrying in %.0fs", exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                delay = min(delay * 2, 60.0)
-                continue
-            if run is not None:
-                # Cached reads drop now (the job's own state is never cached: see routes/uploads.py).
-                if run.wrote:
-                    self._changed()
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)

@@ -1,4 +1,4 @@
-"""`chitieu serve`, `chitieu api openapi`, `chitieu apikey create|list|revoke`."""
+"""`chitieu serve`, `chitieu api openapi|upload-worker`, `chitieu apikey create|list|revoke`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def serve(
         log_level="info",
         proxy_headers=True,
     )
+
+
+@api_app.command("upload-worker")
+def upload_worker() -> None:
+    """Load background uploads (one at a time) until stopped; the API starts one itself unless
+    API_UPLOAD_WORKER=false. Several may run: each job is run by one of them."""
+    from chitieu.api.upload_worker import main
+
+    main()
 
 
 @api_app.command("openapi")

@@ -11,23 +11,30 @@ from fastapi.responses import Response
 
 from chitieu.alerts import silences
 from chitieu.api import queries
-from chitieu.api.auth import Engineer, Principal, Reader
+from chitieu.api.auth import Engineer, Principal, Reader, Viewer
 from chitieu.api.cache import Cached, conditional, dumps, etag_of
 from chitieu.api.deps import RowId, changed, connection, jurisdiction_ids, not_found, sync_connection
-from chitieu.api.models import Alert, Silence, SilenceIn, SilenceRequest
+from chitieu.api.models import ALERT_INTERNAL_FIELDS, Alert, Silence, SilenceIn, SilenceRequest
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
 from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["alerts"])
 READ_ERRORS = responses(401, 403, 404, 422, 429)
-# 400: a request body that is not even text (FastAPI cannot parse it).
-WRITE_ERRORS = responses(400, 401, 403, 404, 422, 429)
+# 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
+WRITE_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
+
+
+def _published(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    """The alert as a reader without a key sees it (API_PUBLIC_READ)."""
+    if who.key_id is not None:
+        return row
+    return {k: v for k, v in row.items() if k not in ALERT_INTERNAL_FIELDS}
 
 
 @router.get("/alerts", response_model=Page[Alert], responses=READ_ERRORS)
 async def list_alerts(
     request: Request,
-    _: Reader,
+    who: Reader,
     state: Literal["firing", "resolved"] | None = None,
     rule: str | None = None,
     plan: str | None = None,
@@ -44,13 +51,13 @@ async def list_alerts(
             rows = await queries.alerts(
                 conn, state=state, rule=rule, plan=plan, jurisdiction_ids=jids, after=after, limit=limit
             )
-        return page(request, rows, limit, lambda r: [r["id"]])
+        return page(request, [_published(who, r) for r in rows], limit, lambda r: [r["id"]])
 
-    return await request.app.state.cache.json(request, build)
+    return await request.app.state.cache.json(request, build, variant=who.key_id is None)
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, responses=READ_ERRORS)
-async def get_alert(request: Request, _: Reader, alert_id: RowId) -> Response:
+async def get_alert(request: Request, who: Reader, alert_id: RowId) -> Response:
     """One alert by its id."""
 
     async def build() -> dict[str, Any]:
@@ -58,9 +65,9 @@ async def get_alert(request: Request, _: Reader, alert_id: RowId) -> Response:
             rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
         if not rows:
             raise not_found("cảnh báo", "alert", alert_id)
-        return rows[0]
+        return _published(who, rows[0])
 
-    return await request.app.state.cache.json(request, build)
+    return await request.app.state.cache.json(request, build, variant=who.key_id is None)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -102,7 +109,7 @@ async def silence_alert(request: Request, who: Engineer, alert_id: RowId, body: 
 
 
 @router.get("/silences", response_model=list[Silence], responses=READ_ERRORS)
-async def list_silences(request: Request, _: Reader, include_inactive: bool = False) -> Response:
+async def list_silences(request: Request, _: Viewer, include_inactive: bool = False) -> Response:
     """The silences in force (with `include_inactive`, also expired and removed ones)."""
 
     def read() -> list[dict[str, Any]]:

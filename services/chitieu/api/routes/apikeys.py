@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from chitieu.api import keys
 from chitieu.api.auth import Admin
 from chitieu.api.cache import dumps
-from chitieu.api.deps import RowId, changed, not_found, sync_connection
+from chitieu.api.deps import RowId, aware, changed, not_found, sync_connection
 from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
-from chitieu.api.problems import responses
+from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["api keys"])
 ERRORS = responses(401, 403, 404, 422, 429)
@@ -30,12 +30,12 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
     return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
 
 
-# 400: a request body that is not even text (FastAPI cannot parse it).
+# 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
 @router.post(
     "/apikeys",
     response_model=ApiKeyCreated,
     status_code=201,
-    responses=responses(400, 401, 403, 404, 422, 429),
+    responses=responses(400, 401, 403, 404, 413, 422, 429),
 )
 async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Response:
     """The token is in this answer only; it is never shown again."""
@@ -43,11 +43,19 @@ async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Respo
     def create() -> dict[str, Any]:
         with sync_connection(request) as conn:
             token, row = keys.create_key(
-                conn, role=body.role, name=body.name, created_by=f"api:{who.name}", expires_at=body.expires_at
+                conn,
+                role=body.role,
+                name=body.name,
+                created_by=f"api:{who.name}",
+                expires_at=aware(body.expires_at),
             )
         return {**row, "token": token}
 
-    created = await run_in_threadpool(create)
+    try:
+        created = await run_in_threadpool(create)
+    except keys.ApiKeyError as exc:
+        vi, _, en = str(exc).partition(" / ")
+        raise Problem(422, vi=vi, en=en or vi) from exc
     return Response(dumps(created), status_code=201, media_type="application/json")
 
 

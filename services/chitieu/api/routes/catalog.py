@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 from chitieu.api import queries
 from chitieu.api.auth import Reader
 from chitieu.api.deps import connection, jurisdiction_ids, not_found
-from chitieu.api.models import Indicator, Jurisdiction, Plan, Target
+from chitieu.api.models import Indicator, IsoDate, Jurisdiction, Plan, Target
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
 from chitieu.api.problems import responses
 from chitieu.catalog.jurisdictions import load_jurisdictions
@@ -28,7 +27,7 @@ async def list_jurisdictions(
         str | None, Query(max_length=200, description="An id, a code or a name in any spelling")
     ] = None,
     level: Literal["national", "province", "commune"] | None = None,
-    on: Annotated[date | None, Query(description="Only those in force on this day")] = None,
+    on: Annotated[IsoDate | None, Query(description="Only those in force on this day")] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
@@ -56,7 +55,7 @@ async def get_jurisdiction(
         ),
     ],
     on: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             description="The day a code or name is read for (default today): code 52 is "
             "Bình Định until 2025-06-30 and Gia Lai from 2025-07-01"

@@ -30,10 +30,11 @@ from chitieu.api.exports import (
     XLSX_MEDIA,
     Dataset,
     Filters,
+    Spec,
     XlsxWriter,
     query,
 )
-from chitieu.api.models import Status
+from chitieu.api.models import ALERT_INTERNAL_FIELDS, IsoDateTime, Status
 from chitieu.api.problems import Problem, responses
 
 router = APIRouter(tags=["exports"])
@@ -223,7 +224,7 @@ async def _check_known(conn: Any, plan: str | None, indicator: str | None) -> No
 )
 async def export(
     request: Request,
-    _: Reader,
+    who: Reader,
     dataset: Annotated[Dataset, PathParam(description="targets, statuses, observations or alerts")],
     format: Annotated[
         Format | None, Query(description="csv or xlsx (default: from Accept, else csv)")
@@ -233,7 +234,7 @@ async def export(
     indicator: str | None = None,
     status: Annotated[list[Status] | None, Query(description="statuses only; repeat for several")] = None,
     as_of: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="statuses, observations: what was known at this time (without an offset: UTC+7)"),
     ] = None,
     vintages: Annotated[
@@ -269,12 +270,15 @@ async def export(
         (k, v.isoformat() if isinstance(v, datetime) else str(v)) for k, v in given.items() if v is not None
     ]
     name = f"chitieu-{dataset}-{_today()}.{chosen}"
+    spec = SPECS[dataset]
+    if dataset == "alerts" and who.key_id is None:  # what API_PUBLIC_READ publishes of an alert
+        spec = replace(spec, columns=tuple(c for c in spec.columns if c.name not in ALERT_INTERNAL_FIELDS))
     release = _take_slot(request)
     try:
         if chosen == "csv":
             # The stream releases the slot when it ends: it holds a connection until then.
-            return await _csv(request, dataset, filters, name, release)
-        return await _xlsx(request, dataset, filters, name, described)
+            return await _csv(request, spec, filters, name, release)
+        return await _xlsx(request, spec, filters, name, described)
     except _ClientGone:
         log.info("export of %s abandoned: the client went away", dataset)
         return Response(status_code=499)  # nginx's "client closed request": nobody reads it
@@ -308,11 +312,12 @@ async def _open(
 
 
 async def _csv(
-    request: Request, dataset: Dataset, filters: Filters, name: str, release: Callable[[], None]
+    request: Request, spec: Spec, filters: Filters, name: str, release: Callable[[], None]
 ) -> Response:
+    dataset = spec.dataset
     async with AsyncExitStack() as stack:
         conn, filters = await _open(stack, request, dataset, filters)
-        select, params = query(dataset, filters, as_csv_text=True)
+        select, params = query(dataset, filters, as_csv_text=True, spec=spec)
         statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(select)
         cur = await stack.enter_async_context(conn.cursor())
         copy = await stack.enter_async_context(cur.copy(statement, params))
@@ -351,14 +356,14 @@ class _ClientGone(Exception):
 
 
 async def _xlsx(
-    request: Request, dataset: Dataset, filters: Filters, name: str, described: list[tuple[str, str]]
+    request: Request, spec: Spec, filters: Filters, name: str, described: list[tuple[str, str]]
 ) -> Response:
-    spec = SPECS[dataset]
+    dataset = spec.dataset
     out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
     try:
         async with AsyncExitStack() as stack:
             conn, filters = await _open(stack, request, dataset, filters)
-            select, params = query(dataset, filters)
+            select, params = query(dataset, filters, spec=spec)
             async with conn.cursor(row_factory=tuple_row) as cur:
                 await cur.execute(sql.SQL("SELECT count(*) FROM ({}) q").format(select), params)
                 (total,) = await cur.fetchone()

@@ -3,7 +3,6 @@ what was known then), and the statuses of the targets."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,7 +11,7 @@ from fastapi.responses import Response
 from chitieu.api import queries
 from chitieu.api.auth import Reader
 from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
-from chitieu.api.models import Series, Status, StatusRow
+from chitieu.api.models import IsoDateTime, Series, Status, StatusRow
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
 from chitieu.api.problems import responses
 from chitieu.catalog.jurisdictions import load_jurisdictions
@@ -20,7 +19,7 @@ from chitieu.catalog.jurisdictions import load_jurisdictions
 router = APIRouter(tags=["figures"])
 READ_ERRORS = responses(401, 403, 404, 422, 429)
 AsOf = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(description="What was known at this time (ISO 8601; without an offset: Vietnam time, UTC+7)"),
 ]
 _PROVENANCE = (

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from chitieu.api import uploads
-from chitieu.api.auth import Engineer, Reader
+from chitieu.api.auth import Engineer, Viewer
 from chitieu.api.cache import Cached, conditional, dumps, etag_of
 from chitieu.api.deps import changed, connection, not_found, sync_connection
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
@@ -102,7 +102,8 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 POST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **responses(401, 403, 429, 503),
+    # 400: a body that is not multipart/form-data at all, or a broken one (the form parser's refusal).
+    **responses(400, 401, 403, 429, 503),
     200: {
         "model": UploadJob,
         "description": "This exact file was already loaded: nothing new (result_status `skipped`)",
@@ -283,7 +284,7 @@ async def upload(
     assert job is not None
     location = {"Location": _status_url(request, job_id)}
     if job["state"] == "queued":
-        request.app.state.uploads.wake()
+        request.app.state.uploads.ensure()
         return _json(_answer(request, job), 202, location)
     if not dry_run:
         changed(request)
@@ -303,7 +304,7 @@ async def upload(
 
 
 @router.get("/uploads/{job_id}", response_model=UploadJob, responses=READ_ERRORS, name="get_upload")
-async def get_upload(request: Request, _: Reader, job_id: uuid.UUID) -> Response:
+async def get_upload(request: Request, _: Viewer, job_id: uuid.UUID) -> Response:
     """An upload job: its state, and once done its validation report."""
     async with connection(request) as conn, conn.cursor() as cur:
         await cur.execute(
@@ -318,7 +319,7 @@ async def get_upload(request: Request, _: Reader, job_id: uuid.UUID) -> Response
 @router.get("/uploads", response_model=Page[UploadJobBrief], responses=READ_ERRORS)
 async def list_uploads(
     request: Request,
-    _: Reader,
+    _: Viewer,
     state: Literal["queued", "running", "done", "failed"] | None = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
