@@ -11,7 +11,7 @@ above one that merely has no data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Group = Literal["achieved", "on_track", "behind", "no_data", "not_due"]
 
@@ -182,3 +182,27 @@ def sql_values() -> str:
         for s in STATUSES
     )
     return "VALUES " + ",\n       ".join(rows)
+
+
+VOCABULARY_COLUMNS = ("key", "label_vi", "label_en", "color", "severity", "grp", "meaning_vi", "meaning_en")
+
+
+def vocabulary_rows() -> list[tuple[str, str, str, str, int, str, str, str]]:
+    """The rows of the SQL table status_vocabulary, in VOCABULARY_COLUMNS order."""
+    return [
+        (s.key, s.label_vi, s.label_en, s.color, s.severity, s.group, s.meaning_vi, s.meaning_en)
+        for s in STATUSES
+    ]
+
+
+def sync_vocabulary(conn: Any) -> None:
+    """Make the table status_vocabulary equal to this module (run by `chitieu db migrate`)."""
+    placeholders = ", ".join(["%s"] * len(VOCABULARY_COLUMNS))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in VOCABULARY_COLUMNS[1:])
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM status_vocabulary WHERE NOT (key = ANY(%s))", (list(KEYS),))
+        cur.executemany(
+            f"INSERT INTO status_vocabulary ({', '.join(VOCABULARY_COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (key) DO UPDATE SET {updates}",
+            vocabulary_rows(),
+        )

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from chitieu import statuses
 from chitieu.settings import Settings
 
 MIGRATION_RE = re.compile(r"^(\d{3})-[a-z0-9][a-z0-9-]*\.sql$")
@@ -96,6 +97,9 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
             with conn.transaction():
                 for path in sorted(views_dir.glob("*.sql")):
                     conn.execute(sql.SQL(path.read_text(encoding="utf-8")))
+        if conn.execute("SELECT to_regclass('status_vocabulary')").fetchone() != (None,):
+            with conn.transaction():
+                statuses.sync_vocabulary(conn)
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied
