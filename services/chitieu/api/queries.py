@@ -1,4 +1,5 @@
-"""The API's read queries (async psycopg; rows as dicts; keyword-only arguments).
+"""The API's read queries (async psycopg; rows as dicts, or a statuses page as the JSON PostgreSQL
+wrote; keyword-only arguments).
 
 Paginated queries take the decoded cursor `after` and fetch `limit + 1` rows in key order, so the
 caller can tell whether another page exists.
