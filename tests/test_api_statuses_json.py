@@ -104,7 +104,20 @@ def _compare_all_pages(
 
 def _edge_rows(conn: psycopg.Connection) -> None:
     """Copies of a few latest statuses holding values whose JSON forms differ between the writers."""
-    floats = [2.0, 1e-6, -0.0, float("nan"), 1e15, 0.00001234, 123456.789, 1.5e-5, None, 0.1, 1e16, float("inf")]
+    floats = [
+        2.0,
+        1e-6,
+        -0.0,
+        float("nan"),
+        1e15,
+        0.00001234,
+        123456.789,
+        1.5e-5,
+        None,
+        0.1,
+        1e16,
+        float("inf"),
+    ]
     for n, value in enumerate(floats):
         conn.execute(
             """INSERT INTO dash_evaluations_latest
@@ -177,7 +190,8 @@ def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
         if not abs(bits) >= 1e16 or abs(bits) >= 1e19:
             values.append(bits)
     rows = db.execute(
-        f"SELECT v, {pgjson.value('v', 'float')}::text FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
+        f"SELECT v, {pgjson.value('v', 'float')}::text"
+        " FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
         (values,),
     ).fetchall()
     assert len(rows) == len(values)

@@ -280,7 +280,9 @@ async def statuses(
         "a2": a2,
         "limit": limit,
     }
-    given = {name for name in _STATUS_FILTERS if params.get(name) is not None} | ({"after"} if after else set())
+    given = {name for name in _STATUS_FILTERS if params.get(name) is not None} | (
+        {"after"} if after else set()
+    )
     # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
     # page would sort the whole table. limit + 1 rows tell whether another page follows; written
     # into the query, as with a parameter there PostgreSQL costs a generic plan for a tenth of the
