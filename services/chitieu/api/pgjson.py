@@ -21,7 +21,10 @@ Kind = Literal["text", "int", "float", "bool", "datetime", "list"]
 
 
 def _float(e: str) -> str:
-    return f"""(CASE WHEN {e} = 'NaN'::float8 OR {e} IN ('Infinity'::float8, '-Infinity'::float8) THEN 'null'
+    # The usual magnitudes first, where only whole numbers differ; NaN compares above every number.
+    return f"""(CASE WHEN abs({e}) >= '1e-4'::float8 AND abs({e}) < '1e15'::float8
+            THEN CASE WHEN {e} = trunc({e}) THEN {e}::text || '.0' ELSE {e}::text END
+        WHEN {e} = 'NaN'::float8 OR {e} IN ('Infinity'::float8, '-Infinity'::float8) THEN 'null'
         WHEN {e} = 0 THEN CASE WHEN {e}::text = '-0' THEN '-0.0' ELSE '0.0' END
         WHEN abs({e}) >= '1e16'::float8 OR abs({e}) < '1e-5'::float8
             THEN regexp_replace({e}::text, 'e([+-])0*', 'e\\1')
@@ -29,9 +32,8 @@ def _float(e: str) -> str:
 
 
 def _datetime(e: str) -> str:
-    return f"""(to_char({e}, 'YYYY-MM-DD"T"HH24:MI:SS')
-        || CASE WHEN date_trunc('second', {e}) = {e} THEN '' ELSE to_char({e}, '.US') END
-        || to_char({e}, 'TZH:TZM'))"""
+    return f"""to_char({e}, CASE WHEN date_trunc('second', {e}) = {e} THEN 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+                                   ELSE 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM' END)"""
 
 
 def value(expr: str, kind: Kind) -> str:
