@@ -30,7 +30,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from psycopg import sql
 
 from chitieu.api.deps import VIETNAM
-from chitieu.api.queries import status_rows
+from chitieu.api.queries import STATUS_KEY, status_rows
 
 Kind = Literal["text", "int", "float", "bool", "date", "datetime", "list", "json"]
 Dataset = Literal["targets", "statuses", "observations", "alerts"]
@@ -283,7 +283,8 @@ def query(
         return sql.SQL("SELECT {} " + body).format(columns), params
     if dataset == "statuses":
         # The same rows as the JSON /statuses, all of them in its key order.
-        body = status_rows(f.run_id) + " ORDER BY l.target_id, l.jurisdiction_id, l.check_year_key"
+        given = {name for name, v in params.items() if v is not None}
+        body = status_rows(f.run_id, given) + f" ORDER BY {STATUS_KEY}"
         return sql.SQL("SELECT {} " + body).format(columns), params
     if dataset == "observations":
         # A plan narrows to the figures it is assessed on: its indicators, in its targets' jurisdictions

@@ -61,7 +61,13 @@ def page(
 ) -> dict[str, Any]:
     """The page envelope for `rows` fetched with LIMIT limit + 1."""
     items = rows[:limit]
-    cursor = encode(key(items[-1])) if len(rows) > limit and items else None
+    return page_of(request, items, limit, key(items[-1]) if len(rows) > limit and items else None)
+
+
+def page_of(request: Request, items: Any, limit: int, last_key: Sequence[Any] | None) -> dict[str, Any]:
+    """The page envelope for `items` (rows, or their JSON as an orjson.Fragment), given the key of the
+    last row when another page follows."""
+    cursor = encode(last_key) if last_key is not None else None
     nxt = None
     if cursor is not None:
         url = request.url.include_query_params(cursor=cursor)

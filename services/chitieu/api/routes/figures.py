@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
@@ -12,7 +13,7 @@ from chitieu.api import queries
 from chitieu.api.auth import Reader
 from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
 from chitieu.api.models import IsoDateTime, Series, Status, StatusRow
-from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page_of
 from chitieu.api.problems import responses
 from chitieu.catalog.jurisdictions import load_jurisdictions
 
@@ -116,9 +117,9 @@ async def list_statuses(
             run_id = None
             if as_of is not None:
                 run_id = await queries.run_as_of(conn, aware(as_of))  # type: ignore[arg-type]
-            rows = []
+            found = queries.JsonPage(b"[]", None)
             if as_of is None or run_id is not None:
-                rows = await queries.statuses(
+                found = await queries.statuses(
                     conn,
                     run_id=run_id,
                     plan=plan,
@@ -128,11 +129,7 @@ async def list_statuses(
                     after=after,
                     limit=limit,
                 )
-        body = page(
-            request, rows, limit, lambda r: [r["target_id"], r["jurisdiction_id"], r["check_year_key"]]
-        )
-        for row in body["items"]:
-            del row["check_year_key"]
-        return body
+        # The rows pass through as PostgreSQL wrote them.
+        return page_of(request, orjson.Fragment(found.items), limit, found.last_key)
 
     return await request.app.state.cache.json(request, build)
