@@ -11,7 +11,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from chitieu.dashboards import common, inventory, macros, views
+from chitieu import statuses
+from chitieu.dashboards import inventory, macros, views
 from chitieu.settings import get_settings
 
 pytestmark = pytest.mark.db
@@ -180,7 +181,16 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "Gửi lần cuối",
         "Lỗi gần nhất",
     ],
-    "Báo cáo sắp đến hạn": ["Hạn", "Còn (ngày)", "Kế hoạch", "Mã", "Báo cáo", "Định kỳ", "Nơi nhận"],
+    "Báo cáo đến hạn và quá hạn": [
+        "Tình trạng",
+        "Hạn",
+        "Còn (ngày)",
+        "Kế hoạch",
+        "Báo cáo",
+        "Định kỳ",
+        "Ghi chú",
+        "Nơi nhận",
+    ],
 }
 # Panels that must show rows on the data inserted below (the others may legitimately be empty).
 MUST_HAVE_ROWS = {
@@ -203,14 +213,28 @@ MUST_HAVE_ROWS = {
     "Kết quả các lượt chạy DAG",
     "Các bước nạp và đánh giá",
     "Hộp thư đi theo kênh",
-    "Báo cáo sắp đến hạn",
+    "Báo cáo đến hạn và quá hạn",
 }
 ALERT_COLUMNS = {
-    "chitieu-behind-trajectory": ["plan_id", "jurisdiction_id", "value"],
-    "chitieu-every-year-missed": ["plan_id", "jurisdiction_id", "indicator_code", "value"],
-    "chitieu-milestone-overdue": ["plan_id", "jurisdiction_id", "indicator_code", "value"],
-    "chitieu-data-stale": ["source_id", "value"],
-    "chitieu-report-due": ["plan_id", "code", "value"],
+    "chitieu-behind-trajectory": ["plan_id", "plan", "jurisdiction_id", "jurisdiction_name", "value"],
+    "chitieu-every-year-missed": [
+        "plan_id",
+        "jurisdiction_id",
+        "jurisdiction_name",
+        "indicator_code",
+        "indicator_name",
+        "value",
+    ],
+    "chitieu-milestone-overdue": [
+        "plan_id",
+        "jurisdiction_id",
+        "jurisdiction_name",
+        "indicator_code",
+        "indicator_name",
+        "value",
+    ],
+    "chitieu-data-stale": ["source_id", "source_title", "value"],
+    "chitieu-report-due": ["plan_id", "plan", "code", "report", "value"],
 }
 
 
@@ -273,9 +297,16 @@ def seed(conn: psycopg.Connection) -> None:
             '57-NQ/TW', 'II', 'kinh tế số đạt tối thiểu 50% GDP')"""
     )
     conn.execute(
-        """INSERT INTO reporting_obligations (plan_id, code, description, recurrence, due_dates) VALUES
-           ('ninh-thuan-319', 'bc-6-thang', 'Báo cáo 6 tháng và năm', 'half_yearly', %s)""",
-        ([(date.today() + timedelta(days=5)).strftime("%m-%d"), "12-01"],),
+        """INSERT INTO reporting_obligations (plan_id, code, description, recurrence, due_dates, first_year)
+           VALUES ('ninh-thuan-319', 'bc-6-thang', 'Báo cáo 6 tháng', 'half_yearly', %(soon)s, %(year)s),
+                  ('ninh-thuan-319', 'bc-dot-xuat', 'Báo cáo đột xuất', 'once', %(past)s, NULL),
+                  ('ha-noi-57', 'bc-nam', 'Báo cáo năm', 'yearly', '{}', %(next_year)s)""",
+        {
+            "soon": [(date.today() + timedelta(days=5)).strftime("%m-%d")],
+            "year": (date.today() + timedelta(days=5)).year,
+            "past": [(date.today() - timedelta(days=10)).isoformat()],
+            "next_year": date.today().year + 1,
+        },
     )
     conn.execute(
         """INSERT INTO sources (id, kind, title, publisher, schedule, expected_release_lag) VALUES
@@ -418,7 +449,7 @@ def test_every_panel_query_returns_its_columns(seeded: psycopg.Connection) -> No
     assert MUST_HAVE_ROWS - with_rows == set()
 
 
-def test_panels_show_the_inserted_facts(seeded: psycopg.Connection) -> None:
+def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.Connection) -> None:
     by_title = {(q.panel_title, q.ref_id): q for q in inventory.panel_queries()}
 
     _, grid = _run(seeded, by_title[("Bảng trạng thái: địa bàn × chỉ tiêu", "A")].raw_sql)
@@ -467,8 +498,22 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection) -> None:
     _, rejections = _run(seeded, by_title[("Dòng bị loại gần đây và lý do", "A")].raw_sql)
     assert rejections[0][8:] == ("Giá trị không phải là số", "Value is not a number", None)  # not reloaded
 
-    _, due = _run(seeded, by_title[("Báo cáo sắp đến hạn", "A")].raw_sql)
-    assert due[0][1] == 5
+    sql = by_title[("Báo cáo đến hạn và quá hạn", "A")].raw_sql
+    _, due = _run(seeded, sql)
+    # the overdue one stays (red) until a report is recorded; the yearly one gets its assumed date
+    assert [(r[0], r[2], r[4]) for r in due] == [
+        ("overdue", -10, "Báo cáo đột xuất"),
+        ("due_soon", 5, "Báo cáo 6 tháng"),
+        ("upcoming", (date(date.today().year + 1, 12, 15) - date.today()).days, "Báo cáo năm"),
+    ]
+    assert due[2][6].startswith("Hạn giả định 15/12")
+    db.execute(
+        "INSERT INTO report_submissions (plan_id, code, due_date, submitted_on) VALUES ('ninh-thuan-319', "
+        "'bc-dot-xuat', %s, %s)",
+        (date.today() - timedelta(days=10), date.today()),
+    )
+    _, due = _run(seeded, sql)
+    assert [r[4] for r in due] == ["Báo cáo 6 tháng", "Báo cáo năm"]
 
 
 def test_variable_queries_offer_the_plans_targets(seeded: psycopg.Connection) -> None:
@@ -493,18 +538,27 @@ def test_alert_rule_queries_fire_on_the_inserted_facts(seeded: psycopg.Connectio
     assert set(results) == set(ALERT_COLUMNS)
     for uid, (columns, _) in results.items():
         assert columns == ALERT_COLUMNS[uid], uid
-    assert results["chitieu-behind-trajectory"][1] == [("ninh-thuan-319", "old-58", 1.0), ("nq57", "vn", 1.0)]
-    assert results["chitieu-every-year-missed"][1] == [
+    behind = results["chitieu-behind-trajectory"][1]
+    assert [(r[0], r[2], r[4]) for r in behind] == [("ninh-thuan-319", "old-58", 1.0), ("nq57", "vn", 1.0)]
+    assert behind[0][3] == "Ninh Thuận"  # names for the alert text, not ids
+    missed = results["chitieu-every-year-missed"][1]
+    assert [(r[0], r[1], r[3], r[5]) for r in missed] == [
         ("ninh-thuan-319", "old-58", "chi_khcn_ngan_sach", 1.0)
     ]
-    assert results["chitieu-milestone-overdue"][1] == [("ninh-thuan-319", "old-58", "do_thi_thong_minh", 1.0)]
+    overdue = results["chitieu-milestone-overdue"][1]
+    assert [(r[0], r[1], r[3], r[5]) for r in overdue] == [
+        ("ninh-thuan-319", "old-58", "do_thi_thong_minh", 1.0)
+    ]
     assert [r[0] for r in results["chitieu-data-stale"][1]] == ["so-khcn-xlsx"]
-    assert results["chitieu-report-due"][1] == [("ninh-thuan-319", "bc-6-thang", 5.0)]
+    due = results["chitieu-report-due"][1]
+    assert sorted((r[2], r[4]) for r in due if r[4] < 15) == [("bc-6-thang", 5.0), ("bc-dot-xuat", -10.0)]
 
 
-def test_status_labels_view_matches_the_dashboards(seeded: psycopg.Connection) -> None:
-    rows = seeded.execute("SELECT status, label_vi, color FROM dash_status_labels").fetchall()
-    assert {r[0]: (r[1], r[2]) for r in rows} == common.STATUSES
+def test_status_labels_view_matches_the_vocabulary(seeded: psycopg.Connection) -> None:
+    rows = seeded.execute("SELECT status, label_vi, color, severity FROM dash_status_labels").fetchall()
+    assert {r[0]: r[1:] for r in rows} == {
+        s.key: (s.label_vi, s.color, s.severity) for s in statuses.STATUSES
+    }
 
 
 def test_readonly_role_cannot_write(seeded: psycopg.Connection) -> None:

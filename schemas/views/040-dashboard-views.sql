@@ -30,21 +30,11 @@ BEGIN
 END
 $fn$;
 
--- Status vocabulary with its Vietnamese label, its colour on the dashboards and a severity order
--- (higher is worse) used by sorting and by the Grafana alert rules.
+-- The status vocabulary (table status_vocabulary, filled from chitieu.statuses by `chitieu db migrate`):
+-- label, colour and severity order (higher is worse) of every status, and its headline group.
 DROP VIEW IF EXISTS dash_status_labels CASCADE;
-CREATE VIEW dash_status_labels (status, label_vi, label_en, color, severity) AS
-VALUES ('achieved', 'Đã đạt', 'achieved', 'green', 0),
-       ('milestone_done', 'Đã hoàn thành', 'milestone done', 'green', 0),
-       ('on_track', 'Đúng tiến độ', 'on track', 'semi-dark-green', 1),
-       ('milestone_pending', 'Chưa đến hạn', 'milestone pending', 'blue', 1),
-       ('needs_acceleration', 'Cần đẩy nhanh', 'needs acceleration', 'yellow', 2),
-       ('limited_progress', 'Tiến triển hạn chế', 'limited progress', 'orange', 3),
-       ('insufficient_data', 'Chưa đủ số liệu', 'insufficient data', 'text', 3),
-       ('no_data', 'Chưa có số liệu', 'no data', 'text', 3),
-       ('deteriorating', 'Đi xuống', 'deteriorating', 'red', 4),
-       ('missed', 'Không đạt trong năm', 'missed (every-year check)', 'dark-red', 4),
-       ('milestone_overdue', 'Quá hạn', 'milestone overdue', 'dark-red', 4);
+CREATE VIEW dash_status_labels (status, label_vi, label_en, color, severity, grp) AS
+SELECT key, label_vi, label_en, color, severity, grp FROM status_vocabulary;
 
 DROP VIEW IF EXISTS dash_plans CASCADE;
 CREATE VIEW dash_plans AS
@@ -107,10 +97,13 @@ GROUP BY s.plan_id, p.title;
 -- Behind-trajectory counts per plan and jurisdiction (the Grafana rule of that name).
 DROP VIEW IF EXISTS dash_behind_trajectory CASCADE;
 CREATE VIEW dash_behind_trajectory AS
-SELECT plan_id, jurisdiction_id, sum(targets) AS targets
-FROM dash_status_summary
-WHERE behind
-GROUP BY plan_id, jurisdiction_id;
+SELECT s.plan_id, coalesce(p.document_number, s.plan_id) AS plan, s.jurisdiction_id, j.name AS jurisdiction_name,
+       sum(s.targets) AS targets
+FROM dash_status_summary s
+LEFT JOIN plans p ON p.id = s.plan_id
+LEFT JOIN jurisdictions j ON j.id = s.jurisdiction_id
+WHERE s.behind
+GROUP BY s.plan_id, p.document_number, s.jurisdiction_id, j.name;
 
 DROP VIEW IF EXISTS dash_indicators CASCADE;
 CREATE VIEW dash_indicators AS
@@ -333,31 +326,55 @@ SELECT o.channel, o.status, count(*) AS notifications, max(o.attempts) AS max_at
 FROM notification_outbox o
 GROUP BY o.channel, o.status;
 
--- Next due date of every reporting obligation ('MM-DD' recurring, 'YYYY-MM-DD' once).
+-- Due dates of the plans' reporting obligations ('MM-DD' recurring, 'YYYY-MM-DD' once), from the
+-- obligation's first year (else the plan's year of issue) on: every past due date with no report
+-- recorded in report_submissions (overdue, it stays until one is), and the next one to come.
+-- A recurring obligation whose plan names no date gets an assumed one, 15 December: the yearly
+-- reporting period of Decree 09/2019/ND-CP closes on 14 December; `date_assumed` says so.
 DROP VIEW IF EXISTS dash_reports_due CASCADE;
 CREATE VIEW dash_reports_due AS
-WITH candidates AS (
-    SELECT r.plan_id, r.code, r.description, r.recurrence, r.recipient, d.due
+WITH obligations AS (
+    SELECT r.plan_id, r.code, r.description, r.recurrence, r.recipient,
+           coalesce(r.first_year, extract(year FROM p.issued_on)::int, extract(year FROM current_date)::int)
+               AS first_year,
+           CASE WHEN cardinality(r.due_dates) = 0 AND r.recurrence <> 'once' THEN ARRAY['12-15']
+                ELSE r.due_dates END AS due_dates,
+           cardinality(r.due_dates) = 0 AND r.recurrence <> 'once' AS date_assumed,
+           p.title AS plan_title, p.document_number AS plan_document
     FROM reporting_obligations r
-    CROSS JOIN LATERAL unnest(r.due_dates) AS dd (raw)
+    LEFT JOIN plans p ON p.id = r.plan_id
+),
+candidates AS (
+    SELECT o.*, d.due
+    FROM obligations o
+    CROSS JOIN LATERAL unnest(o.due_dates) AS dd (raw)
     CROSS JOIN LATERAL (
         SELECT dd.raw::date AS due WHERE length(dd.raw) = 10
         UNION ALL
         SELECT make_date(y, split_part(dd.raw, '-', 1)::int, split_part(dd.raw, '-', 2)::int)
-        FROM generate_series(extract(year FROM current_date)::int, extract(year FROM current_date)::int + 5) AS y
+        FROM generate_series(o.first_year, extract(year FROM current_date)::int + 5) AS y
         WHERE length(dd.raw) = 5
-          AND y >= coalesce(r.first_year, y)
-          AND (r.recurrence IN ('half_yearly', 'yearly')
-               OR (r.recurrence = 'every_3_years' AND (y - coalesce(r.first_year, y)) % 3 = 0)
-               OR (r.recurrence = 'every_5_years' AND (y - coalesce(r.first_year, y)) % 5 = 0))
+          AND (o.recurrence IN ('half_yearly', 'yearly')
+               OR (o.recurrence = 'every_3_years' AND (y - o.first_year) % 3 = 0)
+               OR (o.recurrence = 'every_5_years' AND (y - o.first_year) % 5 = 0))
     ) d
+),
+open AS (
+    SELECT c.* FROM candidates c
+    WHERE NOT EXISTS (SELECT 1 FROM report_submissions s
+                      WHERE s.plan_id = c.plan_id AND s.code = c.code AND s.due_date = c.due)
+),
+shown AS (
+    SELECT * FROM open WHERE due < current_date
+    UNION ALL
+    SELECT DISTINCT ON (plan_id, code) * FROM open WHERE due >= current_date ORDER BY plan_id, code, due
 )
-SELECT c.plan_id, p.title AS plan_title, c.code, c.description, c.recurrence, c.recipient,
-       min(c.due) AS next_due, min(c.due) - current_date AS days_until
-FROM candidates c
-LEFT JOIN plans p ON p.id = c.plan_id
-WHERE c.due >= current_date
-GROUP BY c.plan_id, p.title, c.code, c.description, c.recurrence, c.recipient;
+SELECT plan_id, plan_title, plan_document, code, description, recurrence, recipient,
+       due AS next_due, due - current_date AS days_until,
+       CASE WHEN due < current_date THEN 'overdue' WHEN due - current_date <= 14 THEN 'due_soon'
+            ELSE 'upcoming' END AS state,
+       date_assumed
+FROM shown;
 
 GRANT SELECT ON dash_behind_trajectory, dash_indicators, dash_status_labels, dash_plans, dash_variable_options, dash_status_latest, dash_status_counts,
     dash_alerts_firing, dash_observation_series, dash_target_path, dash_target_thresholds, dash_projection,

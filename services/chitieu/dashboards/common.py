@@ -39,6 +39,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 
+from chitieu import statuses
+
 PLUGIN = "grafana-postgresql-datasource"
 DATASOURCE_UID = "chitieu-timescaledb"
 DATASOURCE_NAME = "Chỉ Tiêu TimescaleDB"
@@ -51,21 +53,6 @@ ANNOTATION_TAG = "chitieu"
 
 Format = Literal["table", "time_series"]
 PanelBuilder = cogbuilder.Builder[Panel]
-
-# Status vocabulary: value -> (Vietnamese label, colour). Mirrors view dash_status_labels.
-STATUSES: dict[str, tuple[str, str]] = {
-    "achieved": ("Đã đạt", "green"),
-    "milestone_done": ("Đã hoàn thành", "green"),
-    "on_track": ("Đúng tiến độ", "semi-dark-green"),
-    "milestone_pending": ("Chưa đến hạn", "blue"),
-    "needs_acceleration": ("Cần đẩy nhanh", "yellow"),
-    "limited_progress": ("Tiến triển hạn chế", "orange"),
-    "insufficient_data": ("Chưa đủ số liệu", "text"),
-    "no_data": ("Chưa có số liệu", "text"),
-    "deteriorating": ("Đi xuống", "red"),
-    "missed": ("Không đạt trong năm", "dark-red"),
-    "milestone_overdue": ("Quá hạn", "dark-red"),
-}
 
 
 class SqlQuery(cogvariants.Dataquery):
@@ -236,9 +223,10 @@ def indicator_variable(*, filtered: bool = True) -> dashboard.QueryVariable:
 
 
 def status_mappings() -> list[ValueMap | RangeMap | RegexMap | SpecialValueMap]:
+    """Status key -> its Vietnamese label and colour, from the one vocabulary (chitieu.statuses)."""
     options = {
-        status: ValueMappingResult(text=label, color=color, index=i)
-        for i, (status, (label, color)) in enumerate(STATUSES.items())
+        s.key: ValueMappingResult(text=s.label_vi, color=s.color, index=i)
+        for i, s in enumerate(statuses.STATUSES)
     }
     return [ValueMap(options=options)]
 
@@ -277,6 +265,7 @@ def table_panel(title: str, description: str, query: Sql, *, w: int = 24, h: int
         .height(h)
         .filterable(True)
         .cell_height(common.TableCellHeight.SM)
+        .cell_options(common.TableAutoCellOptions())
     )
 
 
@@ -408,8 +397,34 @@ def assign_panel_ids(model: Any) -> Any:
     return model
 
 
+# Keys the SDK's model classes always write but Grafana ignores where they appear: interval-variable
+# settings on other variables, a repeat direction without a repeat, and the table footer when it
+# is off (dropped from the table's options in Grafana 12). @grafana/schema's VariableModel has no
+# `auto*` keys; a test type-checks the built dashboards against it.
+_INTERVAL_ONLY = ("auto", "auto_count", "auto_min")
+
+
+def drop_ignored_keys(model: dict[str, Any]) -> dict[str, Any]:
+    for variable in (model.get("templating") or {}).get("list") or []:
+        if variable.get("type") != "interval":
+            for key in _INTERVAL_ONLY:
+                variable.pop(key, None)
+    for panel in model.get("panels") or []:
+        for inner in [panel, *(panel.get("panels") or [])]:
+            if not inner.get("repeat"):
+                inner.pop("repeatDirection", None)
+                inner.pop("maxPerRow", None)
+            footer = (inner.get("options") or {}).get("footer")
+            if isinstance(footer, dict) and not footer.get("show"):
+                inner["options"].pop("footer")
+    return model
+
+
 def to_json(model: Any) -> str:
     """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
     text = JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False).encode(model)
     # Round-trip through json so that key order is sorted at every depth whatever the encoder did.
-    return json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    data = json.loads(text)
+    if isinstance(data, dict) and "panels" in data:
+        data = drop_ignored_keys(data)
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

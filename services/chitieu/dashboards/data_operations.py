@@ -8,6 +8,8 @@ from grafana_foundation_sdk.models import common
 from chitieu.dashboards import common as c
 
 UID = "chitieu-data-operations"
+PANEL_FRESHNESS = "Độ mới của từng nguồn so với lịch công bố"
+PANEL_REPORTS = "Báo cáo đến hạn và quá hạn"
 
 
 def freshness_table() -> c.PanelBuilder:
@@ -23,7 +25,7 @@ def freshness_table() -> c.PanelBuilder:
         """
     )
     return c.table_panel(
-        "Độ mới của từng nguồn so với lịch công bố",
+        PANEL_FRESHNESS,
         "Per source: the end of the last period delivered and when the next one is due (end of the "
         "next period "
         "plus the source's expected release lag). 'stale' once that date has passed without new data.",
@@ -212,34 +214,70 @@ def outbox_table() -> c.PanelBuilder:
 def reports_due_table() -> c.PanelBuilder:
     query = c.sql(
         """
-        SELECT next_due AS "Hạn", days_until AS "Còn (ngày)", plan_title AS "Kế hoạch", code AS "Mã",
-               description AS "Báo cáo", recurrence AS "Định kỳ", recipient AS "Nơi nhận"
+        SELECT state AS "Tình trạng", next_due AS "Hạn", days_until AS "Còn (ngày)",
+               plan_document AS "Kế hoạch", description AS "Báo cáo",
+               CASE recurrence WHEN 'once' THEN 'một lần' WHEN 'half_yearly' THEN '6 tháng'
+                    WHEN 'yearly' THEN 'hằng năm' WHEN 'every_3_years' THEN '3 năm'
+                    WHEN 'every_5_years' THEN '5 năm' ELSE recurrence END AS "Định kỳ",
+               CASE WHEN date_assumed THEN 'Hạn giả định 15/12 (kế hoạch không nêu ngày)' ELSE '' END
+                   AS "Ghi chú",
+               recipient AS "Nơi nhận"
         FROM dash_reports_due
         ORDER BY next_due, plan_id, code
         LIMIT 100
         """
     )
-    return c.table_panel(
-        "Báo cáo sắp đến hạn",
-        "Next due date of every reporting obligation of the plans (six-monthly, yearly, multi-year, once).",
-        query,
-        h=7,
-    ).override_by_name(
-        "Còn (ngày)",
-        [
-            c.prop("custom.cellOptions", {"type": "color-text"}),
-            c.prop(
-                "thresholds",
-                {
-                    "mode": "absolute",
-                    "steps": [
-                        {"color": "red", "value": None},
-                        {"color": "orange", "value": 7},
-                        {"color": "green", "value": 15},
+    return (
+        c.table_panel(
+            PANEL_REPORTS,
+            "Reporting deadlines of the plans: a passed deadline with no report recorded (table "
+            "report_submissions) stays red until one is; yearly reports without a stated date get an "
+            "assumed 15 December.",
+            query,
+            h=8,
+        )
+        .override_by_name(
+            "Tình trạng",
+            [
+                c.prop(
+                    "mappings",
+                    [
+                        {
+                            "type": "value",
+                            "options": {
+                                "overdue": {"text": "Quá hạn, chưa có báo cáo", "color": "red", "index": 0},
+                                "due_soon": {
+                                    "text": "Sắp đến hạn (≤ 14 ngày)",
+                                    "color": "orange",
+                                    "index": 1,
+                                },
+                                "upcoming": {"text": "Chưa đến hạn", "color": "green", "index": 2},
+                            },
+                        }
                     ],
-                },
-            ),
-        ],
+                ),
+                c.prop("custom.cellOptions", c.colored_cells().to_json()),
+                c.prop("custom.width", 190),
+            ],
+        )
+        .override_by_name(
+            "Còn (ngày)",
+            [
+                c.prop("custom.cellOptions", {"type": "color-text"}),
+                c.prop("decimals", 0),
+                c.prop(
+                    "thresholds",
+                    {
+                        "mode": "absolute",
+                        "steps": [
+                            {"color": "red", "value": None},
+                            {"color": "orange", "value": 0},
+                            {"color": "green", "value": 15},
+                        ],
+                    },
+                ),
+            ],
+        )
     )
 
 

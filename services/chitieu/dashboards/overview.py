@@ -8,6 +8,7 @@ from grafana_foundation_sdk.models.dashboard import FieldColorModeId
 from chitieu.dashboards import common as c
 
 UID = "chitieu-overview"
+PANEL_ALERTS = "Cảnh báo đang mở"
 PROVINCIAL = "jurisdiction_level IN ('province', 'national')"
 
 
@@ -74,7 +75,7 @@ def alerts_table() -> c.PanelBuilder:
         """
     )
     return c.table_panel(
-        "Cảnh báo đang mở",
+        PANEL_ALERTS,
         "Firing alerts (behind trajectory, status worsened, every-year misses, overdue milestones, "
         "stale data, "
         "reports due), newest first.",
