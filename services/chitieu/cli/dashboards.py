@@ -78,7 +78,11 @@ def preview(
         results = render(conn, out)
     empty = 0
     for r in results:
-        state = f"[red]{r.error}[/red]" if r.error else ("[yellow]không có dữ liệu / no data[/yellow]" if not r.rows else f"{r.rows} dòng / rows")
+        state = (
+            f"[red]{r.error}[/red]"
+            if r.error
+            else ("[yellow]không có dữ liệu / no data[/yellow]" if not r.rows else f"{r.rows} dòng / rows")
+        )
         empty += not r.rows
         console.print(f"{r.dashboard_uid} #{r.panel_id} {r.title}: {state}")
     console.print(f"{len(results)} panels -> {out.resolve()} ({empty} without data)")

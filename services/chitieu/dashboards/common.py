@@ -48,6 +48,8 @@ FOLDER_UID = "chitieu"
 FOLDER_TITLE = "Chỉ Tiêu"
 DATASOURCE = DataSourceRef(type_val=PLUGIN, uid="${datasource}")
 TAGS = ["chitieu", "nq57"]
+# Times are stored in UTC and shown in Vietnam's time.
+TIMEZONE = "Asia/Ho_Chi_Minh"
 # Annotations pushed by `chitieu dashboards push` carry this tag (plus their own key tag).
 ANNOTATION_TAG = "chitieu"
 
@@ -140,6 +142,11 @@ def register_plugins() -> None:
         _registered = True
 
 
+def describe(vi: str, en: str) -> str:
+    """A panel's help text: Vietnamese first, English after it."""
+    return f"{vi}\n\nEN: {en}"
+
+
 def _dedent(text: str) -> str:
     return "\n".join(line.rstrip() for line in textwrap.dedent(text).strip().splitlines())
 
@@ -163,6 +170,8 @@ def datasource_variable() -> dashboard.DatasourceVariable:
 def query_variable(
     name: str, label: str, query: str, *, multi: bool, description: str
 ) -> dashboard.QueryVariable:
+    """Options in the query's own order (sort disabled): the queries list what has data first, so a
+    single-value variable opens on something to show."""
     variable = (
         dashboard.QueryVariable(name)
         .label(label)
@@ -170,7 +179,7 @@ def query_variable(
         .query(_dedent(query))
         .datasource(DATASOURCE)
         .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
+        .sort(VariableSort.DISABLED)
         .multi(multi)
         .include_all(multi)
     )
@@ -183,39 +192,58 @@ def plan_variable() -> dashboard.QueryVariable:
     return query_variable(
         "plan",
         "Kế hoạch",
-        "SELECT id AS __value, document_number || ' – ' || title AS __text FROM dash_plans ORDER BY 1",
+        """
+        SELECT id AS __value, coalesce(jurisdiction_name || ' – ', '') || document_number AS __text
+        FROM dash_plans ORDER BY kind DESC, 2
+        """,
         multi=True,
-        description="Plans (provincial programmes implementing Resolution 57-NQ/TW).",
+        description=describe(
+            "Các chương trình, kế hoạch thực hiện Nghị quyết 57-NQ/TW.",
+            "Plans implementing Resolution 57-NQ/TW.",
+        ),
     )
 
 
-def jurisdiction_variable(*, multi: bool = True) -> dashboard.QueryVariable:
+def jurisdiction_variable() -> dashboard.QueryVariable:
+    """One jurisdiction at a time (a chart of one territory's series, path and projection)."""
     return query_variable(
         "jurisdiction",
         "Địa bàn",
         """
-        SELECT DISTINCT jurisdiction_id AS __value, jurisdiction_name AS __text
-        FROM dash_variable_options WHERE plan_id IN ($plan) ORDER BY 2
+        SELECT jurisdiction_id AS __value, jurisdiction_name AS __text
+        FROM dash_variable_options WHERE plan_id IN ($plan)
+        GROUP BY jurisdiction_id, jurisdiction_name, jurisdiction_level
+        ORDER BY bool_or(has_data) DESC, jurisdiction_level = 'national', jurisdiction_name
         """,
-        multi=multi,
-        description="Jurisdictions the selected plans set targets for.",
+        multi=False,
+        description=describe(
+            "Tỉnh (hoặc cả nước) có chỉ tiêu trong các kế hoạch đã chọn; nơi có số liệu đứng trước.",
+            "Jurisdictions with targets in the selected plans, those with data first.",
+        ),
     )
 
 
 def indicator_variable(*, filtered: bool = True) -> dashboard.QueryVariable:
     if filtered:
         query = """
-        SELECT DISTINCT indicator_code AS __value, indicator_name AS __text
-        FROM dash_variable_options WHERE plan_id IN ($plan) AND jurisdiction_id IN ($jurisdiction) ORDER BY 2
+        SELECT indicator_code AS __value, indicator_name AS __text
+        FROM dash_variable_options WHERE plan_id IN ($plan) AND jurisdiction_id = ${jurisdiction:sqlstring}
+        GROUP BY indicator_code, indicator_name
+        ORDER BY bool_or(has_data) DESC, indicator_name
         """
     else:
-        query = "SELECT code AS __value, name_vi AS __text FROM dash_indicators ORDER BY 2"
+        query = """
+        SELECT code AS __value, name_vi AS __text
+        FROM dash_indicators ORDER BY national_series DESC, province_series DESC, name_vi
+        """
     return query_variable(
         "indicator",
         "Chỉ tiêu",
         query,
         multi=False,
-        description="One indicator.",
+        description=describe(
+            "Một chỉ tiêu; chỉ tiêu có số liệu đứng trước.", "One indicator, those with data first."
+        ),
     )
 
 
@@ -374,7 +402,7 @@ def new_dashboard(
         .description(description)
         .tags(TAGS)
         .editable()
-        .timezone("utc")
+        .timezone(TIMEZONE)
         .time(time_from, time_to)
         .refresh("")
         .tooltip(DashboardCursorSync.CROSSHAIR)

@@ -19,9 +19,12 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -53,6 +56,8 @@ COLORS = {
 }
 PALETTE = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0", "#508642"]
 GRID_W_PX, GRID_H_PX, DPI = 80, 30, 100
+# the dashboard's timezone, for the times shown (set while a dashboard is drawn)
+DISPLAY_TZ: ContextVar[tzinfo] = ContextVar("DISPLAY_TZ", default=UTC)
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Frame:
     rows: list[list[Any]]
     ref_id: str = "A"
     fmt: str = "table"
+    # field config for the frame's numbers from another query (transformation configFromData)
+    number_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,16 +179,37 @@ def transform_frames(frames: list[Frame], transform_id: str, options: dict[str, 
             empty = None if options.get("emptyValue") == "null" else ""
             name = f"{options['rowField']}\\{options['columnField']}"
             out.append(
-                Frame([name, *map(str, cols)], [[k, *[v.get(c, empty) for c in cols]] for k, v in rows.items()])
+                Frame(
+                    [name, *map(str, cols)], [[k, *[v.get(c, empty) for c in cols]] for k, v in rows.items()]
+                )
             )
         return out
+    if transform_id == "configFromData":
+        source = [f for f in frames if f.ref_id == options["configRefId"]]
+        rest = [f for f in frames if f.ref_id != options["configRefId"]]
+        config: dict[str, Any] = {}
+        if source and source[0].rows:
+            row = dict(zip(source[0].columns, source[0].rows[0], strict=True))
+            config = {
+                m["handlerKey"]: row[m["fieldName"]]
+                for m in options.get("mappings") or []
+                if m["fieldName"] in row
+            }
+        for f in rest:
+            f.number_config.update(config)
+        return rest
     if transform_id == "organize":
         excluded = options.get("excludeByName") or {}
         renames = options.get("renameByName") or {}
         out = []
         for f in frames:
             keep = [i for i, c in enumerate(f.columns) if not excluded.get(c)]
-            out.append(Frame([renames.get(f.columns[i], f.columns[i]) for i in keep], [[r[i] for i in keep] for r in f.rows]))
+            out.append(
+                Frame(
+                    [renames.get(f.columns[i], f.columns[i]) for i in keep],
+                    [[r[i] for i in keep] for r in f.rows],
+                )
+            )
         return out
     raise ValueError(f"preview does not know transformation {transform_id!r}")
 
@@ -236,8 +264,13 @@ def _go_replacement(text: str) -> str:
     return re.sub(r"\$(\d)", r"\\\1", text.replace("\\", "\\\\"))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def threshold_color(value: Any, config: dict[str, Any]) -> str | None:
     steps = (config.get("thresholds") or {}).get("steps") or []
+    value = float(value) if isinstance(value, Decimal) else value
     if not steps or not isinstance(value, int | float):
         return None
     chosen = steps[0]["color"]
@@ -252,7 +285,9 @@ def format_value(value: Any, config: dict[str, Any]) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(DISPLAY_TZ.get()).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if isinstance(value, float) and math.isnan(value):
@@ -261,7 +296,7 @@ def format_value(value: Any, config: dict[str, Any]) -> str:
     if decimals is None:
         size = abs(value)
         decimals = 0 if float(value).is_integer() else 1 if size >= 10 else 2 if size >= 1 else 3
-    text = f"{value:,.{int(decimals)}f}" if abs(value) >= 1000 else f"{value:.{int(decimals)}f}"
+    text = f"{value:.{int(decimals)}f}"
     unit = str(config.get("unit") or "")
     if unit == "percent":
         return text + "%"
@@ -283,7 +318,11 @@ def display_cell(value: Any, config: dict[str, Any]) -> Cell:
     text, mapped = map_value(value, config.get("mappings") or [])
     text = format_value(value, config) if text is None else text
     cell_type = (config.get("custom", {}).get("cellOptions") or {}).get("type", "auto")
-    fixed = (config.get("color") or {}).get("fixedColor") if (config.get("color") or {}).get("mode") == "fixed" else None
+    fixed = (
+        (config.get("color") or {}).get("fixedColor")
+        if (config.get("color") or {}).get("mode") == "fixed"
+        else None
+    )
     shade = color(mapped) or color(threshold_color(value, config)) or color(fixed)
     if cell_type == "color-background":
         return Cell(text, background=shade)
@@ -306,11 +345,27 @@ def draw_stat(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int:
     if not values:
         ax.text(0.5, 0.5, "No data", ha="center", va="center", fontsize=14, color="#888")
         return 0
-    name, value = values[0]
-    config = field_config(panel, name)
-    cell = display_cell(value, {**config, "custom": {"cellOptions": {"type": "color-background"}}})
-    ax.add_patch(plt.Rectangle((0, 0), 1, 1, transform=ax.transAxes, color=cell.background or "#F4F5F5"))
-    ax.text(0.5, 0.45, cell.text, ha="center", va="center", fontsize=26, fontweight="bold", color="#111")
+    # several fields side by side, each with its own config (Grafana's stat with values: false)
+    width = 1 / len(values)
+    for n, (name, value) in enumerate(values):
+        config = field_config(panel, name)
+        cell = display_cell(value, {**config, "custom": {"cellOptions": {"type": "color-background"}}})
+        ax.add_patch(
+            plt.Rectangle(
+                (n * width, 0), width, 1, transform=ax.transAxes, color=cell.background or "#F4F5F5"
+            )
+        )
+        ax.text(
+            (n + 0.5) * width,
+            0.45,
+            cell.text,
+            ha="center",
+            va="center",
+            fontsize=24,
+            fontweight="bold",
+            color="#111",
+            transform=ax.transAxes,
+        )
     return 1
 
 
@@ -331,10 +386,19 @@ def draw_table(ax: Axes, panel: dict[str, Any], frames: list[Frame], height_px: 
     rows = rows[:capacity]
     configs = {i: field_config(panel, frame.columns[i]) for i in shown}
     headers = [str(configs[i].get("displayName") or frame.columns[i]) for i in shown]
-    cells = [[display_cell(r[i], configs[i]) for i in shown] for r in rows]
+    cells = [
+        [
+            display_cell(r[i], {**configs[i], **frame.number_config} if _is_number(r[i]) else configs[i])
+            for i in shown
+        ]
+        for r in rows
+    ]
     widths = [configs[i]["custom"].get("width") for i in shown]
     width_total = sum(w or 110 for w in widths)
-    wrap = [max(6, int((w or 110) / width_total * 24 * GRID_W_PX / 6.2 * (panel["gridPos"]["w"] / 24))) for w in widths]
+    wrap = [
+        max(6, int((w or 110) / width_total * 24 * GRID_W_PX / 6.2 * (panel["gridPos"]["w"] / 24)))
+        for w in widths
+    ]
     text = [[textwrap.shorten(c.text, wrap[j], placeholder="…") for j, c in enumerate(row)] for row in cells]
     table = ax.table(
         cellText=text,
@@ -416,8 +480,9 @@ def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int
             )
     for line in (panel.get("options") or {}).get("markers") or []:
         ax.axvline(line, color="#888", linestyle=":")
-    unit_config = panel["fieldConfig"]["defaults"]
+    unit_config = {**panel["fieldConfig"]["defaults"], **(frames[0].number_config if frames else {})}
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, unit_config)))
+    ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6.5, loc="upper left", ncol=2 if len(all_series) > 6 else 1, framealpha=0.7)
@@ -441,7 +506,11 @@ def draw_barchart(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int:
     for n, i in enumerate(numeric):
         name = frame.columns[i]
         config = field_config(panel, name)
-        fixed = color((config.get("color") or {}).get("fixedColor")) if (config.get("color") or {}).get("mode") == "fixed" else None
+        fixed = (
+            color((config.get("color") or {}).get("fixedColor"))
+            if (config.get("color") or {}).get("mode") == "fixed"
+            else None
+        )
         values = [float(r[i] or 0) for r in frame.rows]
         if stacked:
             ax.barh(positions, values, left=bottom, color=fixed or PALETTE[n % len(PALETTE)], label=name)
@@ -460,7 +529,9 @@ def draw_text(ax: Axes, panel: dict[str, Any]) -> int:
     ax.axis("off")
     _title(ax, panel)
     content = (panel.get("options") or {}).get("content") or ""
-    ax.text(0, 0.95, "\n".join(textwrap.fill(line, 160) for line in content.splitlines()), va="top", fontsize=7.5)
+    ax.text(
+        0, 0.95, "\n".join(textwrap.fill(line, 160) for line in content.splitlines()), va="top", fontsize=7.5
+    )
     return 1
 
 
@@ -486,6 +557,7 @@ def _slug(text: str) -> str:
 def render_dashboard(
     conn: psycopg.Connection, uid: str, model: dict[str, Any], out_dir: Path, now: datetime
 ) -> list[PanelPreview]:
+    DISPLAY_TZ.set(ZoneInfo(model["timezone"]) if model.get("timezone") not in (None, "", "browser") else UTC)
     rng = time_range(model, now)
     variables = resolve_variables(conn, model, rng)
     target = out_dir / uid
@@ -504,7 +576,11 @@ def render_dashboard(
             result.error = str(exc).strip()
         width_px, height_px = pos["w"] * GRID_W_PX, pos["h"] * GRID_H_PX
         figure = plt.figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
-        ax = figure.add_axes((0.06, 0.1, 0.9, 0.78) if panel["type"] in ("timeseries", "barchart") else (0.01, 0.02, 0.98, 0.88))
+        ax = figure.add_axes(
+            (0.06, 0.1, 0.9, 0.78)
+            if panel["type"] in ("timeseries", "barchart")
+            else (0.01, 0.02, 0.98, 0.88)
+        )
         if panel["type"] == "barchart":
             ax.set_position((0.3, 0.1, 0.66, 0.78))
         result.rows = draw(ax, panel, result.frames, height_px) if result.error is None else 0
@@ -520,7 +596,9 @@ def render_dashboard(
         inner = whole.add_axes(box)
         if panel["type"] in ("timeseries", "barchart"):
             left = 0.25 if panel["type"] == "barchart" else 0.05
-            inner.set_position((box[0] + box[2] * left, box[1] + box[3] * 0.08, box[2] * (0.97 - left), box[3] * 0.8))
+            inner.set_position(
+                (box[0] + box[2] * left, box[1] + box[3] * 0.08, box[2] * (0.97 - left), box[3] * 0.8)
+            )
         if result.error is None:
             draw(inner, panel, result.frames, height_px)
         results.append(result)
