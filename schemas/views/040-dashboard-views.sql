@@ -31,7 +31,8 @@ BEGIN
     DELETE FROM dash_status_summary;
     INSERT INTO dash_status_summary
     SELECT d.plan_id, d.jurisdiction_id, d.status, d.check_year IS NOT NULL,
-           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind',
+           -- behind trajectory; an overdue milestone has its own alert rule
+           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind' AND d.status <> 'milestone_overdue',
            count(*)
     FROM dash_evaluations_latest d
     LEFT JOIN status_vocabulary v ON v.key = d.status
@@ -105,7 +106,13 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
        e.ratio_status, e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
        e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
        f.decimals, dash_figure(e.current_value, f.decimals, i.unit) AS current_text,
-       dash_figure(t.value, f.decimals, i.unit) AS target_text,
+       -- a growth target is a rate per year, never an amount of the indicator's unit
+       CASE WHEN t.kind = 'growth' THEN 'tăng ' || t.operator || ' ' || dash_format_number(t.value, 1)
+                                        || coalesce('–' || dash_format_number(t.value_max, 1), '') || ' %/năm'
+            WHEN t.kind = 'milestone' THEN 'mốc nhiệm vụ'
+            ELSE concat_ws(' ', t.operator, dash_figure(t.value, f.decimals, i.unit)
+                                            || coalesce('–' || dash_format_number(t.value_max, f.decimals), ''))
+       END AS target_text,
        dash_figure(e.expected_value, f.decimals, i.unit) AS expected_text,
        dash_figure(e.projected_value, f.decimals, i.unit) AS projected_text,
        (SELECT string_agg(CASE fl WHEN 'successor_data' THEN 'số liệu của tỉnh kế thừa ' || coalesce(dj.name, '')

@@ -174,9 +174,7 @@ def targets_table() -> c.PanelBuilder:
     query = c.sql(
         f"""
         SELECT status AS "Kết luận", target_year AS "Năm mục tiêu", check_year AS "Năm kiểm tra",
-               CASE WHEN target_kind = 'growth' THEN 'tăng ' || operator || ' ' || target_text || '/năm'
-                    WHEN target_kind = 'milestone' THEN 'mốc nhiệm vụ'
-                    ELSE operator || ' ' || target_text END AS "Mục tiêu",
+               target_text AS "Mục tiêu",
                base_year AS "Năm gốc", current_text AS "Số liệu mới nhất", current_year AS "Năm số liệu",
                expected_text AS "Theo lộ trình", projected_text AS "Dự báo", notes_vi AS "Ghi chú",
                data_jurisdiction_name AS "Số liệu của", cite_document AS "Văn bản", cite_section AS "Mục",

@@ -273,8 +273,7 @@ def latest_vs_2030_table() -> c.PanelBuilder:
         f"""
         SELECT status AS "Kết luận", jurisdiction_name AS "Địa bàn", indicator_name AS "Chỉ tiêu",
                current_text AS "Số liệu mới nhất", current_year AS "Năm",
-               CASE WHEN target_kind = 'growth' THEN 'tăng ' || operator || ' ' || target_text || '/năm'
-                    ELSE operator || ' ' || target_text END AS "Mục tiêu 2030",
+               target_text AS "Mục tiêu 2030",
                expected_text AS "Theo lộ trình", projected_text AS "Dự báo 2030", notes_vi AS "Ghi chú"
         FROM dash_status_latest
         WHERE plan_id IN ($plan) AND check_year IS NULL AND target_year = 2030 AND {PROVINCIAL}
