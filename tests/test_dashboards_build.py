@@ -85,7 +85,11 @@ def test_titles_and_help_texts_vietnamese_first(uid: str) -> None:
     vietnamese = re.compile(r"[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ]")
     model = _committed()[uid]
     texts = [(p["title"], p.get("description") or "") for p in _panels(model) if p["type"] != "row"]
-    texts += [(f"${v['name']}", v.get("description") or "") for v in model["templating"]["list"] if v["type"] == "query"]
+    texts += [
+        (f"${v['name']}", v.get("description") or "")
+        for v in model["templating"]["list"]
+        if v["type"] == "query"
+    ]
     texts.append((model["title"], model["description"]))
     for title, description in texts:
         assert re.search(r"[à-ỹđ]", title.lower()) or title.startswith("$"), f"not Vietnamese: {title}"

@@ -61,10 +61,17 @@ def demo_db(
 def test_every_panel_is_drawn_with_data(demo_db: psycopg.Connection, tmp_path: Path) -> None:
     results = preview.render(demo_db, tmp_path, now=datetime.now(UTC))
 
-    expected = {(uid, p["id"]) for uid, m in build.dashboard_models().items() for p in m["panels"] if p["type"] != "row"}
+    expected = {
+        (uid, p["id"])
+        for uid, m in build.dashboard_models().items()
+        for p in m["panels"]
+        if p["type"] != "row"
+    }
     assert {(r.dashboard_uid, r.panel_id) for r in results} == expected
     assert [r for r in results if r.error] == []
-    assert [(r.dashboard_uid, r.title) for r in results if not r.rows] == [], [r.title for r in results if not r.rows]
+    assert [(r.dashboard_uid, r.title) for r in results if not r.rows] == [], [
+        r.title for r in results if not r.rows
+    ]
     for r in results:
         assert r.path is not None and r.path.read_bytes().startswith(PNG), r.title
     for uid in build.dashboard_models():

@@ -18,7 +18,8 @@ def freshness_table() -> c.PanelBuilder:
         SELECT CASE WHEN last_period_end IS NULL THEN 'never|Chưa từng có số liệu'
                     WHEN is_stale THEN 'stale|Quá hạn ' || days_overdue || ' ngày'
                     ELSE 'fresh|Đúng hạn' END AS "Tình trạng",
-               coalesce(title, source_id) AS "Nguồn", publisher AS "Cơ quan công bố", schedule_vi AS "Lịch lấy",
+               coalesce(title, source_id) AS "Nguồn", publisher AS "Cơ quan công bố",
+               schedule_vi AS "Lịch lấy",
                indicators AS "Số chỉ tiêu", to_char(last_period_end, 'DD/MM/YYYY') AS "Hết kỳ cuối",
                last_loaded_at AS "Nạp lần cuối",
                to_char(expected_next_release, 'DD/MM/YYYY') AS "Dự kiến có kỳ sau", source_id AS "Mã nguồn"
@@ -199,7 +200,8 @@ def steps_table() -> c.PanelBuilder:
         "Các bước nạp và đánh giá",
         c.describe(
             "Các lô nạp và lượt đánh giá, từ bảng của hệ thống (có cả khi không có bản ghi Airflow).",
-            "Ingestion batches and evaluation runs from our own tables (present even without Airflow records).",
+            "Ingestion batches and evaluation runs from our own tables (present even without Airflow "
+            "records).",
         ),
         query,
         w=12,
@@ -261,7 +263,8 @@ def reports_due_table() -> c.PanelBuilder:
             c.describe(
                 "Hạn báo cáo của các kế hoạch: hạn đã qua mà chưa ghi nhận báo cáo (bảng report_submissions) "
                 "vẫn hiện màu đỏ đến khi có; báo cáo hằng năm không nêu ngày lấy hạn giả định 15/12.",
-                "Reporting deadlines: a passed deadline with no report recorded stays red until one is; yearly "
+                "Reporting deadlines: a passed deadline with no report recorded stays red until one is; "
+                "yearly "
                 "reports without a stated date get an assumed 15 December.",
             ),
             query,
@@ -318,8 +321,10 @@ def build() -> dashboard.Dashboard:
             UID,
             "Chỉ Tiêu – Vận hành dữ liệu",
             c.describe(
-                "Cho kỹ sư dữ liệu: độ mới của nguồn, lô nạp, dòng bị loại và lý do, kết quả DAG, hộp thư đi.",
-                "For engineers: source freshness, load batches, rejected rows with reasons, DAG outcomes, outbox.",
+                "Cho kỹ sư dữ liệu: độ mới của nguồn, lô nạp, dòng bị loại và lý do, kết quả DAG, hộp thư "
+                "đi.",
+                "For engineers: source freshness, load batches, rejected rows with reasons, DAG outcomes, "
+                "outbox.",
             ),
             time_from="now-30d",
             time_to="now",

@@ -24,7 +24,8 @@ INDICATOR = "indicator_code = ${indicator:sqlstring}"
 TERRITORY = """jurisdiction_id IN (
             SELECT ${jurisdiction:sqlstring}
             UNION ALL
-            SELECT successor_id FROM jurisdiction_succession WHERE predecessor_id = ${jurisdiction:sqlstring})"""
+            SELECT successor_id FROM jurisdiction_succession
+            WHERE predecessor_id = ${jurisdiction:sqlstring})"""
 SELECTION = f"jurisdiction_id = ${{jurisdiction:sqlstring}} AND {INDICATOR}"
 MERGER = "2025-07-01"
 MERGER_LABEL = "Sáp nhập tỉnh 1/7/2025"
@@ -42,9 +43,9 @@ def _line(color: str, dash: list[int] | None = None, *, points: bool = False) ->
 def unit_query() -> c.Sql:
     """The indicator's unit and decimals, applied to every number of the panel (configFromData)."""
     return c.sql(
-        f"""
+        """
         SELECT 'suffix: ' || unit AS unit, decimals
-        FROM dash_indicator_format WHERE code = ${{indicator:sqlstring}}
+        FROM dash_indicator_format WHERE code = ${indicator:sqlstring}
         """,
         "U",
     )
@@ -137,8 +138,10 @@ def trajectory_timeseries() -> c.PanelBuilder:
                 "Số liệu hằng năm (bản mới nhất) của địa bàn và, từ 1/7/2025, của tỉnh kế thừa; điểm sơ bộ "
                 "màu cam; đường lộ trình từ năm gốc đến mục tiêu; ngưỡng 2030 và 2045 (mục tiêu của địa bàn, "
                 "nếu không có thì của cả nước); dự báo đến năm mục tiêu; vạch dọc: sáp nhập 1/7/2025.",
-                "Annual figures of the jurisdiction and, from 1 July 2025, of its successor; provisional points "
-                "in orange; the planned path; the 2030/2045 thresholds; the projection; the vertical line marks "
+                "Annual figures of the jurisdiction and, from 1 July 2025, of its successor; provisional "
+                "points "
+                "in orange; the planned path; the 2030/2045 thresholds; the projection; the vertical line "
+                "marks "
                 "the 1 July 2025 merger.",
             ),
             actual,
@@ -225,7 +228,8 @@ def observations_table() -> c.PanelBuilder:
             c.describe(
                 "Bản mới nhất của từng số liệu với nguồn gốc (nguồn, tệp, trang tính, ô, thời điểm lấy về); "
                 "\u201csơ bộ\u201d là số liệu ước tính.",
-                "Current vintage of every figure with its provenance; 'provisional' marks preliminary figures.",
+                "Current vintage of every figure with its provenance; 'provisional' marks preliminary "
+                "figures.",
             ),
             query,
             h=8,
@@ -260,7 +264,8 @@ def build() -> dashboard.Dashboard:
             UID,
             "Chỉ Tiêu – Chi tiết chỉ tiêu",
             c.describe(
-                "Một chỉ tiêu của một địa bàn: diễn biến, lộ trình, ngưỡng, dự báo, mục tiêu và nguồn gốc số liệu.",
+                "Một chỉ tiêu của một địa bàn: diễn biến, lộ trình, ngưỡng, dự báo, mục tiêu và nguồn gốc "
+                "số liệu.",
                 "One indicator of one jurisdiction: series, planned path, thresholds, projection, targets, "
                 "provenance.",
             ),

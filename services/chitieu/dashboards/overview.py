@@ -87,16 +87,19 @@ def counter(title: str, description: str, sql: str, color: str) -> c.PanelBuilde
     )
 
 
-COUNTER_COLORS: dict[statuses.Group, str] = {
+# One colour per headline group, for the counters and the bars (a group's statuses have several).
+GROUP_COLORS: dict[statuses.Group, str] = {
     "achieved": "green",
     "on_track": "semi-dark-green",
     "behind": "red",
+    "no_data": "gray",
+    "not_due": "blue",
 }
 
 
 def _group_counter(group: statuses.Group, column: str, meaning_vi: str, meaning_en: str) -> c.PanelBuilder:
     vi, en = statuses.GROUP_LABELS[group]
-    color = COUNTER_COLORS[group]
+    color = GROUP_COLORS[group]
     return counter(
         vi,
         c.describe(
@@ -144,8 +147,8 @@ def scorecard_table(columns: list[dict[str, str]] | None = None) -> c.PanelBuild
         SELECT s.jurisdiction_id, s.province AS "Tỉnh (→ tỉnh từ 1/7/2025)",
 {pivots},
                CASE WHEN max(v.targets) = 0 THEN 'no_data|không có chỉ tiêu định lượng'
-                    ELSE 'no_data|' || max(v.share_pct) || ' % (' || max(v.without_data) || '/' || max(v.targets)
-                         || ' chỉ tiêu)' END AS "Chưa có số liệu"
+                    ELSE 'no_data|' || max(v.share_pct) || ' % (' || max(v.without_data) || '/'
+                         || max(v.targets) || ' chỉ tiêu)' END AS "Chưa có số liệu"
         FROM dash_scorecard s
         LEFT JOIN dash_scorecard_coverage v ON v.plan_id = s.plan_id AND v.jurisdiction_id = s.jurisdiction_id
         WHERE s.plan_id IN ($plan)
@@ -159,7 +162,8 @@ def scorecard_table(columns: list[dict[str, str]] | None = None) -> c.PanelBuild
             PANEL_SCORECARD,
             c.describe(
                 "Mỗi ô: màu = kết luận chính về chỉ tiêu gần nhất của tỉnh (2030 trước), số liệu mới nhất, "
-                "mũi tên = chiều thay đổi gần nhất, (năm số liệu). Bấm vào ô để xem chi tiết chỉ tiêu của tỉnh. "
+                "mũi tên = chiều thay đổi gần nhất, (năm số liệu). Bấm vào ô để xem chi tiết chỉ tiêu của "
+                "tỉnh. "
                 f"Cột cuối: tỷ lệ chỉ tiêu chưa có số liệu. Màu: {legend}.",
                 "Each cell: colour = headline verdict of the province's nearest target (2030 first), latest "
                 "figure, arrow = last change, (data year). Click a cell for the indicator's detail. Last "
@@ -218,10 +222,8 @@ def status_counts_barchart() -> c.PanelBuilder:
         h=8,
     )
     for g in groups:
-        color = next(s.color for s in statuses.STATUSES if s.group == g)
         panel = panel.override_by_name(
-            statuses.GROUP_LABELS[g][0],
-            [c.prop("color", {"mode": "fixed", "fixedColor": "gray" if g == "no_data" else color})],
+            statuses.GROUP_LABELS[g][0], [c.prop("color", {"mode": "fixed", "fixedColor": GROUP_COLORS[g]})]
         )
     return panel
 
@@ -285,9 +287,11 @@ def latest_vs_2030_table() -> c.PanelBuilder:
         c.table_panel(
             "Số liệu mới nhất so với mục tiêu 2030",
             c.describe(
-                "Mỗi chỉ tiêu 2030 của các tỉnh: kết luận (xấu nhất trước; chưa có số liệu sau các chỉ tiêu chậm), "
+                "Mỗi chỉ tiêu 2030 của các tỉnh: kết luận (xấu nhất trước; chưa có số liệu sau các chỉ "
+                "tiêu chậm), "
                 "số liệu mới nhất, mục tiêu, giá trị theo lộ trình năm đó và dự báo đến 2030.",
-                "Every 2030 target: verdict (worst first, no data after behind), latest figure, target, value "
+                "Every 2030 target: verdict (worst first, no data after behind), latest figure, target, "
+                "value "
                 "expected on the planned path that year and the projection to 2030.",
             ),
             query,
@@ -312,7 +316,8 @@ def build() -> dashboard.Dashboard:
             UID,
             "Chỉ Tiêu – Tổng quan lãnh đạo",
             c.describe(
-                "Các chỉ tiêu thực hiện Nghị quyết 57-NQ/TW: tỉnh nào đúng lộ trình ở chỉ tiêu nào, cảnh báo, "
+                "Các chỉ tiêu thực hiện Nghị quyết 57-NQ/TW: tỉnh nào đúng lộ trình ở chỉ tiêu nào, cảnh "
+                "báo, "
                 "số liệu mới nhất.",
                 "Leadership overview of the Resolution 57-NQ/TW targets: verdicts, alerts, latest figures.",
             ),
@@ -345,7 +350,8 @@ def build() -> dashboard.Dashboard:
                     "Alerts firing for the selected plans (and alerts not tied to a plan).",
                 ),
                 c.sql(
-                    'SELECT count(*) AS "Alerts" FROM dash_alerts_firing WHERE plan_id IS NULL OR plan_id IN ($plan)'
+                    'SELECT count(*) AS "Alerts" FROM dash_alerts_firing '
+                    "WHERE plan_id IS NULL OR plan_id IN ($plan)"
                 ),
                 w=4,
                 h=4,

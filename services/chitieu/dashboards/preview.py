@@ -18,8 +18,8 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import psycopg  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import psycopg
+from matplotlib.axes import Axes
 
-from chitieu.dashboards import build, macros  # noqa: E402
+from chitieu.dashboards import build, macros
 
 # Grafana's named colours (light theme), what the panels' configs refer to.
 COLORS = {
@@ -121,7 +121,7 @@ def time_range(model: dict[str, Any], now: datetime) -> tuple[datetime, datetime
 
 
 def _query(conn: psycopg.Connection, sql: str) -> tuple[list[str], list[list[Any]]]:
-    cur = conn.execute(sql)  # type: ignore[arg-type]  # panel SQL, expanded
+    cur = conn.execute(sql.encode())  # panel SQL, expanded (composed at build time, not from input)
     return [d.name for d in cur.description or []], [list(r) for r in cur.fetchall()]
 
 
@@ -444,6 +444,10 @@ def series_of(frames: list[Frame]) -> list[tuple[str, list[datetime], list[float
     return [(name, xs, ys) for name, (xs, ys) in series.items()]
 
 
+def _xy(xs: list[datetime], ys: list[float | None]) -> tuple[Any, list[float]]:
+    return mdates.date2num(xs), [math.nan if y is None else y for y in ys]
+
+
 def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int:
     _title(ax, panel)
     all_series = series_of(frames)
@@ -452,7 +456,8 @@ def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int
         ax.text(0.5, 0.5, "No data", ha="center", va="center", fontsize=12, color="#888")
         return 0
     bars = (panel["fieldConfig"]["defaults"].get("custom") or {}).get("drawStyle") == "bars"
-    for n, (name, xs, ys) in enumerate(all_series):
+    for n, (name, times, values) in enumerate(all_series):
+        xs, ys = _xy(times, values)
         config = field_config(panel, name)
         custom = config["custom"]
         fixed = color((config.get("color") or {}).get("fixedColor"))
@@ -464,7 +469,14 @@ def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int
         points = custom.get("showPoints", "always") != "never"
         label = str(config.get("displayName") or name)
         if bars:
-            ax.bar(xs, [y or 0 for y in ys], width=0.8, color=line_color, label=label, alpha=0.8)
+            ax.bar(
+                xs,
+                [0 if math.isnan(y) else y for y in ys],
+                width=0.8,
+                color=line_color,
+                label=label,
+                alpha=0.8,
+            )
         elif custom.get("drawStyle") == "points":
             ax.scatter(xs, ys, s=(custom.get("pointSize") or 5) * 8, color=line_color, label=label, zorder=3)
         else:

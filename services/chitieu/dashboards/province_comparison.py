@@ -78,7 +78,8 @@ def latest_table() -> c.PanelBuilder:
     return c.table_panel(
         "Số liệu mới nhất của từng tỉnh (trước và sau sáp nhập)",
         c.describe(
-            "Số liệu năm mới nhất của từng tỉnh: 63 tỉnh đến 30/6/2025 kèm tỉnh kế thừa, và 34 tỉnh từ 1/7/2025.",
+            "Số liệu năm mới nhất của từng tỉnh: 63 tỉnh đến 30/6/2025 kèm tỉnh kế thừa, và 34 tỉnh từ "
+            "1/7/2025.",
             "Latest annual figure of every province: the 63 until 30 June 2025 with their successor, and the "
             "34 from 1 July 2025.",
         ),
@@ -164,7 +165,8 @@ def build() -> dashboard.Dashboard:
             era_timeseries(
                 "Các tỉnh sau sáp nhập (từ 1/7/2025)",
                 c.describe(
-                    "34 tỉnh từ 1/7/2025 (số liệu trước ngày này là số liệu cơ quan công bố tính lại cho tỉnh mới).",
+                    "34 tỉnh từ 1/7/2025 (số liệu trước ngày này là số liệu cơ quan công bố tính lại cho "
+                    "tỉnh mới).",
                     "The 34 provinces from 1 July 2025 (earlier figures are those a publisher back-cast).",
                 ),
                 "era NOT LIKE 'Trước%'",
