@@ -66,7 +66,7 @@ def test_cli_sync_list_silence_unsilence_notify(
     assert r.exit_code == 0, r.output
     [row] = json.loads(r.stdout)
     assert row["rule"] == "behind_trajectory" and row["silenced_by"] == sid[0]
-    assert "đang xấu đi" in row["summary_vi"]
+    assert "Đi xuống" in row["summary_vi"]
     r = runner.invoke(app, ["alerts", "list"])
     assert r.exit_code == 0 and "alerts (firing): 1" in r.stdout
 

@@ -283,7 +283,7 @@ def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
     assert "[CẢNH BÁO]" in hook_msg["title"] and "Khánh Hòa" in hook_msg["title"]
     text = hook_msg["message"]
     for expected in (
-        "cần đẩy nhanh",
+        "Cần đẩy nhanh",
         "12,5 %",
         "(năm 2025)",
         "≥ 30 %",
@@ -416,7 +416,7 @@ def test_channel_down_loses_nothing_until_dead_then_requeue(
     assert outbox.drain(db, at).sent == 1
     assert outbox.drain(db, at + timedelta(days=2)).picked == 0
     [msg] = webhook.at("/ops")
-    assert "Hà Nội" in msg["title"] and "đang xấu đi" in msg["message"]
+    assert "Hà Nội" in msg["title"] and "Đi xuống" in msg["message"]
 
 
 def test_missing_secret_and_bad_url_are_reported_in_both_languages(

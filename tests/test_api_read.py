@@ -141,7 +141,7 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     assert n_on_track is not None and len(on_track) == n_on_track[0] > 0
     assert {s["status"] for s in on_track} == {"on_track"} and on_track[0][
         "status_label_vi"
-    ] == "Đúng tiến độ"
+    ] == "Đúng lộ trình"  # the vocabulary (chitieu.statuses)
 
     # A revised figure, a second run: the latest statuses move on, `as_of` between the runs does not.
     loaded_db.execute(

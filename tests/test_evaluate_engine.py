@@ -171,25 +171,36 @@ def test_latest_view_ignores_a_back_dated_run(catalog):
     assert latest == [(today.run_id, "achieved")]
 
 
-def test_ceased_province_is_continued_by_its_successor(catalog):
+def test_ceased_province_is_continued_on_its_successors_series_alone(catalog):
+    # Never spliced: once the successor publishes, a share target of the ceased province is judged
+    # on the successor's series only (here its restated 2023 figure and its 2025 figure), and the
+    # plan's baseline (a figure of Ninh Thuận alone) is not compared with Khánh Hòa's figures.
     db = catalog
     add_target(db, id="nt.share", indicator_code="share", value=50, baseline_year=2020, baseline_value=20)
     add_obs(db, "old-58", "share", 2023, 28, "2024-03-01")
     add_obs(db, "old-58", "share", 2024, 30, "2025-03-01")
-    add_obs(db, "new-56", "share", 2023, 99, "2025-12-01")  # before the merger: not Ninh Thuận's
+    add_obs(db, "new-56", "share", 2023, 99, "2025-12-01")  # restated for the merged territory
     add_obs(db, "new-56", "share", 2025, 40, "2026-03-01")
     run = evaluate(db, ts("2026-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.share")
     assert (r["current_value"], r["current_year"]) == (40, 2025)
     assert r["jurisdiction_id"] == "old-58" and r["data_jurisdiction_id"] == "new-56"
+    assert r["series_basis"] == "successor_comparable"
     assert "successor_data" in r["flags"]
-    assert r["inputs"]["observations"] == [[2023, 28], [2024, 30], [2025, 40]]
+    assert r["inputs"]["observations"] == [[2023, 99], [2025, 40]]
     assert r["lineage"]["predecessor_id"] == "old-58"
     assert r["lineage"]["successor_id"] == "new-56"
     assert r["lineage"]["effective_on"] == "2025-07-01"
-    assert r["lineage"]["successor_years"] == [2025]
-    # 20 -> 40 over 5 years against 20 -> 50 over 10: (2^(1/5) - 1) / (2.5^(1/10) - 1) = 1.5177
-    assert r["progress_ratio"] == pytest.approx(0.148698 / 0.095958, rel=1e-4)
+    assert r["lineage"]["territory_id"] == "new-56"
+    assert [p["source"] for p in r["lineage"]["points"]] == ["published", "published"]
+    # 99 -> 40 over 2 years against 99 -> 50 over 7: both CAGRs negative, R = -1 · ... < 0.
+    assert (r["base_year"], r["base_value"]) == (2023, 99)
+    assert r["status"] == "deteriorating" and r["headline_status"] == "deteriorating"
+    # Before the successor publishes anything, the target stays on Ninh Thuận's own series.
+    run = evaluate(db, ts("2025-06-01"))
+    (r,) = rows_of(db, run.run_id, "nt.share")
+    assert r["series_basis"] == "own" and r["data_jurisdiction_id"] == "old-58"
+    assert r["inputs"]["observations"] == [[2023, 28], [2024, 30]]
 
 
 def test_every_year_constraint_gives_one_missed_row_per_failed_year(catalog):
@@ -207,11 +218,15 @@ def test_every_year_constraint_gives_one_missed_row_per_failed_year(catalog):
     assert rows[1]["data_jurisdiction_id"] == "old-58"
     assert rows[2]["data_jurisdiction_id"] == "new-56" and "successor_data" in rows[2]["flags"]
     assert rows[2]["inputs"]["threshold"] == 3
-    # The overall row: 2.9 (2026) does not meet 3, base 1.0 (2022, earliest figure).
-    # R = (2.9^(1/4) - 1) / (3^(1/8) - 1) = 0.304968 / 0.147203 = 2.0717: on track, not achieved.
-    assert rows[0]["status"] == "on_track"
-    assert rows[0]["progress_ratio"] == pytest.approx(0.304968 / 0.147203, rel=1e-4)
+    # Each year is checked on the territory of that year; the overall row's trajectory is on
+    # Khánh Hòa's series alone (never from Ninh Thuận's 1.0 to Khánh Hòa's 2.9): 3.2 (2025) -> 2.9
+    # (2026) moves away from 3, R = (2.9/3.2 - 1) / |(3/3.2)^(1/5) - 1| < 0.
+    assert rows[0]["status"] == "deteriorating"
+    assert rows[0]["progress_ratio"] == pytest.approx((2.9 / 3.2 - 1) / (1 - (3 / 3.2) ** 0.2), rel=1e-6)
     assert (rows[0]["current_value"], rows[0]["current_year"]) == (2.9, 2026)
+    assert rows[0]["inputs"]["observations"] == [[2025, 3.2], [2026, 2.9]]
+    # Missed in a year checked: the headline is behind whatever the trajectory says.
+    assert rows[0]["headline_status"] == "missed" and rows[0]["headline_rule"] == "every_year_missed"
 
 
 def test_milestones_done_pending_overdue(catalog):

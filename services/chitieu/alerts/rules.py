@@ -1,13 +1,16 @@
 """Alert rules: findings from the latest evaluation run, the sources' release lags and the plans'
 reporting obligations. Pure reads: nothing here writes to the database.
 
-- behind_trajectory: latest status needs_acceleration | limited_progress | deteriorating, or will_meet false;
-- status_worsened: latest status ranks worse (STATUS_RANK) than the previous run's for the same row;
+- behind_trajectory: the headline verdict of a target's overall row is behind (group `behind` of
+  chitieu.statuses: needs_acceleration, limited_progress, deteriorating, missed), milestones apart;
+- status_worsened: the latest headline ranks worse (STATUS_RANK) than the previous run's for the same row;
 - every_year_missed: each `missed` row (one finding per checked year);
 - milestone_overdue: status milestone_overdue;
 - data_stale: per (source, indicator, period type), the period after the latest loaded one has ended
   and the source's expected_release_lag has passed since, relative to `now`;
 - report_due: a reporting obligation's next due date lies within DEADLINE_WARNING_DAYS of today.
+
+Status words come from chitieu.statuses (the one vocabulary), never from here.
 """
 
 from __future__ import annotations
@@ -21,39 +24,19 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
+from chitieu import statuses
 from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
+from chitieu.assess import formulas
 from chitieu.ingest.normalize import format_period
 from chitieu.settings import get_settings
 
-# Better first. Statuses absent from the map (insufficient_data, no_data) are never compared.
-STATUS_RANK: dict[str, int] = {
-    "achieved": 0,
-    "milestone_done": 0,
-    "on_track": 1,
-    "milestone_pending": 1,
-    "needs_acceleration": 2,
-    "limited_progress": 3,
-    "deteriorating": 4,
-    "missed": 4,
-    "milestone_overdue": 5,
-}
-BEHIND_STATUSES = ("needs_acceleration", "limited_progress", "deteriorating")
+# Better first, by the vocabulary's severity. Statuses of the no-data group (insufficient_data,
+# no_data) are never compared.
+STATUS_RANK: dict[str, int] = {s.key: s.severity for s in statuses.STATUSES if s.group != "no_data"}
+BEHIND_STATUSES = tuple(
+    s.key for s in statuses.STATUSES if s.group == "behind" and not s.key.startswith("milestone_")
+)
 EVALUATION_RULES = ("behind_trajectory", "status_worsened", "every_year_missed", "milestone_overdue")
-
-STATUS_VI = {
-    "achieved": "đã đạt",
-    "on_track": "đúng lộ trình",
-    "needs_acceleration": "cần đẩy nhanh",
-    "limited_progress": "tiến độ hạn chế",
-    "deteriorating": "đang xấu đi",
-    "insufficient_data": "chưa đủ số liệu",
-    "no_data": "chưa có số liệu",
-    "missed": "không đạt",
-    "milestone_done": "đã hoàn thành",
-    "milestone_pending": "đang thực hiện",
-    "milestone_overdue": "quá hạn",
-}
-STATUS_EN = {k: k.replace("_", " ") for k in STATUS_VI}
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
 FLAG_VI = {
     "revision_driven": "tình trạng thay đổi chỉ do số liệu được điều chỉnh",
@@ -86,15 +69,18 @@ def latest_runs(conn: psycopg.Connection) -> tuple[int | None, int | None]:
 
 
 _RANK_SQL = "CASE {col} " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATUS_RANK.items()) + " END"
+_BEHIND_SQL = ", ".join(f"'{k}'" for k in BEHIND_STATUSES)
 
 _EVALUATION_SQL = f"""
 SELECT e.target_id, e.plan_id, e.jurisdiction_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
        e.check_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
        e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags, e.as_of, e.run_id,
+       e.headline_status, e.headline_rule, e.anticipated_gap, e.series_basis, e.lineage,
        t.kind, t.operator, t.value AS target_value, t.value_max, t.lead_agency, t.milestone_object,
        t.due_date, p.document_number, p.title AS plan_title, j.name AS jurisdiction_name,
        dj.name AS data_jurisdiction_name, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
-       i.unit, prev.status AS prev_status, prev.current_value AS prev_value, prev.current_year AS prev_year
+       i.unit, prev.status AS prev_status, prev.headline_status AS prev_headline_status,
+       prev.will_meet AS prev_will_meet, prev.current_value AS prev_value, prev.current_year AS prev_year
 FROM evaluations e
 LEFT JOIN targets t ON t.id = e.target_id
 LEFT JOIN plans p ON p.id = e.plan_id
@@ -106,11 +92,24 @@ LEFT JOIN evaluations prev
       AND prev.jurisdiction_id = e.jurisdiction_id
       AND coalesce(prev.check_year, -1) = coalesce(e.check_year, -1)
 WHERE e.run_id = %(latest)s
-  AND (e.status IN ('needs_acceleration', 'limited_progress', 'deteriorating', 'missed', 'milestone_overdue')
+  AND (e.status IN ({_BEHIND_SQL}, 'milestone_overdue')
+       OR e.headline_status IN ({_BEHIND_SQL})
        OR e.will_meet IS FALSE
-       OR ({_RANK_SQL.format(col="e.status")}) > ({_RANK_SQL.format(col="prev.status")}))
+       OR ({_RANK_SQL.format(col="coalesce(e.headline_status, e.status)")})
+          > ({_RANK_SQL.format(col="prev.status")}))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
 """
+
+
+def headline_of(status: str, will_meet: bool | None, headline_status: str | None = None) -> str:
+    """The headline verdict of an evaluation row: as recorded, else (rows recorded before the
+    headline existed) by the same precedence from its status and projection."""
+    if headline_status:
+        return headline_status
+    head, _ = formulas.headline(
+        [status], [float("nan") if will_meet is None else float(will_meet)], [float("nan")]
+    )
+    return str(head[0])
 
 
 def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES) -> list[Finding]:
@@ -123,31 +122,37 @@ def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUAT
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_EVALUATION_SQL, {"latest": latest, "prev": prev if prev is not None else -1})
         for row in cur:
+            row["headline"] = headline_of(row["status"], row["will_meet"], row["headline_status"])
+            if row["prev_status"] is not None:
+                row["prev_headline"] = headline_of(
+                    row["prev_status"], row["prev_will_meet"], row["prev_headline_status"]
+                )
             findings.extend(_findings_for_row(row, wanted, base_url))
     return findings
 
 
 def _findings_for_row(row: dict[str, Any], wanted: set[str], base_url: str) -> list[Finding]:
     status = row["status"]
+    headline = row["headline"]
     out: list[Finding] = []
     yearly = row["check_year"] is not None
     if "every_year_missed" in wanted and status == "missed" and yearly:
         out.append(_finding("every_year_missed", row, base_url, year=row["check_year"], severity="warning"))
     if "milestone_overdue" in wanted and status == "milestone_overdue":
         out.append(_finding("milestone_overdue", row, base_url, severity="critical"))
-    if (
-        "behind_trajectory" in wanted
-        and not yearly
-        and (status in BEHIND_STATUSES or row["will_meet"] is False)
-    ):
+    # Exactly when the headline is behind (milestones have a rule of their own).
+    if "behind_trajectory" in wanted and not yearly and headline in BEHIND_STATUSES:
+        # Severity follows the ratio's verdict; a target behind only by its projection (or by a
+        # missed year) is brought to notice without paging anyone.
         severity = {
             "deteriorating": "critical",
             "limited_progress": "warning",
             "needs_acceleration": "warning",
+            "missed": "warning",
         }
         out.append(_finding("behind_trajectory", row, base_url, severity=severity.get(status, "info")))
-    prev_rank = STATUS_RANK.get(row["prev_status"] or "")
-    rank = STATUS_RANK.get(status)
+    prev_rank = STATUS_RANK.get(row.get("prev_headline") or "")
+    rank = STATUS_RANK.get(headline)
     # Milestones and every-year checks have rules of their own; a second notice would be noise.
     if (
         "status_worsened" in wanted
@@ -180,6 +185,61 @@ def _target_text(row: dict[str, Any], *, vi: bool) -> str:
     return f"{op} {value}{unit}"
 
 
+def _headline_reason(row: dict[str, Any], headline: str) -> tuple[str, str]:
+    """Why the headline differs from the ratio's verdict (a sentence each), else ('', '')."""
+    status = row["status"]
+    if headline == status:
+        return "", ""
+    if headline == "missed":
+        return (
+            "Kết luận chung: có năm không đạt ngưỡng bắt buộc hằng năm.",
+            "Headline: an every-year threshold was missed.",
+        )
+    return (
+        f"Kết luận chung «{statuses.label_vi(headline)}» vì dự báo năm {row['target_year']} không đạt "
+        f"mục tiêu, dù tỷ lệ tiến độ cho kết quả «{statuses.label_vi(status)}».",
+        f"Headline '{statuses.label_en(headline)}' because the projection for {row['target_year']} misses "
+        f"the target, although the progress ratio says '{statuses.label_en(status)}'.",
+    )
+
+
+def _lineage_text(row: dict[str, Any]) -> tuple[str, str]:
+    """Which series the verdict was computed on, with names (a sentence each), else ('', '')."""
+    lineage = row.get("lineage") or {}
+    basis = row.get("series_basis") or lineage.get("basis")
+    jname = row.get("jurisdiction_name") or row["jurisdiction_id"]
+    dname = row.get("data_jurisdiction_name") or row.get("data_jurisdiction_id") or jname
+    merger = lineage.get("merger") or {}
+    on = merger.get("effective_on")
+    when_vi = f" từ {date.fromisoformat(on):%d/%m/%Y}" if on else ""
+    when_en = f" on {on}" if on else ""
+    derived = lineage.get("derived_years") or []
+    if basis == "successor_comparable":
+        vi = (
+            f"Chuỗi số liệu: {jname} đã hợp nhất vào {dname}{when_vi}; đánh giá trên chuỗi so sánh được "
+            f"của {dname}, không ghép với số liệu của {jname}."
+        )
+        en = (
+            f"Series: {jname} merged into {dname}{when_en}; judged on {dname}'s comparable series, never "
+            f"spliced with {jname}'s figures."
+        )
+    elif basis == "own_until_ceased":
+        vi = f"Chuỗi số liệu: chỉ tiêu số lượng của {jname} chỉ đánh giá trên số liệu của chính {jname}."
+        en = f"Series: a count target of {jname}, judged on {jname}'s own figures only."
+    elif derived:
+        vi, en = f"Chuỗi số liệu của {dname}.", f"Series of {dname}."
+    else:
+        return "", ""
+    if derived:
+        years = ", ".join(str(y) for y in derived)
+        vi += f" Các năm {years} được tính lại từ các tỉnh cũ."
+        en += f" Years {years} rebuilt from the predecessor provinces."
+    if lineage.get("not_derived"):
+        vi += " Có năm không tính lại được (thiếu số liệu hoặc trọng số)."
+        en += " Some years could not be rebuilt (missing figures or weights)."
+    return vi, en
+
+
 def _finding(
     rule: str, row: dict[str, Any], base_url: str, *, severity: str, year: int | None = None
 ) -> Finding:
@@ -207,13 +267,14 @@ def _finding(
     else:
         will = {True: "đạt", False: "không đạt", None: "chưa xác định"}[row["will_meet"]]
         will_en = {True: "met", False: "missed", None: "unknown"}[row["will_meet"]]
+        headline = row.get("headline") or status
         vi_parts = [
-            f"{jname} — {iname_vi}: {STATUS_VI.get(status, status)}.",
+            f"{jname} — {iname_vi}: {statuses.label_vi(headline)}.",
             f"Hiện tại {cur}{unit} (năm {cy if cy is not None else '—'});",
             f"mục tiêu {target_vi} vào năm {T};",
         ]
         en_parts = [
-            f"{jname} — {iname_en}: {STATUS_EN.get(status, status)}.",
+            f"{jname} — {iname_en}: {statuses.label_en(headline)}.",
             f"Now {cur_en}{unit} ({cy if cy is not None else '—'});",
             f"target {target_en} by {T};",
         ]
@@ -226,21 +287,25 @@ def _finding(
         if row["progress_ratio"] is not None:
             vi_parts.append(f"tỷ lệ tiến độ R = {fmt_num(row['progress_ratio'])}.")
             en_parts.append(f"progress ratio R = {fmt_num(row['progress_ratio'], vi=False)}.")
+        why_vi, why_en = _headline_reason(row, headline)
+        if why_vi:
+            vi_parts.append(why_vi)
+            en_parts.append(why_en)
         if rule == "status_worsened":
-            prev = row["prev_status"]
-            vi_parts.insert(
-                1, f"Xấu đi từ «{STATUS_VI.get(prev, prev)}» sang «{STATUS_VI.get(status, status)}»."
-            )
+            prev = row.get("prev_headline") or row["prev_status"]
+            vi_parts.insert(1, f"Xấu đi từ «{statuses.label_vi(prev)}» sang «{statuses.label_vi(headline)}».")
             en_parts.insert(
-                1, f"Worsened from '{STATUS_EN.get(prev, prev)}' to '{STATUS_EN.get(status, status)}'."
+                1, f"Worsened from '{statuses.label_en(prev)}' to '{statuses.label_en(headline)}'."
             )
         vi, en = " ".join(vi_parts), " ".join(en_parts)
     flags = [f for f in (row.get("flags") or []) if f in FLAG_VI]
     if flags:
         vi += " Lưu ý: " + "; ".join(FLAG_VI[f] for f in flags) + "."
         en += " Note: " + ", ".join(flags) + "."
-    if "successor_data" in flags and row.get("data_jurisdiction_name"):
-        vi += f" Số liệu của: {row['data_jurisdiction_name']}."
+    line_vi, line_en = _lineage_text(row)
+    if line_vi:
+        vi += " " + line_vi
+        en += " " + line_en
 
     labels = {
         "plan": row["plan_id"],
@@ -253,14 +318,17 @@ def _finding(
         "agency": row.get("lead_agency"),
         "target": row["target_id"],
         "target_year": str(T),
-        "status": status,
+        "status": row.get("headline") or status,
     }
     detail = {
         "target_id": row["target_id"],
         "run_id": row["run_id"],
         "as_of": row["as_of"].isoformat() if row.get("as_of") else None,
-        "status": status,
-        "previous_status": row.get("prev_status"),
+        "status": row.get("headline") or status,
+        "ratio_status": status,
+        "headline_rule": row.get("headline_rule"),
+        "series_basis": row.get("series_basis"),
+        "previous_status": row.get("prev_headline") or row.get("prev_status"),
         "check_year": row["check_year"],
         "target_year": T,
         "target": target_vi,

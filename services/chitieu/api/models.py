@@ -159,8 +159,15 @@ class StatusRow(BaseModel):
     indicator_name_vi: str | None
     target_year: int
     check_year: int | None = Field(description="Set for each failed year of an every-year target")
-    status: Status = Field(examples=["on_track"])
-    status_label_vi: str | None = Field(examples=["Đúng tiến độ"])
+    headline_status: Status = Field(examples=["needs_acceleration"], description="The headline verdict")
+    headline_label_vi: str | None = Field(examples=["Cần đẩy nhanh"])
+    headline_label_en: str | None = Field(examples=["Needs acceleration"])
+    headline_group: Literal["achieved", "on_track", "behind", "no_data", "not_due"] | None
+    headline_rule: str | None = Field(description="status, ratio, projection or every_year_missed")
+    status: Status = Field(examples=["on_track"], description="The progress ratio's verdict (a component)")
+    status_label_vi: str | None = Field(examples=["Đúng lộ trình"])
+    anticipated_gap: float | None = Field(description="ESCAP G: <= 0 will meet, > 1 trend must reverse")
+    series_basis: str | None = Field(description="own, successor_comparable or own_until_ceased")
     progress_ratio: float | None
     expected_value: float | None
     current_value: float | None

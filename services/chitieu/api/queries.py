@@ -157,13 +157,18 @@ _STATUS_COLUMNS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisd
     l.data_jurisdiction_id, l.indicator_code, i.name_vi AS indicator_name_vi, l.target_year, l.check_year,
     l.status, sl.label_vi AS status_label_vi, l.progress_ratio, l.expected_value, l.current_value,
     l.current_year, l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.run_id,
-    l.evaluated_at, l.as_of"""
+    l.evaluated_at, l.as_of, hv.key AS headline_status, hv.label_vi AS headline_label_vi,
+    hv.label_en AS headline_label_en, hv.grp AS headline_group, h.headline_rule, h.anticipated_gap,
+    h.series_basis"""
 
 
 def status_rows(run_id: int | None) -> str:
     """FROM and WHERE of the statuses (the JSON pages and the export): the latest, from the table the
     evaluation refreshes, or the rows of one past run (%(run)s); with the names a reader needs and the
-    filters %(plan)s, %(jids)s, %(ind)s, %(statuses)s. Key: (target_id, jurisdiction_id, check year or 0)."""
+    filters %(plan)s, %(jids)s, %(ind)s, %(statuses)s. Key: (target_id, jurisdiction_id, check year or 0).
+
+    Words come from status_vocabulary (chitieu.statuses); the headline verdict is read from the
+    evaluation row itself (by the target's index), a row recorded before it existed showing its status."""
     source = (
         "dash_evaluations_latest l"
         if run_id is None
@@ -173,7 +178,15 @@ def status_rows(run_id: int | None) -> str:
     return f"""FROM {source}
            LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
            LEFT JOIN indicators i ON i.code = l.indicator_code
-           LEFT JOIN dash_status_labels sl ON sl.status = l.status
+           LEFT JOIN LATERAL (
+               SELECT e2.headline_status, e2.headline_rule, e2.anticipated_gap, e2.series_basis
+               FROM evaluations e2
+               WHERE e2.target_id = l.target_id AND e2.run_id = l.run_id
+                 AND e2.jurisdiction_id = l.jurisdiction_id
+                 AND coalesce(e2.check_year, 0) = l.check_year_key
+               LIMIT 1) h ON true
+           LEFT JOIN status_vocabulary sl ON sl.key = l.status
+           LEFT JOIN status_vocabulary hv ON hv.key = coalesce(h.headline_status, l.status)
            WHERE (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
              AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
              AND (%(ind)s::text IS NULL OR l.indicator_code = %(ind)s)

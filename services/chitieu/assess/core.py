@@ -2,12 +2,14 @@
 
 Input:
     {"target": {"kind": "level"|"rank"|"count"|"growth", "operator": ">="|">"|"<="|"<",
-                "value": x, "value_max": y|null, "target_year": T},
+                "value": x, "value_max": y|null, "target_year": T,
+                "cohort_size": N|null (rank targets: the ranking's size; paths stay in [1, N])},
      "baseline": {"year", "value"} | null,
      "observations": [{"year", "value"}, ...],
      "as_of_year": A}
 Output keys: status, progress_ratio, expected_value, current_value, current_year, projected_value,
-will_meet (null where undefined). The method is described in docs/assessment.md.
+will_meet, then headline, headline_rule, anticipated_gap (null where undefined). The method is
+described in docs/assessment.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ OUTPUT_KEYS = (
     "current_year",
     "projected_value",
     "will_meet",
+    "headline",
+    "headline_rule",
+    "anticipated_gap",
 )
 
 
@@ -41,6 +46,7 @@ class Target:
     value: float
     target_year: int
     value_max: float | None = None
+    cohort_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,17 @@ def parse_case(case: dict[str, Any]) -> Case:
     if operator not in formulas.OPERATORS:
         raise CaseError(f"'target.operator' không hợp lệ / invalid 'target.operator': {operator!r}")
     value_max = t.get("value_max")
+    cohort = t.get("cohort_size")
+    cohort_size = None if cohort is None else _year(cohort, "target.cohort_size")
+    if cohort_size is not None and cohort_size < 1:
+        raise CaseError(f"'target.cohort_size' phải >= 1 / must be >= 1 (got {cohort_size})")
     target = Target(
         kind=kind,
         operator=operator,
         value=_number(t.get("value"), "target.value"),
         target_year=_year(t.get("target_year"), "target.target_year"),
         value_max=None if value_max is None else _number(value_max, "target.value_max"),
+        cohort_size=cohort_size,
     )
     b = case.get("baseline")
     baseline: tuple[int, float] | None = None
@@ -125,6 +136,12 @@ def _none_if_nan(x: Any) -> Any:
     return x
 
 
+def _rank_max(target: Target) -> float:
+    if target.kind != "rank":
+        return float("nan")
+    return float("inf") if target.cohort_size is None else float(target.cohort_size)
+
+
 def assess_case(case: Case) -> dict[str, Any]:
     target = case.target
     # Observations after the as-of year are not known yet; a repeated year keeps its last figure.
@@ -158,9 +175,11 @@ def assess_case(case: Case) -> dict[str, Any]:
         y0=y0,
         ols_projection=ols,
         n_years=n_years,
+        rank_max=_rank_max(target),
     )
     result = {key: _none_if_nan(out[key]) for key in OUTPUT_KEYS}
-    result["status"] = str(result["status"])
+    for key in ("status", "headline", "headline_rule"):
+        result[key] = str(result[key])
     if result["current_year"] is not None:
         result["current_year"] = int(result["current_year"])
     if result["will_meet"] is not None:

@@ -63,9 +63,16 @@ def nonzero(x: Any) -> Any:
 
 
 def cagr(a: Any, b: Any, t1: Any, t2: Any) -> Any:
-    """(a/b)^(1/(t1-t2)) - 1 with 0 replaced by 0.001; NaN when t1 == t2 or a, b have opposite signs."""
+    """(a/b)^(1/(t1-t2)) - 1 with 0 replaced by 0.001; NaN when t1 == t2 or a, b have opposite signs.
+
+    When a and b are both negative the ratio is taken the other way, (b/a): the growth is then
+    positive when the value rises (e.g. -10 -> -7), as it is for positive values, so that the
+    direction d means the same on either side of zero.
+    """
     a = nonzero(a)
     b = nonzero(b)
+    negative = (a < 0) & (b < 0)
+    a, b = np.where(negative, b, a), np.where(negative, a, b)
     span = np.asarray(t1, dtype=float) - np.asarray(t2, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = a / b
@@ -116,6 +123,46 @@ def line_at(x0: Any, y0: Any, x1: Any, y1: Any, x: Any) -> Any:
     return np.asarray(y0, dtype=float) + slope * (np.asarray(x, dtype=float) - x0)
 
 
+TRAJECTORY_STATUSES = ("on_track", "needs_acceleration", "limited_progress", "deteriorating")
+# Severity of the trajectory statuses (as in chitieu.statuses; a test checks they agree): the
+# headline is the worse of the ratio's verdict and the projection's.
+_TRAJECTORY_SEVERITY = {"on_track": 1, "needs_acceleration": 4, "limited_progress": 5, "deteriorating": 6}
+
+
+def anticipated_gap(op: Any, value: Any, y0: Any, projected: Any) -> Any:
+    """ESCAP's anticipated gap G = d * (target - projected) / |target - base| (NaN when target = base).
+
+    G <= 0: the target will be met; 0 < G <= 1: acceleration needed; G > 1: the trend must reverse.
+    """
+    d = direction(op, value, y0)
+    return d * divide_or_nan(np.asarray(value, dtype=float) - projected, np.abs(np.asarray(value) - y0))
+
+
+def headline(status: Any, will_meet: Any, gap: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(headline status, rule) from the ratio's status and the projection.
+
+    Precedence: a status off the trajectory scale (achieved, no_data, insufficient_data, ...) is the
+    headline as it is (rule 'status'). On the scale, the projection gives its own verdict - on_track
+    when it meets the target (will_meet), else deteriorating when G > 1 (the trend must reverse),
+    else needs_acceleration - and the headline is the worse of the two (rule 'projection' when the
+    projection's is worse, else 'ratio'). So a ratio on track with a projection that misses is never
+    green, and no green headline has a projection that misses.
+    """
+    status = np.asarray(status).astype(object)
+    will_meet = np.asarray(will_meet, dtype=float)
+    gap = np.asarray(gap, dtype=float)
+    with np.errstate(invalid="ignore"):
+        anticipated = np.where(
+            will_meet == 1, "on_track", np.where(gap > 1, "deteriorating", "needs_acceleration")
+        )
+    on_scale = np.isin(status, TRAJECTORY_STATUSES)
+    sev = np.vectorize(lambda k: _TRAJECTORY_SEVERITY.get(k, 0), otypes=[int])
+    worse = on_scale & ~np.isnan(will_meet) & (sev(anticipated) > sev(status))
+    head = np.where(worse, anticipated, status).astype(object)
+    rule = np.where(worse, "projection", np.where(on_scale, "ratio", "status")).astype(object)
+    return head, rule
+
+
 def decide(
     *,
     growth: Any,
@@ -128,11 +175,14 @@ def decide(
     y0: Any,
     ols_projection: Any,
     n_years: Any,
+    rank_max: Any = np.nan,
 ) -> dict[str, np.ndarray]:
     """Status and figures from the chosen base (t0, y0), current (t, yt) and the OLS projection.
 
     Arrays of one length (or scalars). `t` NaN means no observation; `ols_projection` is used only
-    where `n_years` >= 3, otherwise the line through base and current projects.
+    where `n_years` >= 3, otherwise the line through base and current projects. `rank_max`: for a
+    rank target, the size of the ranking (paths and projections are bounded to [1, rank_max]; inf
+    bounds below only); NaN for other targets.
     """
     growth = np.asarray(growth, dtype=bool)
     op = np.asarray(op)
@@ -143,7 +193,9 @@ def decide(
     t0 = np.asarray(t0, dtype=float)
     y0 = np.asarray(y0, dtype=float)
     has = ~np.isnan(t)
-    two_years = has & (t0 != t)
+    # A target year not after the base leaves no span to measure the required growth over.
+    late = has & (big_t <= t0)
+    two_years = has & (t0 != t) & ~late
     opposite = opposite_signs(y0, yt)
     usable = two_years & ~opposite
 
@@ -165,15 +217,28 @@ def decide(
     achieved_growth = usable & (t >= big_t) & meets(pace, op, value)
     achieved = np.where(growth, achieved_growth, achieved_level)
     status = np.where(
-        ~has, "no_data", np.where(achieved, "achieved", np.where(usable, banded, "insufficient_data"))
+        ~has,
+        "no_data",
+        np.where(achieved, "achieved", np.where(usable, banded, "insufficient_data")),
     )
 
-    expected = np.where(growth | ~has, np.nan, line_at(t0, y0, big_t, value, t))
+    no_path = growth | ~has | late
+    expected = np.where(no_path, np.nan, line_at(t0, y0, big_t, value, t))
     n_years = np.asarray(n_years)
     line = np.where(two_years, line_at(t0, y0, t, yt, big_t), np.nan)
-    projected = np.where(growth | ~has, np.nan, np.where(n_years >= 3, ols_projection, line))
+    projected = np.where(no_path, np.nan, np.where(n_years >= 3, ols_projection, line))
+    # Ranks are ranks: 1 is the top, the ranking's size the bottom.
+    rank_max = np.asarray(rank_max, dtype=float)
+    is_rank = ~np.isnan(rank_max)
+    expected = np.where(is_rank, np.clip(expected, 1.0, np.where(is_rank, rank_max, np.inf)), expected)
+    projected = np.where(is_rank, np.clip(projected, 1.0, np.where(is_rank, rank_max, np.inf)), projected)
     will_meet = np.where(np.isnan(projected), np.nan, meets(projected, op, value).astype(float))
+    gap = anticipated_gap(op, value, y0, projected)
+    head, rule = headline(status, will_meet, gap)
     return {
+        "headline": head,
+        "headline_rule": rule,
+        "anticipated_gap": gap,
         "status": status,
         "progress_ratio": r,
         "expected_value": expected,

@@ -18,7 +18,8 @@ _X0 = 2000.0  # centre years before summing squares, for numerical stability
 def assess_frame(cases: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     """Assess every case (row i of `cases`) on its observations (rows of `obs` with sid == i).
 
-    cases: columns CASE_COLUMNS (baseline_year/value NaN when there is no baseline), any index;
+    cases: columns CASE_COLUMNS (baseline_year/value NaN when there is no baseline), optionally
+    rank_max (the ranking's size for rank targets; NaN or absent: unknown), any index;
     obs: columns sid (0-based position in `cases`), year, value. A repeated (sid, year) keeps its
     last row. Returns the contract's outputs plus base_year, base_value, base_is_baseline, n_years,
     indexed like `cases`.
@@ -94,6 +95,7 @@ def assess_frame(cases: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
         y0=y0,
         ols_projection=ols,
         n_years=count,
+        rank_max=_rank_max(cases),
     )
     frame = pd.DataFrame(out, index=cases.index)
     frame["base_year"] = np.where(np.isnan(t), np.nan, t0)
@@ -103,12 +105,28 @@ def assess_frame(cases: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _rank_max(cases: pd.DataFrame) -> np.ndarray:
+    """The ranking's size for rank targets (inf where unknown: bounded below by 1 only), NaN for others."""
+    given = cases["rank_max"].to_numpy(dtype=float) if "rank_max" in cases else np.full(len(cases), np.nan)
+    is_rank = (cases["kind"] == "rank").to_numpy()
+    return np.where(is_rank, np.where(np.isnan(given), np.inf, given), np.nan)
+
+
 def frame_to_contract(frame: pd.DataFrame) -> list[dict[str, object]]:
     """The contract's dicts from `assess_frame` output (for comparison with `core.assess`)."""
     rows = []
     for rec in frame.to_dict("records"):
         row: dict[str, object] = {}
-        for key in ("status", "progress_ratio", "expected_value", "current_value", "projected_value"):
+        for key in (
+            "status",
+            "progress_ratio",
+            "expected_value",
+            "current_value",
+            "projected_value",
+            "headline",
+            "headline_rule",
+            "anticipated_gap",
+        ):
             v = rec[key]
             row[key] = None if isinstance(v, float) and np.isnan(v) else v
         cy = rec["current_year"]

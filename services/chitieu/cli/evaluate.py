@@ -5,42 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from chitieu.catalog.jurisdictions import name_key
-from chitieu.db.connect import connect
-from chitieu.evaluate.engine import compute_results, evaluate
+from chitieu import statuses
 
-STATUS_STYLE = {
-    "achieved": "bold green",
-    "on_track": "green",
-    "needs_acceleration": "yellow",
-    "limited_progress": "dark_orange",
-    "deteriorating": "bold red",
-    "missed": "red",
-    "insufficient_data": "dim",
-    "no_data": "dim",
-    "milestone_done": "bold green",
-    "milestone_pending": "cyan",
-    "milestone_overdue": "bold red",
-}
-STATUS_VI = {
-    "achieved": "Đã đạt",
-    "on_track": "Đúng lộ trình",
-    "needs_acceleration": "Cần tăng tốc",
-    "limited_progress": "Tiến độ chậm",
-    "deteriorating": "Đi xuống",
-    "missed": "Không đạt năm",
-    "insufficient_data": "Thiếu dữ liệu",
-    "no_data": "Chưa có số liệu",
-    "milestone_done": "Đã hoàn thành",
-    "milestone_pending": "Chưa đến hạn",
-    "milestone_overdue": "Quá hạn",
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The vocabulary's colours (Grafana names) as terminal styles.
+COLOR_STYLE = {
+    "green": "bold green",
+    "semi-dark-green": "green",
+    "blue": "cyan",
+    "text": "dim",
+    "yellow": "yellow",
+    "orange": "dark_orange",
+    "red": "bold red",
+    "dark-red": "red",
 }
 STATUS_COLUMNS = [
     "plan_id",
@@ -50,6 +33,8 @@ STATUS_COLUMNS = [
     "indicator_code",
     "target_year",
     "check_year",
+    "headline_status",
+    "headline_rule",
     "status",
     "progress_ratio",
     "current_value",
@@ -57,10 +42,18 @@ STATUS_COLUMNS = [
     "expected_value",
     "projected_value",
     "will_meet",
+    "anticipated_gap",
     "base_year",
     "base_value",
+    "series_basis",
     "flags",
 ]
+
+
+def styled(key: str) -> str:
+    """'[style]Vietnamese label / key[/]' for a status key, from the vocabulary."""
+    s = statuses.status(key)
+    return f"[{COLOR_STYLE.get(s.color, '')}]{s.label_vi} / {key}[/]"
 
 
 def parse_timestamp(text: str | None) -> datetime | None:
@@ -84,6 +77,9 @@ def evaluate_command(
     as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON / print the summary as JSON"),
 ) -> None:
     """Đánh giá toàn bộ chỉ tiêu / evaluate every target from the data known at --as-of (default now)."""
+    from chitieu.db.connect import connect
+    from chitieu.evaluate.engine import evaluate
+
     when = parse_timestamp(as_of)
     with connect(autocommit=True) as conn:
         summary = evaluate(conn, when)
@@ -95,6 +91,8 @@ def evaluate_command(
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         return
+    from rich.console import Console
+
     console = Console()
     what = "không đổi, giữ lượt" if summary.reused else "đã ghi lượt"
     console.print(
@@ -102,14 +100,15 @@ def evaluate_command(
         f"as_of {summary.as_of.isoformat()}: {summary.targets_count} chỉ tiêu / targets, "
         f"{summary.results_count} kết quả / results, {summary.seconds:.1f} s"
     )
-    for status, count in summary.status_counts.items():
-        style = STATUS_STYLE.get(status, "")
-        console.print(f"  [{style}]{STATUS_VI.get(status, status)} / {status}[/]: {count}")
+    for status, count in summary.headline_counts.items():
+        console.print(f"  {styled(status)}: {count}")
     for flag, count in summary.flag_counts.items():
         console.print(f"  flag {flag}: {count}")
 
 
 def _jurisdiction_ids(conn: Any, name: str) -> list[str]:
+    from chitieu.catalog.jurisdictions import name_key
+
     key = name_key(name)
     rows = conn.execute("SELECT id, name, aliases FROM jurisdictions").fetchall()
     return [
@@ -123,11 +122,20 @@ def load_statuses(
     conn: Any, *, jurisdiction: str | None = None, plan: str | None = None, as_of: datetime | None = None
 ) -> tuple[pd.DataFrame, str]:
     """Latest recorded statuses (or, with as_of, computed from the data known then); and a note."""
+    import pandas as pd
+
+    from chitieu.evaluate.engine import compute_results
+
     note = ""
     if as_of is None:
         has_run = conn.execute("SELECT 1 FROM evaluation_runs_latest").fetchone()
         if has_run:
-            cur = conn.execute(f"SELECT {', '.join(STATUS_COLUMNS)} FROM evaluations_latest")
+            # Rows recorded before the headline existed show their status as the headline.
+            columns = [
+                "coalesce(headline_status, status) AS headline_status" if c == "headline_status" else c
+                for c in STATUS_COLUMNS
+            ]
+            cur = conn.execute(f"SELECT {', '.join(columns)} FROM evaluations_latest")
             frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
         else:
             note = "chưa có lượt đánh giá, tính tại chỗ / no recorded run yet: computed now, not recorded"
@@ -151,6 +159,8 @@ def load_statuses(
 
 
 def _fmt(value: Any) -> str:
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "—"
     if isinstance(value, float):
@@ -161,6 +171,8 @@ def _fmt(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):
@@ -179,6 +191,11 @@ def status_command(
     """Trạng thái mới nhất của các chỉ tiêu / latest status of every target."""
     if fmt not in ("table", "json", "csv"):
         raise typer.BadParameter(f"định dạng không hợp lệ / invalid format {fmt!r}: table | json | csv")
+    from rich.console import Console
+    from rich.table import Table
+
+    from chitieu.db.connect import connect
+
     when = parse_timestamp(as_of)
     with connect(autocommit=True) as conn:
         frame, note = load_statuses(conn, jurisdiction=jurisdiction, plan=plan, as_of=when)
@@ -201,6 +218,7 @@ def status_command(
         "indicator",
         "year",
         "status",
+        "ratio",
         "R",
         "current",
         "path",
@@ -209,8 +227,6 @@ def status_command(
     ):
         table.add_column(col, overflow="fold")
     for rec in frame.to_dict("records"):
-        status = rec["status"]
-        style = STATUS_STYLE.get(status, "")
         year = rec["check_year"] if _plain(rec["check_year"]) is not None else rec["target_year"]
         jur = rec["jurisdiction_id"]
         if _plain(rec["data_jurisdiction_id"]) not in (None, jur):
@@ -224,7 +240,8 @@ def status_command(
             jur,
             rec["indicator_code"],
             _fmt(year),
-            f"[{style}]{STATUS_VI.get(status, status)} / {status}[/]",
+            styled(rec["headline_status"]),
+            rec["status"],
             _fmt(rec["progress_ratio"]),
             cur,
             _fmt(rec["expected_value"]),

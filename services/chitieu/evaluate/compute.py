@@ -16,11 +16,14 @@ import pandas as pd
 
 from chitieu.assess import formulas
 from chitieu.assess.vector import assess_frame
+from chitieu.evaluate import comparable
 
 # The 63 provinces became 34 on this day; rankings published after it rank the 34 (DTI 2024,
 # published October 2025, already ranks 34).
 MERGER_DATE = date(2025, 7, 1)
 MERGER_EPOCH = datetime(2025, 7, 1, tzinfo=UTC).timestamp()
+COHORT_BEFORE = 63  # provinces ranked before the merger
+COHORT_AFTER = 34  # and after it
 
 RESULT_COLUMNS = [
     "target_id",
@@ -42,6 +45,10 @@ RESULT_COLUMNS = [
     "flags",
     "lineage",
     "inputs",
+    "headline_status",
+    "headline_rule",
+    "anticipated_gap",
+    "series_basis",
 ]
 FLAG_ORDER = (
     "revision_driven",
@@ -98,86 +105,92 @@ def _num(x: object) -> float | int | None:
     return int(f) if f.is_integer() and abs(f) < 1e15 else f
 
 
-def series_rows(targets: pd.DataFrame, obs: pd.DataFrame, succ: pd.DataFrame) -> pd.DataFrame:
+SERIES_COLUMNS = [
+    "sid",
+    "year",
+    "value",
+    "prev_value",
+    "provisional",
+    "loaded",
+    "fetched",
+    "from_successor",
+    "derived",
+    "data_jurisdiction_id",
+]
+
+
+def series_rows(
+    targets: pd.DataFrame, obs: pd.DataFrame, territory: np.ndarray, derived: pd.DataFrame
+) -> pd.DataFrame:
     """The yearly figures each target is judged on: sid (target position), year, value, ...
 
-    A target of a jurisdiction that ceased is continued by its successor's figures for years from
-    the merger on, where it has none of its own (`from_successor`).
+    Every row of a target is of one territory (`territory[sid]`): its published figures, and for the
+    years before a successor existed, the values derived from its predecessors (`derived`, only
+    where none is published; those with a value). `from_successor`: the territory is not the
+    target's own jurisdiction.
     """
     n = len(targets)
-    own = pd.DataFrame(
+    own_jur = targets["jurisdiction_id"].to_numpy()
+    req = pd.DataFrame(
         {
             "sid": np.arange(n),
-            "jurisdiction_id": targets["jurisdiction_id"].to_numpy(),
+            "jurisdiction_id": territory,
             "indicator_code": targets["indicator_code"].to_numpy(),
-            "min_year": -1,
-            "from_successor": False,
+            "from_successor": territory != own_jur,
         }
     )
-    requests = [own]
-    if not succ.empty:
-        s = targets[["jurisdiction_id", "indicator_code"]].reset_index(drop=True)
-        s["sid"] = np.arange(n)
-        s = s.merge(succ, left_on="jurisdiction_id", right_on="predecessor_id")
-        if not s.empty:
-            requests.append(
-                pd.DataFrame(
-                    {
-                        "sid": s["sid"].to_numpy(),
-                        "jurisdiction_id": s["successor_id"].to_numpy(),
-                        "indicator_code": s["indicator_code"].to_numpy(),
-                        "min_year": [d.year for d in s["effective_on"]],
-                        "from_successor": True,
-                    }
-                )
-            )
-    req = pd.concat(requests, ignore_index=True)
-    if obs.empty:
-        return pd.DataFrame(
-            columns=[
-                "sid",
-                "year",
-                "value",
-                "prev_value",
-                "provisional",
-                "loaded",
-                "fetched",
-                "from_successor",
-                "data_jurisdiction_id",
-            ]
+    if obs.empty and derived.empty:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    parts = []
+    if not obs.empty:
+        # Join on integer codes of (jurisdiction, indicator): far cheaper than on two string columns.
+        jcats = pd.Index(
+            pd.unique(np.concatenate([_distinct(obs["jurisdiction_id"]), req["jurisdiction_id"]]))
         )
-    # Join on integer codes of (jurisdiction, indicator): far cheaper than on two string columns.
-    jcats = pd.Index(pd.unique(np.concatenate([_distinct(obs["jurisdiction_id"]), req["jurisdiction_id"]])))
-    icats = pd.Index(pd.unique(np.concatenate([_distinct(obs["indicator_code"]), req["indicator_code"]])))
-    width = len(icats)
-    obs_key = _codes(obs["jurisdiction_id"], jcats) * width + _codes(obs["indicator_code"], icats)
-    req_key = _codes(req["jurisdiction_id"], jcats) * width + _codes(req["indicator_code"], icats)
-    left = pd.DataFrame(
-        {
-            "key": obs_key,
-            "year": obs["year"].to_numpy(),
-            "value": obs["value"].to_numpy(),
-            "prev_value": obs["prev_value"].to_numpy(),
-            "provisional": obs["provisional"].to_numpy(),
-            "loaded": obs["loaded"].to_numpy(),
-            "fetched": obs["fetched"].to_numpy(),
-        }
-    )
-    right = pd.DataFrame(
-        {
-            "key": req_key,
-            "sid": req["sid"].to_numpy(),
-            "min_year": req["min_year"].to_numpy(),
-            "from_successor": req["from_successor"].to_numpy(),
-            "data_jurisdiction_id": req["jurisdiction_id"].to_numpy(),
-        }
-    )
-    rows = right.merge(left, on="key", how="inner")
-    rows = rows[rows["year"].to_numpy() >= rows["min_year"].to_numpy()]
-    # Own figures win over the successor's for the same year.
-    rows = rows.sort_values(["sid", "year", "from_successor"], kind="stable")
-    rows = rows.drop_duplicates(["sid", "year"], keep="first")
-    return rows.drop(columns=["key", "min_year"]).reset_index(drop=True)
+        icats = pd.Index(pd.unique(np.concatenate([_distinct(obs["indicator_code"]), req["indicator_code"]])))
+        width = len(icats)
+        obs_key = _codes(obs["jurisdiction_id"], jcats) * width + _codes(obs["indicator_code"], icats)
+        req_key = _codes(req["jurisdiction_id"], jcats) * width + _codes(req["indicator_code"], icats)
+        left = pd.DataFrame(
+            {
+                "key": obs_key,
+                "year": obs["year"].to_numpy(),
+                "value": obs["value"].to_numpy(),
+                "prev_value": obs["prev_value"].to_numpy(),
+                "provisional": obs["provisional"].to_numpy(),
+                "loaded": obs["loaded"].to_numpy(),
+                "fetched": obs["fetched"].to_numpy(),
+            }
+        )
+        right = pd.DataFrame(
+            {
+                "key": req_key,
+                "sid": req["sid"].to_numpy(),
+                "from_successor": req["from_successor"].to_numpy(),
+                "data_jurisdiction_id": req["jurisdiction_id"].to_numpy(),
+            }
+        )
+        published = right.merge(left, on="key", how="inner").drop(columns=["key"])
+        published["derived"] = False
+        parts.append(published)
+    usable = derived[derived["value"].notna()] if not derived.empty else derived
+    if not usable.empty:
+        rebuilt = req.merge(
+            usable[
+                ["jurisdiction_id", "indicator_code", "year", "value", "provisional", "loaded", "fetched"]
+            ],
+            on=["jurisdiction_id", "indicator_code"],
+        ).rename(columns={"jurisdiction_id": "data_jurisdiction_id"})
+        rebuilt = rebuilt.drop(columns=["indicator_code"])
+        rebuilt["prev_value"] = np.nan
+        rebuilt["derived"] = True
+        parts.append(rebuilt)
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    rows = rows.sort_values(["sid", "year"], kind="stable")
+    rows["provisional"] = rows["provisional"].astype(bool)
+    rows["derived"] = rows["derived"].astype(bool)
+    rows["from_successor"] = rows["from_successor"].astype(bool)
+    return rows[SERIES_COLUMNS].reset_index(drop=True)
 
 
 def _distinct(col: pd.Series) -> np.ndarray:
@@ -203,7 +216,25 @@ def _cases(targets: pd.DataFrame, as_of_year: int, value: np.ndarray) -> pd.Data
             "baseline_year": targets["baseline_year"].to_numpy(dtype=float),
             "baseline_value": targets["baseline_value"].to_numpy(dtype=float),
             "as_of_year": as_of_year,
+            "rank_max": targets["rank_max"].to_numpy(dtype=float) if "rank_max" in targets else np.nan,
         }
+    )
+
+
+def _ranks_the_34(rows: pd.DataFrame, ceased: set[str] | frozenset[str]) -> np.ndarray:
+    """Per series row: whether a rank of that year belongs to the ranking of the 34 provinces.
+
+    A figure for 2025 on, or for 2024 fetched after the merger, ranks the 34, unless it is a figure
+    of a province that ceased at the merger (only the 63 ranked those; e.g. a 2024 rank quoted by a
+    pre-merger plan and loaded later).
+    """
+    if rows.empty:
+        return np.zeros(0, dtype=bool)
+    years = rows["year"].to_numpy()
+    fetched = rows["fetched"].to_numpy(dtype=float)
+    of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy()
+    return ~of_ceased & (
+        (years >= MERGER_DATE.year) | ((years == MERGER_DATE.year - 1) & (fetched >= MERGER_EPOCH))
     )
 
 
@@ -278,16 +309,20 @@ def evaluate_frames(
     milestones: pd.DataFrame,
     as_of: datetime,
     ceased: set[str] | frozenset[str] = frozenset(),
+    preds: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every target's evaluation (one row; plus one `missed` row per failed year of every-year
-    targets), with flags, lineage and inputs. Columns RESULT_COLUMNS.
+    targets), with flags, lineage and inputs. Columns RESULT_COLUMNS; `attrs["derived"]` holds the
+    successors' values derived from their predecessors (chitieu.evaluate.comparable).
 
     `ceased`: ids of jurisdictions that ended before the merger date (their rankings are of the 63).
+    `preds`: every succession (load.predecessors), for the comparable series of successors.
     """
-    as_of_year = as_of.year
     targets = targets.reset_index(drop=True)
     numeric = targets[targets["kind"] != "milestone"].reset_index(drop=True)
-    parts = [_numeric_results(numeric, obs, succ, as_of_year, ceased)]
+    derived_out: list[pd.DataFrame] = []
+    preds = preds if preds is not None else pd.DataFrame()
+    parts = [_numeric_results(numeric, obs, succ, as_of, ceased, preds, derived_out)]
     ms = targets[targets["kind"] == "milestone"].reset_index(drop=True)
     if not ms.empty:
         parts.append(_milestone_results(ms, succ, milestones, as_of))
@@ -295,23 +330,61 @@ def evaluate_frames(
     if results.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     results = results.sort_values(["target_id", "check_year"], na_position="first", kind="stable")
-    return results[RESULT_COLUMNS].reset_index(drop=True)
+    out = results[RESULT_COLUMNS].reset_index(drop=True)
+    out.attrs["derived"] = derived_out[0] if derived_out else comparable.Derived().frame()
+    return out
 
 
 def _numeric_results(
     targets: pd.DataFrame,
     obs: pd.DataFrame,
     succ: pd.DataFrame,
-    as_of_year: int,
+    as_of: datetime,
     ceased: set[str] | frozenset[str] = frozenset(),
+    preds: pd.DataFrame | None = None,
+    derived_out: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
+    as_of_year = as_of.year
     n = len(targets)
     if n == 0:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    rows = series_rows(targets, obs, succ)
+    preds = preds if preds is not None else pd.DataFrame()
+    territory, basis, derived = comparable.comparable_inputs(targets, obs, succ, preds, as_of.date())
+    if derived_out is not None:
+        derived_out.append(derived)
+    rows = series_rows(targets, obs, territory, derived)
     rows = rows[rows["year"].to_numpy() <= as_of_year].reset_index(drop=True)
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
+    targets = targets.copy()
+    # A baseline is a figure of the target's own territory: judged on another territory's series,
+    # the base is that series' value of the baseline year (else its earliest point).
+    moved = territory != targets["jurisdiction_id"].to_numpy()
+    if moved.any():
+        at_base = pd.Series(
+            rows["value"].to_numpy(), index=pd.MultiIndex.from_arrays([sid, rows["year"].to_numpy()])
+        )
+        base_years = targets["baseline_year"].to_numpy(dtype=float)
+        replaced = np.full(n, np.nan)
+        for i in np.flatnonzero(moved & ~np.isnan(base_years)).tolist():
+            replaced[i] = at_base.get((i, int(base_years[i])), np.nan)
+        targets["baseline_value"] = np.where(moved, replaced, targets["baseline_value"].to_numpy(dtype=float))
+    post = _ranks_the_34(rows, ceased)
+    current_post = np.zeros(n, dtype=bool)
+    if len(rows):
+        last_row = np.ones(len(rows), dtype=bool)
+        last_row[:-1] = sid[1:] != sid[:-1]
+        current_post[sid[last_row]] = post[last_row]
+    is_rank = (targets["kind"] == "rank").to_numpy()
+    province = (
+        (targets["jurisdiction_level"] == "province").to_numpy()
+        if "jurisdiction_level" in targets
+        else np.zeros(n, bool)
+    )
+    # Ranks are bounded by the ranking they belong to: 63 provinces before the merger, 34 after.
+    targets["rank_max"] = np.where(
+        is_rank, np.where(province, np.where(current_post, COHORT_AFTER, COHORT_BEFORE), np.inf), np.nan
+    )
 
     # Relative targets: the threshold in year y is the national figure of year y plus the margin.
     relative = (targets["relative_to"] == "national").to_numpy()
@@ -334,8 +407,12 @@ def _numeric_results(
     status = res["status"].to_numpy().astype(object)
     # Without the national figure of the year there is no threshold: no judgement, no path.
     status[no_national] = "insufficient_data"
-    for col in ("progress_ratio", "expected_value", "projected_value", "will_meet"):
+    for col in ("progress_ratio", "expected_value", "projected_value", "will_meet", "anticipated_gap"):
         res.loc[no_national, col] = np.nan
+    headline = res["headline"].to_numpy().astype(object)
+    headline_rule = res["headline_rule"].to_numpy().astype(object)
+    headline[no_national] = "insufficient_data"
+    headline_rule[no_national] = "status"
 
     # Status without the latest revisions: revised periods take their previous vintage's value
     # (the target's own figures, and for relative targets the national figure it is compared with).
@@ -367,7 +444,8 @@ def _numeric_results(
         )
         before = assess_frame(_cases(targets.iloc[touched], as_of_year, effective_before[touched]), old_rows)
         before_status = np.where(no_national[touched], "insufficient_data", before["status"].to_numpy())
-        revision_driven[touched] = before_status != status[touched]
+        before_headline = np.where(no_national[touched], "insufficient_data", before["headline"].to_numpy())
+        revision_driven[touched] = (before_status != status[touched]) | (before_headline != headline[touched])
 
     # Flags from the rows used.
     provisional = np.zeros(n, dtype=bool)
@@ -377,23 +455,13 @@ def _numeric_results(
     successor_used[sid[from_succ]] = True
 
     # Which jurisdiction the current figure came from.
-    data_jur = targets["jurisdiction_id"].to_numpy().astype(object)
+    data_jur = territory.copy()
     cohort_changed = np.zeros(n, dtype=bool)
+    base_post_all = np.zeros(n, dtype=bool)
     if len(rows):
         is_last = np.ones(len(rows), dtype=bool)
         is_last[:-1] = sid[1:] != sid[:-1]
         data_jur[sid[is_last]] = rows["data_jurisdiction_id"].to_numpy()[is_last]
-        # Ranking cohort: a figure for 2025 on, or for 2024 fetched after the merger, ranks the 34,
-        # unless it is a figure of a province that ceased at the merger (only the 63 ranked those;
-        # e.g. a 2024 rank quoted by a pre-merger plan and loaded later).
-        years = rows["year"].to_numpy()
-        fetched = rows["fetched"].to_numpy(dtype=float)
-        of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy()
-        post = ~of_ceased & (
-            (years >= MERGER_DATE.year) | ((years == MERGER_DATE.year - 1) & (fetched >= MERGER_EPOCH))
-        )
-        current_post = np.zeros(n, dtype=bool)
-        current_post[sid[is_last]] = post[is_last]
         base_year = res["base_year"].to_numpy(dtype=float)
         base_post = np.where(res["base_is_baseline"].to_numpy(), base_year >= MERGER_DATE.year, False)
         first_pos = pd.Series(np.arange(len(rows))).groupby(sid).first()
@@ -401,7 +469,7 @@ def _numeric_results(
         first_post = np.zeros(n, dtype=bool)
         first_post[first_pos.index.to_numpy()] = post[first_pos.to_numpy()]
         base_post = np.where(obs_base, first_post, base_post)
-        is_rank = (targets["kind"] == "rank").to_numpy()
+        base_post_all = base_post
         cohort_changed = is_rank & ~np.isnan(base_year) & ~base_post & current_post
 
     parent_share = targets["parent_target_id"].notna().to_numpy()
@@ -484,23 +552,9 @@ def _numeric_results(
 
     jurs = targets["jurisdiction_id"].to_numpy()
     t_ids = targets["id"].to_numpy()
-    lineage: list[str | None] = [None] * n
-    succ_map = _succession_map(succ)
-    if succ_map:
-        for i in np.flatnonzero(np.isin(jurs, list(succ_map))).tolist():
-            sm = succ_map[jurs[i]]
-            lineage[i] = json.dumps(
-                {
-                    "predecessor_id": jurs[i],
-                    "successor_id": sm.successor_id,
-                    "effective_on": sm.effective_on.isoformat(),
-                    "legal_basis": sm.legal_basis,
-                    "successor_years": json.loads(f"[{successor_years[i]}]"),
-                    "rule": "figures of the successor for years from the merger, where the "
-                    "predecessor has none of its own",
-                },
-                ensure_ascii=False,
-            )
+    lineage = _lineage(
+        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post_all
+    )
 
     main = pd.DataFrame(
         {
@@ -528,10 +582,214 @@ def _numeric_results(
             "flags": flags,
             "lineage": lineage,
             "inputs": inputs,
+            "headline_status": headline,
+            "headline_rule": headline_rule,
+            "anticipated_gap": res["anticipated_gap"].to_numpy(dtype=float),
+            "series_basis": basis,
         }
     )
-    missed = _every_year_misses(targets, rows, national, as_of_year, flag_arrays, data_jur, lineage)
-    return pd.concat([main, missed], ignore_index=True) if not missed.empty else main
+    missed = _every_year_misses(
+        targets,
+        _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year),
+        national,
+        as_of_year,
+        flag_arrays,
+        lineage,
+        basis,
+    )
+    if missed.empty:
+        return main
+    # An every-year constraint missed in any year checked is behind, whatever the trajectory says.
+    missed_targets = main["target_id"].isin(set(missed["target_id"])).to_numpy()
+    main.loc[missed_targets, "headline_status"] = "missed"
+    main.loc[missed_targets, "headline_rule"] = "every_year_missed"
+    return pd.concat([main, missed], ignore_index=True)
+
+
+def _yearly_check_rows(
+    targets: pd.DataFrame,
+    obs: pd.DataFrame,
+    rows: pd.DataFrame,
+    territory: np.ndarray,
+    succ: pd.DataFrame,
+    as_of_year: int,
+) -> pd.DataFrame:
+    """The figure of each year for every-year checks: a year is checked against the territory the
+    target covered that year - a ceased province's own figures before the merger, its successor's
+    from the merger on (each year's check compares one figure with a threshold, no ratio)."""
+    moved = territory != targets["jurisdiction_id"].to_numpy()
+    if not moved.any() or succ.empty:
+        return rows
+    merger_year = np.full(len(targets), np.inf)
+    succ_map = _succession_map(succ)
+    for i in np.flatnonzero(moved).tolist():
+        merger_year[i] = succ_map[str(targets["jurisdiction_id"].iat[i])].effective_on.year
+    own = series_rows(
+        targets, obs, targets["jurisdiction_id"].to_numpy().astype(object), comparable.Derived().frame()
+    )
+    own = own[own["year"].to_numpy() <= as_of_year]
+    own_sid = own["sid"].to_numpy(dtype=np.int64)
+    own = own[moved[own_sid] & (own["year"].to_numpy() < merger_year[own_sid])]
+    sid = rows["sid"].to_numpy(dtype=np.int64)
+    kept = rows[~moved[sid] | (rows["year"].to_numpy() >= merger_year[sid])]
+    return (
+        pd.concat([kept, own], ignore_index=True)
+        .sort_values(["sid", "year"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
+    """'{"year":..,"value":..,"source":..},...' for each sid (rows sorted by sid, year)."""
+    out = np.full(n, "", dtype=object)
+    if rows.empty:
+        return out
+    sid = rows["sid"].to_numpy()
+    source = np.where(rows["derived"].to_numpy(dtype=bool), '"derived"}', '"published"}')
+    pairs = [
+        f'{{"year":{y},"value":{v!r},"source":{src}'
+        for y, v, src in zip(rows["year"].tolist(), rows["value"].tolist(), source.tolist(), strict=True)
+    ]
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    ends = np.r_[starts[1:], len(sid)]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        out[sid[a]] = ",".join(pairs[a:b])
+    return out
+
+
+def _lineage(
+    targets: pd.DataFrame,
+    rows: pd.DataFrame,
+    territory: np.ndarray,
+    basis: np.ndarray,
+    succ: pd.DataFrame,
+    derived: pd.DataFrame,
+    successor_years: np.ndarray,
+    current_post: np.ndarray,
+    base_post: np.ndarray,
+) -> list[str]:
+    """Per target, what the verdict was computed on (JSON text; see docs/assessment.md)."""
+    n = len(targets)
+    jurs = targets["jurisdiction_id"].to_numpy()
+    codes = targets["indicator_code"].to_numpy()
+    points = _json_points_per_sid(rows, n)
+    derived_years = (
+        _json_years_per_sid(rows, rows["derived"].to_numpy(dtype=bool), n)
+        if len(rows)
+        else np.full(n, "", dtype=object)
+    )
+    succ_map = _succession_map(succ)
+    # Values that could not be derived, per (territory, indicator): said so in the lineage.
+    missing: dict[tuple[str, str], list[dict[str, object]]] = {}
+    if not derived.empty:
+        for j, c, y, v, reason in zip(
+            derived["jurisdiction_id"],
+            derived["indicator_code"],
+            derived["year"],
+            derived["value"],
+            derived["reason"],
+            strict=True,
+        ):
+            if v != v:
+                missing.setdefault((j, c), []).append({"year": int(y), "reason": reason})
+    is_rank = (targets["kind"] == "rank").to_numpy()
+    kinds = targets["kind"].to_numpy()
+    value_types = targets["value_type"].to_numpy() if "value_type" in targets else np.full(n, None)
+    out = []
+    plain_notes: dict[str, str] = {}  # the common case (own series, nothing else to say), per territory
+    for i in range(n):
+        j, t, b = jurs[i], territory[i], basis[i]
+        head = (
+            f'{{"basis":"{b}","territory_id":{_jstr(t)},"points":[{points[i]}],'
+            f'"derived_years":[{derived_years[i]}]'
+        )
+        sm = succ_map.get(j)
+        if sm is None and not derived_years[i] and not is_rank[i] and (t, codes[i]) not in missing:
+            if t not in plain_notes:
+                vi, en = _lineage_note(b, j, t, None, "", False, False)
+                plain_notes[t] = json.dumps({"note_vi": vi, "note_en": en}, ensure_ascii=False)[1:]
+            out.append(head + "," + plain_notes[t])
+            continue
+        extra: dict[str, object] = {}
+        if sm is not None:
+            merger = {
+                "predecessor_id": j,
+                "successor_id": sm.successor_id,
+                "effective_on": sm.effective_on.isoformat(),
+                "legal_basis": sm.legal_basis,
+            }
+            extra["merger"] = merger
+            extra.update(merger)
+            extra["successor_years"] = json.loads(f"[{successor_years[i]}]")
+        # The successor's series this target's verdict would use, when it is not the one used.
+        other = sm.successor_id if sm is not None and b == comparable.BASIS_OWN_UNTIL_CEASED else t
+        if derived_years[i] or (other, codes[i]) in missing:
+            extra["predecessor_ids"] = (
+                sorted(p for p, s2 in succ_map.items() if s2.successor_id == other) or None
+            )
+        if (other, codes[i]) in missing:
+            extra["not_derived"] = missing[(other, codes[i])]
+        if is_rank[i]:
+            extra["cohort"] = {
+                "base": COHORT_AFTER if base_post[i] else COHORT_BEFORE,
+                "current": COHORT_AFTER if current_post[i] else COHORT_BEFORE,
+            }
+        counted = not comparable.carries_over(str(kinds[i]), value_types[i], False)
+        note_vi, note_en = _lineage_note(b, j, t, sm, derived_years[i], (other, codes[i]) in missing, counted)
+        extra["note_vi"] = note_vi
+        extra["note_en"] = note_en
+        out.append(head + "," + json.dumps(extra, ensure_ascii=False)[1:])
+    return out
+
+
+def _lineage_note(
+    basis: str,
+    jur: str,
+    territory: str,
+    sm: Succession | None,
+    derived_years: str,
+    not_derived: bool,
+    counted: bool,
+) -> tuple[str, str]:
+    """One sentence (Vietnamese, English) saying which series the verdict used and why."""
+    if basis == comparable.BASIS_SUCCESSOR and sm is not None:
+        vi = (
+            f"{jur} đã hợp nhất vào {territory} từ {sm.effective_on:%d/%m/%Y}: đánh giá trên chuỗi so sánh "
+            f"được của {territory}, không ghép với số liệu của {jur}"
+        )
+        en = (
+            f"{jur} merged into {territory} on {sm.effective_on.isoformat()}: judged on {territory}'s "
+            f"comparable series, never spliced with {jur}'s figures"
+        )
+    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None and counted:
+        vi = (
+            f"Chỉ tiêu số lượng của {jur} (hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}) "
+            f"chỉ đánh giá trên số liệu của chính {jur}"
+        )
+        en = (
+            f"A count target of {jur} (merged into {sm.successor_id} on {sm.effective_on.isoformat()}) is "
+            f"judged on {jur}'s own figures only"
+        )
+    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None:
+        vi = (
+            f"{jur} đã hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}; chuỗi so sánh được của "
+            f"{sm.successor_id} chưa đủ hai năm nên đánh giá trên số liệu của chính {jur} đến năm cuối cùng"
+        )
+        en = (
+            f"{jur} merged into {sm.successor_id} on {sm.effective_on.isoformat()}; {sm.successor_id}'s "
+            f"comparable series has fewer than two years, so {jur} is judged on its own figures up to its "
+            "last year"
+        )
+    else:
+        vi = f"Đánh giá trên chuỗi số liệu của chính {territory}"
+        en = f"Judged on {territory}'s own series"
+    if derived_years:
+        vi += f"; các năm {derived_years.replace(',', ', ')} được tính lại từ các tỉnh cũ"
+        en += f"; years {derived_years.replace(',', ', ')} rebuilt from the predecessors"
+    if not_derived:
+        vi += "; có năm không tính lại được (xem not_derived)"
+        en += "; some years could not be rebuilt (see not_derived)"
+    return vi + ".", en + "."
 
 
 def _flags(flag_arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -554,8 +812,8 @@ def _every_year_misses(
     national: pd.Series,
     as_of_year: int,
     flag_arrays: dict[str, np.ndarray],
-    data_jur: np.ndarray,
-    lineage: list[str | None],
+    lineage: list[str],
+    basis: np.ndarray,
 ) -> pd.DataFrame:
     """One `missed` row per year in which an every-year constraint failed.
 
@@ -656,6 +914,10 @@ def _every_year_misses(
             "flags": out_flags,
             "lineage": [lineage[i] for i in si],
             "inputs": inputs,
+            "headline_status": ["missed"] * m,
+            "headline_rule": ["status"] * m,
+            "anticipated_gap": np.nan,
+            "series_basis": basis[si],
         }
     )
 
@@ -731,6 +993,12 @@ def _milestone_results(
                 "base_value": np.nan,
                 "flags": flags,
                 "lineage": line,
+                "headline_status": status,
+                "headline_rule": "status",
+                "anticipated_gap": np.nan,
+                "series_basis": comparable.BASIS_OWN
+                if data_jur == t.jurisdiction_id
+                else comparable.BASIS_SUCCESSOR,
                 "inputs": json.dumps(
                     {
                         "target": {

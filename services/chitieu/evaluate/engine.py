@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import psycopg
 
-from chitieu.evaluate import compute, load
+from chitieu.evaluate import comparable, compute, load
 
-ENGINE_VERSION = "1"  # part of the fingerprint: a change of method re-records even on the same data
+ENGINE_VERSION = "2"  # part of the fingerprint: a change of method re-records even on the same data
 READ_WORKERS = 2  # parallel COPY streams for the observations
 LOCK_KEY = 5_700_058  # advisory lock: one evaluation writes at a time
 
@@ -35,6 +35,7 @@ class RunSummary:
     results_count: int
     fingerprint: str
     status_counts: dict[str, int] = field(default_factory=dict)
+    headline_counts: dict[str, int] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: read, compute, write
@@ -48,6 +49,7 @@ class RunSummary:
             "results_count": self.results_count,
             "fingerprint": self.fingerprint,
             "status_counts": self.status_counts,
+            "headline_counts": self.headline_counts,
             "flag_counts": self.flag_counts,
             "seconds": round(self.seconds, 3),
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
@@ -71,6 +73,8 @@ def compute_results(
     if not kinds:
         return pd.DataFrame(columns=compute.RESULT_COLUMNS)
     numeric_codes = sorted({code for code, milestone in kinds if not milestone})
+    # Weight indicators are read too: successors' shares are rebuilt from predecessors' with them.
+    numeric_codes = sorted(set(numeric_codes) | set(load.weight_indicators(conn, numeric_codes)))
     milestone_codes = sorted({code for code, milestone in kinds if milestone})
     # The observations (the bulk) stream over READ_WORKERS connections of their own while this one
     # reads the targets.
@@ -78,12 +82,13 @@ def compute_results(
         pending = pool.submit(load.yearly_observations, conn, when, numeric_codes, workers=READ_WORKERS)
         targets = load.targets(conn)
         succ = load.successors(conn)
+        preds = load.predecessors(conn)
         milestones = load.milestone_completions(conn, when, milestone_codes)
         ceased = load.ceased_jurisdictions(conn, compute.MERGER_DATE)
         obs = pending.result()
     phases["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    results = compute.evaluate_frames(targets, obs, succ, milestones, when, ceased)
+    results = compute.evaluate_frames(targets, obs, succ, milestones, when, ceased, preds)
     phases["compute"] = time.perf_counter() - started
     return results
 
@@ -155,6 +160,8 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
     fingerprint = _fingerprint(body)
     phases["format"] = time.perf_counter() - t
     statuses = Counter(results["status"]) if len(results) else Counter()
+    overall = results[results["check_year"].isna()] if len(results) else results
+    headlines = Counter(overall["headline_status"]) if len(overall) else Counter()
     flags = Counter(f for fl in results["flags"] for f in fl) if len(results) else Counter()
     n_targets = int(results["check_year"].isna().sum()) if len(results) else 0
     summary = RunSummary(
@@ -165,6 +172,7 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
         results_count=len(results),
         fingerprint=fingerprint,
         status_counts=dict(sorted(statuses.items())),
+        headline_counts=dict(sorted(headlines.items())),
         flag_counts=dict(sorted(flags.items())),
         phases=phases,
     )
@@ -196,6 +204,7 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
         with conn.cursor() as cur, cur.copy(f"COPY evaluations ({columns}) FROM STDIN") as copy:
             for start in range(0, len(body), 20_000):
                 copy.write("".join(line + suffix for line in body[start : start + 20_000]))
+        _write_derived(conn, run_id, results.attrs.get("derived"))
         conn.execute(
             """UPDATE evaluation_runs
                SET finished_at = clock_timestamp(), results_count = %s,
@@ -203,7 +212,13 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
                WHERE id = %s""",
             (
                 len(results),
-                json.dumps({"status_counts": summary.status_counts, "flag_counts": summary.flag_counts}),
+                json.dumps(
+                    {
+                        "status_counts": summary.status_counts,
+                        "headline_counts": summary.headline_counts,
+                        "flag_counts": summary.flag_counts,
+                    }
+                ),
                 run_id,
             ),
         )
@@ -211,6 +226,22 @@ def evaluate(conn: psycopg.Connection, as_of: datetime | None = None) -> RunSumm
     phases["write"] = time.perf_counter() - t
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_derived(conn: psycopg.Connection, run_id: int, derived: pd.DataFrame | None) -> None:
+    """The successors' values derived in this run, with their inputs (apart from observations)."""
+    if derived is None or derived.empty:
+        return
+    columns = comparable.STORED_COLUMNS
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY derived_observations (run_id, {', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for rec in derived[list(columns)].itertuples(index=False):
+            j, code, year, value, rule, weight, inputs, reason = rec
+            copy.write_row(
+                (run_id, j, code, int(year), None if value != value else value, rule, weight, inputs, reason)
+            )
 
 
 def _run_as_of(conn: psycopg.Connection, run_id: int) -> datetime:

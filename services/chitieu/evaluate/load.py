@@ -31,6 +31,10 @@ TARGET_COLUMNS = (
     "baseline_year",
     "baseline_value",
     "issued_on",
+    "value_type",
+    "aggregation",
+    "aggregation_weight",
+    "jurisdiction_level",
 )
 
 
@@ -61,11 +65,28 @@ def targets(conn: psycopg.Connection) -> pd.DataFrame:
     query = sql.SQL(
         """COPY (SELECT t.id, t.plan_id, t.indicator_code, t.jurisdiction_id, t.target_year, t.kind,
                         t.operator, t.value, t.value_max, t.every_year::int, t.parent_target_id,
-                        t.relative_to, t.due_date, t.baseline_year, t.baseline_value, p.issued_on
+                        t.relative_to, t.due_date, t.baseline_year, t.baseline_value, p.issued_on,
+                        i.value_type, i.aggregation, i.aggregation_weight, j.level
                  FROM targets t JOIN plans p ON p.id = t.plan_id
+                 LEFT JOIN indicators i ON i.code = t.indicator_code
+                 LEFT JOIN jurisdictions j ON j.id = t.jurisdiction_id
                  ORDER BY t.id) TO STDOUT (FORMAT csv)"""
     )
-    text = {c: str for c in ("id", "plan_id", "indicator_code", "jurisdiction_id", "kind", "operator")}
+    text = {
+        c: str
+        for c in (
+            "id",
+            "plan_id",
+            "indicator_code",
+            "jurisdiction_id",
+            "kind",
+            "operator",
+            "value_type",
+            "aggregation",
+            "aggregation_weight",
+            "jurisdiction_level",
+        )
+    }
     frame = _copy_csv(
         conn,
         query,
@@ -85,7 +106,7 @@ def targets(conn: psycopg.Connection) -> pd.DataFrame:
         },
     )
     frame["every_year"] = frame["every_year"].astype(bool)
-    for col in ("parent_target_id", "relative_to"):
+    for col in ("parent_target_id", "relative_to", "aggregation_weight", "value_type", "aggregation"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     for col in ("due_date", "issued_on"):
         frame[col] = [date.fromisoformat(d) if isinstance(d, str) else None for d in frame[col]]
@@ -103,6 +124,28 @@ def successors(conn: psycopg.Connection) -> pd.DataFrame:
            WHERE j.valid_to IS NOT NULL
            ORDER BY s.predecessor_id, s.successor_id""",
     )
+
+
+def predecessors(conn: psycopg.Connection) -> pd.DataFrame:
+    """Every succession: a successor, each of its predecessors, the date, and how many successors
+    that predecessor has (more than one is a split, which no aggregation rule can rebuild)."""
+    return _frame(
+        conn,
+        """SELECT s.successor_id, s.predecessor_id, s.effective_on,
+                  count(*) OVER (PARTITION BY s.predecessor_id) AS successors_of_predecessor
+           FROM jurisdiction_succession s
+           ORDER BY s.successor_id, s.predecessor_id""",
+    )
+
+
+def weight_indicators(conn: psycopg.Connection, indicator_codes: list[str]) -> list[str]:
+    """The weight indicators the aggregation rules of these indicators name (for derived values)."""
+    rows = conn.execute(
+        """SELECT DISTINCT aggregation_weight FROM indicators
+           WHERE code = ANY(%s) AND aggregation_weight IS NOT NULL""",
+        (indicator_codes,),
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def reconnect(conn: psycopg.Connection) -> psycopg.Connection:
