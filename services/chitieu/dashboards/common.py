@@ -259,6 +259,32 @@ def status_mappings() -> list[ValueMap | RangeMap | RegexMap | SpecialValueMap]:
     return [ValueMap(options=options)]
 
 
+def value_mappings(options: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """A Grafana value mapping: raw value -> (display text, colour)."""
+    return [
+        {
+            "type": "value",
+            "options": {
+                k: {"text": text, "color": color, "index": i}
+                for i, (k, (text, color)) in enumerate(options.items())
+            },
+        }
+    ]
+
+
+def mapped_column(
+    options: dict[str, tuple[str, str]], *, background: bool = False, width: int | None = None
+) -> list[DynamicConfigValue]:
+    """Field-config properties of a column whose raw values are shown as words in colour."""
+    cells = colored_cells().to_json() if background else {"type": "color-text"}
+    props = [prop("mappings", value_mappings(options)), prop("custom.cellOptions", cells)]
+    return props + ([prop("custom.width", width)] if width else [])
+
+
+# Status of a figure (observations.status).
+OBSERVATION_STATUS = {"final": ("chính thức", "green"), "provisional": ("sơ bộ", "orange")}
+
+
 def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
     return (
         dashboard.ThresholdsConfig()

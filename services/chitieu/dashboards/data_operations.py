@@ -166,22 +166,13 @@ def dag_runs_table() -> c.PanelBuilder:
         h=9,
     ).override_by_name(
         "Kết quả",
-        [
-            c.prop(
-                "mappings",
-                [
-                    {
-                        "type": "value",
-                        "options": {
-                            "success": {"text": "thành công", "color": "green", "index": 0},
-                            "retrying": {"text": "đang thử lại", "color": "orange", "index": 1},
-                            "failed": {"text": "thất bại", "color": "red", "index": 2},
-                        },
-                    }
-                ],
-            ),
-            c.prop("custom.cellOptions", {"type": "color-text"}),
-        ],
+        c.mapped_column(
+            {
+                "success": ("thành công", "green"),
+                "retrying": ("đang thử lại", "orange"),
+                "failed": ("thất bại", "red"),
+            }
+        ),
     )
 
 
@@ -272,27 +263,15 @@ def reports_due_table() -> c.PanelBuilder:
         )
         .override_by_name(
             "Tình trạng",
-            [
-                c.prop(
-                    "mappings",
-                    [
-                        {
-                            "type": "value",
-                            "options": {
-                                "overdue": {"text": "Quá hạn, chưa có báo cáo", "color": "red", "index": 0},
-                                "due_soon": {
-                                    "text": "Sắp đến hạn (≤ 14 ngày)",
-                                    "color": "orange",
-                                    "index": 1,
-                                },
-                                "upcoming": {"text": "Chưa đến hạn", "color": "green", "index": 2},
-                            },
-                        }
-                    ],
-                ),
-                c.prop("custom.cellOptions", c.colored_cells().to_json()),
-                c.prop("custom.width", 190),
-            ],
+            c.mapped_column(
+                {
+                    "overdue": ("Quá hạn, chưa có báo cáo", "red"),
+                    "due_soon": ("Sắp đến hạn (≤ 14 ngày)", "orange"),
+                    "upcoming": ("Chưa đến hạn", "green"),
+                },
+                background=True,
+                width=190,
+            ),
         )
         .override_by_name(
             "Còn (ngày)",

@@ -236,25 +236,7 @@ def observations_table() -> c.PanelBuilder:
         )
         .with_target(unit_query())
         .with_transformation(config_from_unit_query())
-        .override_by_name(
-            "Tình trạng",
-            [
-                c.prop(
-                    "mappings",
-                    [
-                        {
-                            "type": "value",
-                            "options": {
-                                "final": {"text": "chính thức", "color": "green", "index": 0},
-                                "provisional": {"text": "sơ bộ", "color": "orange", "index": 1},
-                            },
-                        }
-                    ],
-                ),
-                c.prop("custom.cellOptions", {"type": "color-text"}),
-                c.prop("custom.width", 95),
-            ],
-        )
+        .override_by_name("Tình trạng", c.mapped_column(c.OBSERVATION_STATUS, width=95))
     )
 
 

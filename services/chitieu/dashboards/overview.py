@@ -48,18 +48,6 @@ def headline_indicators(path: Path = SCORECARD_FILE) -> list[dict[str, str]]:
     return out
 
 
-def _mapping(options: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "value",
-            "options": {
-                k: {"text": text, "color": color, "index": i}
-                for i, (k, (text, color)) in enumerate(options.items())
-            },
-        }
-    ]
-
-
 def verdict_cell_mappings() -> list[dict[str, Any]]:
     """A cell holds 'status|text': coloured by the status, showing the text (regex mapping, $1)."""
     mappings = [
@@ -254,14 +242,14 @@ def alerts_table() -> c.PanelBuilder:
         .override_by_name(
             "Loại",
             [
-                c.prop("mappings", _mapping({k: (v, "text") for k, v in RULE_NAMES_VI.items()})),
+                c.prop("mappings", c.value_mappings({k: (v, "text") for k, v in RULE_NAMES_VI.items()})),
                 c.prop("custom.width", 150),
             ],
         )
         .override_by_name(
             "Mức độ",
             [
-                c.prop("mappings", _mapping(SEVERITY_VI)),
+                c.prop("mappings", c.value_mappings(SEVERITY_VI)),
                 c.prop("custom.cellOptions", c.colored_cells().to_json()),
                 c.prop("custom.width", 95),
             ],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -563,7 +564,8 @@ def draw(ax: Axes, panel: dict[str, Any], frames: list[Frame], height_px: int) -
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().encode("ascii", "ignore").decode()).strip("-")[:40]
+    plain = unicodedata.normalize("NFKD", text.lower().replace("đ", "d")).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40]
 
 
 def render_dashboard(
@@ -574,6 +576,8 @@ def render_dashboard(
     variables = resolve_variables(conn, model, rng)
     target = out_dir / uid
     target.mkdir(parents=True, exist_ok=True)
+    for old in target.glob("*.png"):  # a panel renamed or removed leaves no stale picture
+        old.unlink()
     panels = [p for p in model["panels"] if p["type"] != "row"]
     bottom = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in model["panels"])
     whole = plt.figure(figsize=(24 * GRID_W_PX / DPI, bottom * GRID_H_PX / DPI), dpi=DPI)

@@ -86,25 +86,7 @@ def latest_table() -> c.PanelBuilder:
         query,
         w=12,
         h=12,
-    ).override_by_name(
-        "Tình trạng",
-        [
-            c.prop(
-                "mappings",
-                [
-                    {
-                        "type": "value",
-                        "options": {
-                            "final": {"text": "chính thức", "color": "green", "index": 0},
-                            "provisional": {"text": "sơ bộ", "color": "orange", "index": 1},
-                        },
-                    }
-                ],
-            ),
-            c.prop("custom.cellOptions", {"type": "color-text"}),
-            c.prop("custom.width", 90),
-        ],
-    )
+    ).override_by_name("Tình trạng", c.mapped_column(c.OBSERVATION_STATUS, width=90))
 
 
 def latest_barchart() -> c.PanelBuilder:
