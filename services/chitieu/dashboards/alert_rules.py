@@ -153,11 +153,9 @@ RULES: tuple[RuleSpec, ...] = (
 )
 
 
-def panel_id(dashboard_uid: str, title: str) -> int:
+def panel_id(models: dict[str, dict[str, Any]], dashboard_uid: str, title: str) -> int:
     """Id of the panel titled `title` in the built dashboard (ids are assigned in layout order)."""
-    from chitieu.dashboards import build  # build imports this module
-
-    for panel in build.dashboard_models()[dashboard_uid]["panels"]:
+    for panel in models[dashboard_uid]["panels"]:
         if panel["title"] == title:
             return int(panel["id"])
     raise KeyError(f"no panel {title!r} in {dashboard_uid}")
@@ -226,9 +224,12 @@ def _rule(spec: RuleSpec, folder_uid: str, panel: int) -> alert_builder.Rule:
 
 def api_rules(folder_uid: str = c.FOLDER_UID) -> list[dict[str, Any]]:
     """Alert rules in the provisioning API's shape (POST/PUT /api/v1/provisioning/alert-rules)."""
+    from chitieu.dashboards import build  # build imports this module
+
+    models = build.dashboard_models()
     out = []
     for spec in RULES:
-        rule = _rule(spec, folder_uid, panel_id(spec.dashboard_uid, spec.panel))
+        rule = _rule(spec, folder_uid, panel_id(models, spec.dashboard_uid, spec.panel))
         text = JSONEncoder(sort_keys=True).encode(rule.build())
         out.append(json.loads(text))
     return out
