@@ -115,9 +115,13 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
        END AS target_text,
        dash_figure(e.expected_value, f.decimals, i.unit) AS expected_text,
        dash_figure(e.projected_value, f.decimals, i.unit) AS projected_text,
+       -- the evaluation's flags (chitieu.evaluate.compute.FLAG_ORDER) in words
        (SELECT string_agg(CASE fl WHEN 'successor_data' THEN 'số liệu của tỉnh kế thừa ' || coalesce(dj.name, '')
                                   WHEN 'provisional_data' THEN 'có số liệu sơ bộ'
-                                  WHEN 'predecessor_data' THEN 'số liệu của tỉnh cũ'
+                                  WHEN 'revision_driven' THEN 'thay đổi do số liệu được hiệu chỉnh'
+                                  WHEN 'cohort_changed' THEN 'nhóm so sánh đã thay đổi'
+                                  WHEN 'relative_national' THEN 'mục tiêu so với cả nước'
+                                  WHEN 'parent_share' THEN 'tính theo tỷ trọng của tỉnh'
                                   ELSE replace(fl, '_', ' ') END, '; ')
           FROM unnest(e.flags) AS fl) AS notes_vi
 FROM dash_evaluations_latest e
