@@ -18,24 +18,24 @@ BEGIN
     INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
         evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
         expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
-        ratio_status)
+        headline_status)
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
            e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
-           e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
-           coalesce(e.headline_status, e.status),
+           e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
            e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-           e.base_year, e.base_value, e.flags, e.status
+           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status)
     FROM evaluations_latest e
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
     DELETE FROM dash_status_summary;
     INSERT INTO dash_status_summary
-    SELECT d.plan_id, d.jurisdiction_id, d.status, d.check_year IS NOT NULL,
+    SELECT d.plan_id, d.jurisdiction_id, d.headline_status, d.check_year IS NOT NULL,
            -- behind trajectory; an overdue milestone has its own alert rule
-           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind' AND d.status <> 'milestone_overdue',
+           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
+                                AND d.headline_status <> 'milestone_overdue',
            count(*)
     FROM dash_evaluations_latest d
-    LEFT JOIN status_vocabulary v ON v.key = d.status
+    LEFT JOIN status_vocabulary v ON v.key = d.headline_status
     GROUP BY 1, 2, 3, 4, 5;
 END
 $fn$;
@@ -101,9 +101,11 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
        j.level AS jurisdiction_level, e.data_jurisdiction_id, dj.name AS data_jurisdiction_name,
        e.indicator_code, i.name_vi AS indicator_name, i.unit, e.target_year, e.check_year,
        t.kind AS target_kind, t.operator, t.value AS target_value, t.value_max AS target_value_max,
-       t.lead_agency, t.cite_document, t.cite_section, t.cite_quote, e.status,
+       t.lead_agency, t.cite_document, t.cite_section, t.cite_quote,
+       -- what the dashboards show and count: the headline verdict; the ratio verdict beside it
+       coalesce(e.headline_status, e.status) AS status,
        coalesce(s.label_vi, e.status) AS status_vi, coalesce(s.severity, 3) AS severity, s.grp AS status_grp,
-       e.ratio_status, e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
+       e.status AS ratio_status, e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
        e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
        f.decimals, dash_figure(e.current_value, f.decimals, i.unit) AS current_text,
        -- a growth target is a rate per year, never an amount of the indicator's unit
@@ -131,7 +133,7 @@ JOIN dash_indicator_format f ON f.code = e.indicator_code
 LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
 LEFT JOIN plans p ON p.id = e.plan_id
 LEFT JOIN targets t ON t.id = e.target_id
-LEFT JOIN dash_status_labels s ON s.status = e.status;
+LEFT JOIN dash_status_labels s ON s.status = coalesce(e.headline_status, e.status);
 
 -- Counts by status per plan (the main row of each target; every-year misses are counted apart),
 -- from the precomputed summary.
