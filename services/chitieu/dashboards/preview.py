@@ -491,8 +491,6 @@ def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int
                 marker="o" if points else None,
                 markersize=(custom.get("pointSize") or 5) / 1.5,
             )
-    for line in (panel.get("options") or {}).get("markers") or []:
-        ax.axvline(line, color="#888", linestyle=":")
     unit_config = {**panel["fieldConfig"]["defaults"], **(frames[0].number_config if frames else {})}
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, unit_config)))
     ax.xaxis.set_major_locator(mdates.YearLocator())
