@@ -6,6 +6,9 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 CHITIEU := $(UV) run --frozen chitieu
+# Grafana's published dashboard schema and tsc, pinned in its package-lock.json (tests type-check
+# the built dashboards against it).
+SCHEMA_CHECK := infra/grafana/schema-check
 
 .PHONY: help setup run test up down lint bench
 
@@ -18,7 +21,11 @@ help:
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv
 
-setup: $(UV)
+$(SCHEMA_CHECK)/node_modules/.package-lock.json: $(SCHEMA_CHECK)/package-lock.json
+	infra/local/install-node.sh
+	npm ci --prefix $(SCHEMA_CHECK) --no-audit --no-fund
+
+setup: $(UV) $(SCHEMA_CHECK)/node_modules/.package-lock.json
 	$(UV) sync --frozen
 	$(CHITIEU) db up
 	$(CHITIEU) db migrate

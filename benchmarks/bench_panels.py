@@ -117,7 +117,7 @@ def _variables(conn: psycopg.Connection) -> dict[str, object]:
     assert row is not None, "benchmark set has no targets"
     plans = [r[0] for r in conn.execute("SELECT id FROM plans ORDER BY id").fetchall()]
     # Worst cases: every plan selected ("All") on the overview; one commune on the detail board.
-    return {"plan": plans, "jurisdiction": [row[1]], "indicator": "bench_i01", "one_plan": row[0]}
+    return {"plan": plans, "jurisdiction": row[1], "indicator": "bench_i01", "one_plan": row[0]}
 
 
 def run() -> list[str]:

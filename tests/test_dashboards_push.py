@@ -1,20 +1,17 @@
 """`chitieu dashboards push` against a local stand-in for Grafana's HTTP API on 127.0.0.1.
 
-The stand-in keeps what it is sent and answers like Grafana does (404 for unknown uids, ids and
-versions added on read, write-only secrets left out), and records every request.
+The stand-in (chitieu.testing.grafana_server) keeps what it is sent, answers like Grafana does and
+refuses with HTTP 400 what Grafana refuses (chitieu.testing.grafana_rules); every test also checks
+that nothing was refused.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
+import httpx
 import psycopg
 import pytest
 from pydantic import SecretStr
@@ -22,131 +19,14 @@ from pydantic import SecretStr
 from chitieu.dashboards import alert_rules, build, common
 from chitieu.dashboards import push as pusher
 from chitieu.settings import Settings
-
-
-class FakeGrafana:
-    def __init__(self) -> None:
-        self.folders: dict[str, dict[str, Any]] = {}
-        self.datasources: dict[str, dict[str, Any]] = {}
-        self.dashboards: dict[str, dict[str, Any]] = {}
-        self.rules: dict[str, dict[str, Any]] = {}
-        self.annotations: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, str, Any, str | None]] = []
-        self._ids = 0
-
-    def next_id(self) -> int:
-        self._ids += 1
-        return self._ids
-
-    @property
-    def writes(self) -> list[tuple[str, str, Any, str | None]]:
-        return [r for r in self.requests if r[0] != "GET"]
-
-    def handle(self, method: str, url: str, body: Any) -> tuple[int, Any]:
-        parsed = urlparse(url)
-        path, query = parsed.path, parse_qs(parsed.query)
-        parts = path.strip("/").split("/")
-        if parts[:2] == ["api", "folders"]:
-            if method == "GET" and len(parts) == 3:
-                found = self.folders.get(parts[2])
-                return (200, found) if found else (404, {"message": "folder not found"})
-            if method == "POST":
-                self.folders[body["uid"]] = {"id": self.next_id(), "uid": body["uid"], "title": body["title"]}
-                return 200, self.folders[body["uid"]]
-            if method == "PUT":
-                self.folders[parts[2]]["title"] = body["title"]
-                return 200, self.folders[parts[2]]
-        if parts[:2] == ["api", "datasources"]:
-            if method == "GET" and parts[2] == "uid":
-                found = self.datasources.get(parts[3])
-                if not found:
-                    return 404, {"message": "Data source not found"}
-                shown = {k: v for k, v in found.items() if k != "secureJsonData"}
-                return 200, {**shown, "secureJsonFields": {"password": True}, "readOnly": False, "orgId": 1}
-            if method == "POST":
-                self.datasources[body["uid"]] = {**body, "id": self.next_id()}
-                return 200, {"id": self.datasources[body["uid"]]["id"], "message": "Datasource added"}
-            if method == "PUT" and parts[2] == "uid":
-                self.datasources[parts[3]] = {**body, "id": self.datasources[parts[3]]["id"]}
-                return 200, {"message": "Datasource updated"}
-        if parts[:3] == ["api", "dashboards", "uid"] and method == "GET":
-            found = self.dashboards.get(parts[3])
-            if not found:
-                return 404, {"message": "Dashboard not found"}
-            return 200, {
-                "dashboard": copy.deepcopy(found["dashboard"]),
-                "meta": {"folderUid": found["folderUid"]},
-            }
-        if parts[:3] == ["api", "dashboards", "db"] and method == "POST":
-            dash = copy.deepcopy(body["dashboard"])
-            previous = self.dashboards.get(dash["uid"])
-            dash["id"] = previous["dashboard"]["id"] if previous else self.next_id()
-            dash["version"] = previous["dashboard"]["version"] + 1 if previous else 1
-            self.dashboards[dash["uid"]] = {"dashboard": dash, "folderUid": body.get("folderUid")}
-            return 200, {
-                "status": "success",
-                "uid": dash["uid"],
-                "version": dash["version"],
-                "id": dash["id"],
-            }
-        if parts[:2] == ["api", "search"] and method == "GET":
-            return 200, [
-                {"uid": uid, "type": "dash-db", "title": d["dashboard"]["title"]}
-                for uid, d in self.dashboards.items()
-            ]
-        if parts[:4] == ["api", "v1", "provisioning", "alert-rules"]:
-            if method == "GET" and len(parts) == 5:
-                found = self.rules.get(parts[4])
-                return (
-                    (200, {**found, "id": 7, "updated": "2026-01-01T00:00:00Z", "provenance": "api"})
-                    if found
-                    else (404, {"message": "rule not found"})
-                )
-            if method == "POST":
-                self.rules[body["uid"]] = body
-                return 201, body
-            if method == "PUT":
-                self.rules[parts[4]] = body
-                return 200, body
-        if parts[:2] == ["api", "annotations"]:
-            if method == "GET":
-                wanted = set(query.get("tags", []))
-                return 200, [a for a in self.annotations if wanted <= set(a["tags"])]
-            if method == "POST":
-                self.annotations.append({**body, "id": self.next_id()})
-                return 200, {"id": self.annotations[-1]["id"], "message": "Annotation added"}
-        return 404, {"message": f"not implemented: {method} {path}"}
+from chitieu.testing import grafana_server
+from chitieu.testing.grafana_server import FakeGrafana
 
 
 @pytest.fixture()
 def grafana() -> Iterator[tuple[FakeGrafana, str]]:
-    fake = FakeGrafana()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
-            fake.requests.append((self.command, self.path, body, self.headers.get("Authorization")))
-            status, payload = fake.handle(self.command, self.path, body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with grafana_server.serve() as served:
+        yield served
 
 
 def _settings(url: str) -> Settings:
@@ -164,12 +44,19 @@ def test_first_push_creates_everything_with_stable_uids(grafana: tuple[FakeGrafa
     settings = _settings(url)
     summary = pusher.push(pusher.client(settings), settings)
 
+    assert fake.refused == []
     assert summary.updated == [] and summary.unchanged == []
     assert set(summary.created) == (
-        {f"folder/{common.FOLDER_UID}", f"datasource/{common.DATASOURCE_UID}"}
+        {
+            f"folder/{common.FOLDER_UID}",
+            f"datasource/{common.DATASOURCE_UID}",
+            f"rule-group/{alert_rules.GROUP}",
+        }
         | {f"dashboard/{uid}" for uid in build.dashboard_models()}
         | {f"alert-rule/{r.uid}" for r in alert_rules.RULES}
     )
+    # Grafana gives a new group its default 1-minute interval; push sets ours
+    assert fake.group_intervals == {("chitieu", alert_rules.GROUP): alert_rules.GROUP_INTERVAL_S}
     assert all(auth == "Bearer glsa_test_token" for *_, auth in fake.requests)
     assert fake.folders["chitieu"]["title"] == "Chỉ Tiêu"
 
@@ -204,6 +91,7 @@ def test_second_push_changes_nothing(grafana: tuple[FakeGrafana, str]) -> None:
 
     again = pusher.push(pusher.client(settings), settings)
 
+    assert fake.refused == []
     assert not again.changed and again.created == [] and again.updated == []
     assert len(fake.writes) == writes_before, fake.writes[writes_before:]
     assert {uid: d["dashboard"]["version"] for uid, d in fake.dashboards.items()} == versions
@@ -217,12 +105,16 @@ def test_push_repairs_what_was_changed_in_grafana(grafana: tuple[FakeGrafana, st
     fake.rules["chitieu-data-stale"]["for"] = "5m"
     fake.datasources[common.DATASOURCE_UID]["jsonData"]["timescaledb"] = False
 
+    fake.group_intervals[("chitieu", alert_rules.GROUP)] = 60
     summary = pusher.push(pusher.client(settings), settings)
 
+    assert fake.refused == []
+    assert fake.group_intervals[("chitieu", alert_rules.GROUP)] == alert_rules.GROUP_INTERVAL_S
     assert sorted(summary.updated) == [
         "alert-rule/chitieu-data-stale",
         "dashboard/chitieu-overview",
         f"datasource/{common.DATASOURCE_UID}",
+        f"rule-group/{alert_rules.GROUP}",
     ]
     assert summary.created == []
     assert fake.dashboards["chitieu-overview"]["dashboard"]["title"] == "Chỉ Tiêu – Tổng quan lãnh đạo"
@@ -299,3 +191,52 @@ def test_cli_push_twice(
     assert report["created"] == [] and report["updated"] == [] and report["annotations_added"] == 0
     assert len(fake.writes) == writes
     assert all(auth == "Bearer glsa_cli" for *_, auth in fake.requests)
+
+
+def test_push_uses_the_folder_file_provisioning_made(grafana: tuple[FakeGrafana, str]) -> None:
+    # Rule-file provisioning names the folder by title and gives it a random uid: push must put
+    # dashboards and rules there, not make a second folder of the same title.
+    fake, url = grafana
+    fake.folders["Xk2P9q"] = {"id": 99, "uid": "Xk2P9q", "title": "Chỉ Tiêu"}
+    settings = _settings(url)
+    summary = pusher.push(pusher.client(settings), settings)
+
+    assert fake.refused == []
+    assert list(fake.folders) == ["Xk2P9q"] and "folder/Xk2P9q" in summary.unchanged
+    assert {d["folderUid"] for d in fake.dashboards.values()} == {"Xk2P9q"}
+    assert {r["folderUID"] for r in fake.rules.values()} == {"Xk2P9q"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["annotations"].pop("__panelId__"), "both annotations"),
+        (lambda r: r.update(folderUID="nope"), "folder nope not found"),
+        (lambda r: r.update(condition="Z"), "does not exist"),
+        (lambda r: r.update(execErrState="Failing"), "execErrState"),
+        (lambda r: r.update(ruleGroup=""), "ruleGroup"),
+    ],
+)
+def test_stand_in_refuses_rules_grafana_refuses(
+    grafana: tuple[FakeGrafana, str], change: object, message: str
+) -> None:
+    fake, url = grafana
+    fake.folders["chitieu"] = {"id": 1, "uid": "chitieu", "title": "Chỉ Tiêu"}
+    good = alert_rules.api_rules()[0]
+    assert httpx.post(f"{url}/api/v1/provisioning/alert-rules", json=good).status_code == 201
+    bad = json.loads(json.dumps(good)) | {"uid": "chitieu-other", "title": "other"}
+    change(bad)  # type: ignore[operator]
+    response = httpx.post(f"{url}/api/v1/provisioning/alert-rules", json=bad)
+    assert response.status_code == 400 and message in response.json()["message"], response.text
+    assert "chitieu-other" not in fake.rules
+
+
+def test_stand_in_refuses_a_group_interval_off_the_scheduler_tick(grafana: tuple[FakeGrafana, str]) -> None:
+    fake, url = grafana
+    fake.folders["chitieu"] = {"id": 1, "uid": "chitieu", "title": "Chỉ Tiêu"}
+    rules = alert_rules.api_rules()
+    path = f"{url}/api/v1/provisioning/folder/chitieu/rule-groups/{alert_rules.GROUP}"
+    body = {"title": alert_rules.GROUP, "folderUid": "chitieu", "rules": rules}
+    assert httpx.put(path, json=body | {"interval": 15}).status_code == 400
+    assert httpx.put(path, json=body | {"interval": 3600}).status_code == 200
+    assert httpx.get(path).json()["interval"] == 3600 and len(fake.rules) == len(rules)

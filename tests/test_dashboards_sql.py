@@ -11,7 +11,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from chitieu.dashboards import common, inventory, macros, views
+from chitieu import statuses
+from chitieu.dashboards import inventory, macros, overview, views
 from chitieu.settings import get_settings
 
 pytestmark = pytest.mark.db
@@ -21,57 +22,62 @@ RANGE = {"time_from": datetime(2015, 1, 1, tzinfo=UTC), "time_to": datetime(2046
 PLANS = ["ninh-thuan-319", "ha-noi-57"]
 VARIABLES: dict[str, str | list[str]] = {
     "plan": PLANS,
-    "jurisdiction": ["old-58", "new-01", "vn"],
+    "jurisdiction": "old-58",
     "indicator": "kinh_te_so_grdp",
 }
 
 TIME_SERIES = ["time", "metric", "value"]
+# Columns of each panel's main query (ref A); ref U of a panel is its unit query.
+UNIT_COLUMNS = ["unit", "decimals"]
 EXPECTED_COLUMNS: dict[str, list[str]] = {
-    "Số chỉ tiêu": ["value"],
-    "Đã đạt": ["value"],
-    "Cần đẩy nhanh hoặc chậm": ["value"],
-    "Số cảnh báo đang mở": ["value"],
-    "Số chỉ tiêu theo trạng thái, từng kế hoạch": [
+    "Đã đạt": ["Achieved"],
+    "Đúng lộ trình": ["On track"],
+    "Chậm so với lộ trình": ["Behind"],
+    "Chưa có số liệu": ["Số chỉ tiêu", "Tỷ lệ"],
+    "Mốc đến hạn": ["Milestones due"],
+    "Số cảnh báo đang mở": ["Alerts"],
+    "Bảng điểm: tỉnh × chỉ tiêu chủ chốt": [
+        "jurisdiction_id",
+        "Tỉnh (→ tỉnh từ 1/7/2025)",
+        "digital_economy_share_grdp",
+        "rnd_spending_share_grdp",
+        "rnd_personnel_per_10k",
+        "innovative_enterprise_share",
+        "online_public_service_usage_rate",
+        "cashless_transaction_share",
+        "Chưa có số liệu",
+    ],
+    "Cảnh báo đang mở": ["Loại", "Nội dung", "Mức độ", "Địa bàn", "Từ lúc"],
+    "Chỉ tiêu theo kết luận, từng tỉnh / kế hoạch": [
         "Kế hoạch",
         "Đã đạt",
-        "Đúng tiến độ",
-        "Cần đẩy nhanh",
-        "Tiến triển hạn chế",
-        "Đi xuống / quá hạn",
-        "Chưa đủ số liệu",
+        "Đúng lộ trình",
+        "Chậm so với lộ trình",
+        "Chưa có số liệu",
+        "Chưa đến hạn",
     ],
-    "Cảnh báo đang mở": ["Từ lúc", "Quy tắc", "Mức độ", "Địa bàn", "Chỉ tiêu", "Năm mục tiêu", "Nội dung"],
-    "Bảng trạng thái: địa bàn × chỉ tiêu": ["Địa bàn", "Chỉ tiêu", "Trạng thái"],
     "Số liệu mới nhất so với mục tiêu 2030": [
+        "Kết luận",
         "Địa bàn",
         "Chỉ tiêu",
-        "Đơn vị",
         "Số liệu mới nhất",
-        "Năm số liệu",
-        "Điều kiện",
+        "Năm",
         "Mục tiêu 2030",
         "Theo lộ trình",
         "Dự báo 2030",
-        "Tỷ lệ tiến độ",
-        "Trạng thái",
         "Ghi chú",
     ],
     "Diễn biến so với lộ trình, ngưỡng 2030 và 2045": TIME_SERIES,
-    "Mục tiêu, đánh giá và trích dẫn": [
-        "Địa bàn",
+    "Mục tiêu, kết luận và trích dẫn": [
+        "Kết luận",
         "Năm mục tiêu",
         "Năm kiểm tra",
-        "Điều kiện",
         "Mục tiêu",
-        "Mục tiêu tối đa",
         "Năm gốc",
-        "Giá trị gốc",
-        "Năm số liệu",
         "Số liệu mới nhất",
+        "Năm số liệu",
         "Theo lộ trình",
         "Dự báo",
-        "Tỷ lệ tiến độ",
-        "Trạng thái",
         "Ghi chú",
         "Số liệu của",
         "Văn bản",
@@ -79,42 +85,39 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "Trích dẫn",
     ],
     "Số liệu và nguồn gốc": [
+        "Tình trạng",
         "Kỳ",
         "Địa bàn",
         "Giá trị",
-        "Đơn vị",
-        "Tình trạng",
         "Nguồn",
         "Tệp",
         "Trang tính",
         "Ô",
         "Lấy về lúc",
-        "Nạp lúc",
         "Ghi chú",
     ],
     "Các tỉnh trước sáp nhập (đến 30/6/2025)": TIME_SERIES,
     "Các tỉnh sau sáp nhập (từ 1/7/2025)": TIME_SERIES,
     "Cả nước": TIME_SERIES,
     "Số liệu mới nhất của từng tỉnh (trước và sau sáp nhập)": [
+        "Tình trạng",
         "Tỉnh",
         "Giai đoạn",
         "Tỉnh kế thừa",
         "Năm",
         "Giá trị",
-        "Tình trạng",
     ],
     "34 tỉnh sau sáp nhập so với cả nước (số liệu mới nhất)": ["Tỉnh", "Giá trị"],
     "Độ mới của từng nguồn so với lịch công bố": [
+        "Tình trạng",
         "Nguồn",
-        "Tên",
         "Cơ quan công bố",
-        "Lịch",
+        "Lịch lấy",
         "Số chỉ tiêu",
         "Hết kỳ cuối",
         "Nạp lần cuối",
-        "Dự kiến công bố kỳ sau",
-        "Số ngày quá hạn",
-        "Tình trạng",
+        "Dự kiến có kỳ sau",
+        "Mã nguồn",
     ],
     "Số dòng nạp, hiệu chỉnh và bị loại theo ngày": [
         "time",
@@ -184,16 +187,25 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "Gửi lần cuối",
         "Lỗi gần nhất",
     ],
-    "Báo cáo sắp đến hạn": ["Hạn", "Còn (ngày)", "Kế hoạch", "Mã", "Báo cáo", "Định kỳ", "Nơi nhận"],
+    "Báo cáo đến hạn và quá hạn": [
+        "Tình trạng",
+        "Hạn",
+        "Còn (ngày)",
+        "Kế hoạch",
+        "Báo cáo",
+        "Định kỳ",
+        "Ghi chú",
+        "Nơi nhận",
+    ],
 }
 # Panels that must show rows on the data inserted below (the others may legitimately be empty).
 MUST_HAVE_ROWS = {
     "Số liệu mới nhất so với mục tiêu 2030",
-    "Bảng trạng thái: địa bàn × chỉ tiêu",
     "Cảnh báo đang mở",
-    "Số chỉ tiêu theo trạng thái, từng kế hoạch",
+    "Bảng điểm: tỉnh × chỉ tiêu chủ chốt",
+    "Chỉ tiêu theo kết luận, từng tỉnh / kế hoạch",
     "Diễn biến so với lộ trình, ngưỡng 2030 và 2045",
-    "Mục tiêu, đánh giá và trích dẫn",
+    "Mục tiêu, kết luận và trích dẫn",
     "Số liệu và nguồn gốc",
     "Các tỉnh trước sáp nhập (đến 30/6/2025)",
     "Các tỉnh sau sáp nhập (từ 1/7/2025)",
@@ -207,14 +219,28 @@ MUST_HAVE_ROWS = {
     "Kết quả các lượt chạy DAG",
     "Các bước nạp và đánh giá",
     "Hộp thư đi theo kênh",
-    "Báo cáo sắp đến hạn",
+    "Báo cáo đến hạn và quá hạn",
 }
 ALERT_COLUMNS = {
-    "chitieu-behind-trajectory": ["plan_id", "jurisdiction_id", "value"],
-    "chitieu-every-year-missed": ["plan_id", "jurisdiction_id", "indicator_code", "value"],
-    "chitieu-milestone-overdue": ["plan_id", "jurisdiction_id", "indicator_code", "value"],
-    "chitieu-data-stale": ["source_id", "value"],
-    "chitieu-report-due": ["plan_id", "code", "value"],
+    "chitieu-behind-trajectory": ["plan_id", "plan", "jurisdiction_id", "jurisdiction_name", "value"],
+    "chitieu-every-year-missed": [
+        "plan_id",
+        "jurisdiction_id",
+        "jurisdiction_name",
+        "indicator_code",
+        "indicator_name",
+        "value",
+    ],
+    "chitieu-milestone-overdue": [
+        "plan_id",
+        "jurisdiction_id",
+        "jurisdiction_name",
+        "indicator_code",
+        "indicator_name",
+        "value",
+    ],
+    "chitieu-data-stale": ["source_id", "source_title", "value"],
+    "chitieu-report-due": ["plan_id", "plan", "code", "report", "value"],
 }
 
 
@@ -277,9 +303,16 @@ def seed(conn: psycopg.Connection) -> None:
             '57-NQ/TW', 'II', 'kinh tế số đạt tối thiểu 50% GDP')"""
     )
     conn.execute(
-        """INSERT INTO reporting_obligations (plan_id, code, description, recurrence, due_dates) VALUES
-           ('ninh-thuan-319', 'bc-6-thang', 'Báo cáo 6 tháng và năm', 'half_yearly', %s)""",
-        ([(date.today() + timedelta(days=5)).strftime("%m-%d"), "12-01"],),
+        """INSERT INTO reporting_obligations (plan_id, code, description, recurrence, due_dates, first_year)
+           VALUES ('ninh-thuan-319', 'bc-6-thang', 'Báo cáo 6 tháng', 'half_yearly', %(soon)s, %(year)s),
+                  ('ninh-thuan-319', 'bc-dot-xuat', 'Báo cáo đột xuất', 'once', %(past)s, NULL),
+                  ('ha-noi-57', 'bc-nam', 'Báo cáo năm', 'yearly', '{}', %(next_year)s)""",
+        {
+            "soon": [(date.today() + timedelta(days=5)).strftime("%m-%d")],
+            "year": (date.today() + timedelta(days=5)).year,
+            "past": [(date.today() - timedelta(days=10)).isoformat()],
+            "next_year": date.today().year + 1,
+        },
     )
     conn.execute(
         """INSERT INTO sources (id, kind, title, publisher, schedule, expected_release_lag) VALUES
@@ -413,7 +446,7 @@ def test_every_panel_query_returns_its_columns(seeded: psycopg.Connection) -> No
     with_rows = set()
     for q in queries:
         columns, rows = _run(seeded, q.raw_sql)
-        assert columns == EXPECTED_COLUMNS[q.panel_title], q.label
+        assert columns == (UNIT_COLUMNS if q.ref_id == "U" else EXPECTED_COLUMNS[q.panel_title]), q.label
         if q.fmt == "time_series":
             assert columns[0] == "time", q.label
             assert all(r[0] is None or isinstance(r[0], datetime) for r in rows), q.label
@@ -422,34 +455,49 @@ def test_every_panel_query_returns_its_columns(seeded: psycopg.Connection) -> No
     assert MUST_HAVE_ROWS - with_rows == set()
 
 
-def test_panels_show_the_inserted_facts(seeded: psycopg.Connection) -> None:
+def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.Connection) -> None:
     by_title = {(q.panel_title, q.ref_id): q for q in inventory.panel_queries()}
 
-    _, grid = _run(seeded, by_title[("Bảng trạng thái: địa bàn × chỉ tiêu", "A")].raw_sql)
-    assert ("Ninh Thuận", "Tỷ trọng kinh tế số trong GRDP", "limited_progress") in grid
-    assert ("Hà Nội", "Tỷ trọng kinh tế số trong GRDP", "on_track") in grid
+    # the scorecard, with this data set's indicator as its one column
+    scorecard = overview.scorecard_table([{"code": "kinh_te_so_grdp", "label": "Kinh tế số", "unit": "%"}])
+    columns, cards = _run(seeded, scorecard.build().targets[0].raw_sql)  # type: ignore[index, union-attr]
+    assert columns == ["jurisdiction_id", "Tỉnh (→ tỉnh từ 1/7/2025)", "kinh_te_so_grdp", "Chưa có số liệu"]
+    nt_card = next(r for r in cards if r[0] == "old-58")
+    assert nt_card[1] == "Ninh Thuận → Khánh Hòa"  # names, with the 2025 successor
+    # headline verdict | figure with a decimal comma and unit, last change, data year
+    assert nt_card[2] == "limited_progress|12,4 % ↑ (2024)"
+    assert nt_card[3].startswith("no_data|")  # the no-data share is shown, not hidden
 
-    _, counts = _run(seeded, by_title[("Số chỉ tiêu theo trạng thái, từng kế hoạch", "A")].raw_sql)
-    ninh_thuan = next(r for r in counts if r[0] == "Kế hoạch thực hiện NQ 57 tỉnh Ninh Thuận")
-    # 1 limited progress + 1 overdue milestone; the every-year miss is not a target row.
-    assert ninh_thuan[1:] == (0, 0, 0, 1, 1, 0)
+    _, counts = _run(seeded, by_title[("Chỉ tiêu theo kết luận, từng tỉnh / kế hoạch", "A")].raw_sql)
+    ninh_thuan = next(r for r in counts if r[0].startswith("Ninh Thuận"))
+    # 1 limited progress + 1 overdue milestone, both behind; the every-year miss is not a target row.
+    assert ninh_thuan[1:] == (0, 0, 2, 0, 0)
 
     _, series = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "A")].raw_sql)
     nt_2024 = [r[2] for r in series if r[1] == "Ninh Thuận" and r[0].year == 2024]
     assert nt_2024 == [12.4], "the current vintage (the revision) is shown"
+    assert {r[1] for r in series} == {
+        "Ninh Thuận",
+        "Khánh Hòa (tỉnh kế thừa)",
+    }  # one territory and its successor
     _, provisional = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "B")].raw_sql)
-    assert provisional == []  # new-56 is not selected; its provisional point is on the comparison board
+    assert [r[1] for r in provisional] == ["Số liệu sơ bộ"]  # the successor's provisional 2025 point
     _, path = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "C")].raw_sql)
-    nt_path = {r[0].year: r[2] for r in path if r[1] == "Lộ trình 2030 – Ninh Thuận"}
+    nt_path = {r[0].year: r[2] for r in path if r[1] == "Lộ trình đến 2030"}
     assert nt_path[2020] == pytest.approx(8.0) and nt_path[2030] == pytest.approx(30.0)
     assert nt_path[2025] == pytest.approx(19.0)
     _, thresholds = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "D")].raw_sql)
-    vn = {(r[1], r[2]) for r in thresholds if r[1].endswith("Việt Nam")}
-    assert vn == {("Ngưỡng 2030 – Việt Nam", 30.0), ("Ngưỡng 2045 – Việt Nam", 50.0)}
-    nt = {(r[1], r[2]) for r in thresholds if r[1].endswith("Ninh Thuận")}
-    assert nt == {("Ngưỡng 2030 – Ninh Thuận", 30.0), ("Ngưỡng 2045 – Ninh Thuận", 50.0)}  # 2045: national
+    assert {(r[1], r[2]) for r in thresholds} == {
+        ("Ngưỡng 2030", 30.0),
+        ("Ngưỡng 2045", 50.0),
+    }  # 2045: national
+    _, merger = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "F")].raw_sql)
+    assert {r[0].date().isoformat() for r in merger} == {"2025-06-30"}  # 1 July 00:00 in Vietnam, in UTC
+    assert len(merger) == 2 and merger[0][2] != merger[1][2]  # a vertical line spanning the figures
+    _, unit = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "U")].raw_sql)
+    assert unit == [("suffix: %", 1)]
     _, projection = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "E")].raw_sql)
-    assert sorted((r[0].year, r[2]) for r in projection if "Ninh Thuận" in r[1]) == [
+    assert sorted((r[0].year, r[2]) for r in projection) == [
         (2024, 12.4),
         (2030, 21.0),
     ]
@@ -457,22 +505,36 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection) -> None:
     _, latest = _run(
         seeded, by_title[("Số liệu mới nhất của từng tỉnh (trước và sau sáp nhập)", "A")].raw_sql
     )
-    nt_row = next(r for r in latest if r[0].startswith("Ninh Thuận"))
-    assert nt_row[1] == "Trước sáp nhập (63 tỉnh)" and nt_row[2] == "Khánh Hòa" and nt_row[4] == 12.4
-    kh_row = next(r for r in latest if r[0] == "Khánh Hòa")
-    assert kh_row[1] == "Sau sáp nhập (34 tỉnh)" and kh_row[5] == "provisional"
+    nt_row = next(r for r in latest if r[1].startswith("Ninh Thuận"))
+    assert nt_row[2:] == ("Trước sáp nhập (63 tỉnh)", "Khánh Hòa", "2024", "12,4 %")
+    kh_row = next(r for r in latest if r[1] == "Khánh Hòa")
+    assert kh_row[0] == "provisional" and kh_row[2] == "Sau sáp nhập (34 tỉnh)"
 
     _, freshness = _run(seeded, by_title[("Độ mới của từng nguồn so với lịch công bố", "A")].raw_sql)
-    states = {r[0]: r[-1] for r in freshness}
+    states = {r[-1]: r[0] for r in freshness}
     # gso: last period 2025 ends 2026-01-01; next (2026) ends 2027-01-01 + 180 days: not yet due.
-    # so-khcn: has never delivered anything: stale.
-    assert states == {"gso-pxweb": "fresh", "so-khcn-xlsx": "stale"}
+    # so-khcn: has never delivered anything, said so (not "0 days overdue").
+    assert states == {"gso-pxweb": "fresh|Đúng hạn", "so-khcn-xlsx": "never|Chưa từng có số liệu"}
 
     _, rejections = _run(seeded, by_title[("Dòng bị loại gần đây và lý do", "A")].raw_sql)
     assert rejections[0][8:] == ("Giá trị không phải là số", "Value is not a number", None)  # not reloaded
 
-    _, due = _run(seeded, by_title[("Báo cáo sắp đến hạn", "A")].raw_sql)
-    assert due[0][1] == 5
+    sql = by_title[("Báo cáo đến hạn và quá hạn", "A")].raw_sql
+    _, due = _run(seeded, sql)
+    # the overdue one stays (red) until a report is recorded; the yearly one gets its assumed date
+    assert [(r[0], r[2], r[4]) for r in due] == [
+        ("overdue", -10, "Báo cáo đột xuất"),
+        ("due_soon", 5, "Báo cáo 6 tháng"),
+        ("upcoming", (date(date.today().year + 1, 12, 15) - date.today()).days, "Báo cáo năm"),
+    ]
+    assert due[2][6].startswith("Hạn giả định 15/12")
+    db.execute(
+        "INSERT INTO report_submissions (plan_id, code, due_date, submitted_on) VALUES ('ninh-thuan-319', "
+        "'bc-dot-xuat', %s, %s)",
+        (date.today() - timedelta(days=10), date.today()),
+    )
+    _, due = _run(seeded, sql)
+    assert [r[4] for r in due] == ["Báo cáo 6 tháng", "Báo cáo năm"]
 
 
 def test_variable_queries_offer_the_plans_targets(seeded: psycopg.Connection) -> None:
@@ -497,18 +559,27 @@ def test_alert_rule_queries_fire_on_the_inserted_facts(seeded: psycopg.Connectio
     assert set(results) == set(ALERT_COLUMNS)
     for uid, (columns, _) in results.items():
         assert columns == ALERT_COLUMNS[uid], uid
-    assert results["chitieu-behind-trajectory"][1] == [("ninh-thuan-319", "old-58", 1.0), ("nq57", "vn", 1.0)]
-    assert results["chitieu-every-year-missed"][1] == [
+    behind = results["chitieu-behind-trajectory"][1]
+    assert [(r[0], r[2], r[4]) for r in behind] == [("ninh-thuan-319", "old-58", 1.0), ("nq57", "vn", 1.0)]
+    assert behind[0][3] == "Ninh Thuận"  # names for the alert text, not ids
+    missed = results["chitieu-every-year-missed"][1]
+    assert [(r[0], r[1], r[3], r[5]) for r in missed] == [
         ("ninh-thuan-319", "old-58", "chi_khcn_ngan_sach", 1.0)
     ]
-    assert results["chitieu-milestone-overdue"][1] == [("ninh-thuan-319", "old-58", "do_thi_thong_minh", 1.0)]
+    overdue = results["chitieu-milestone-overdue"][1]
+    assert [(r[0], r[1], r[3], r[5]) for r in overdue] == [
+        ("ninh-thuan-319", "old-58", "do_thi_thong_minh", 1.0)
+    ]
     assert [r[0] for r in results["chitieu-data-stale"][1]] == ["so-khcn-xlsx"]
-    assert results["chitieu-report-due"][1] == [("ninh-thuan-319", "bc-6-thang", 5.0)]
+    due = results["chitieu-report-due"][1]
+    assert sorted((r[2], r[4]) for r in due if r[4] < 15) == [("bc-6-thang", 5.0), ("bc-dot-xuat", -10.0)]
 
 
-def test_status_labels_view_matches_the_dashboards(seeded: psycopg.Connection) -> None:
-    rows = seeded.execute("SELECT status, label_vi, color FROM dash_status_labels").fetchall()
-    assert {r[0]: (r[1], r[2]) for r in rows} == common.STATUSES
+def test_status_labels_view_matches_the_vocabulary(seeded: psycopg.Connection) -> None:
+    rows = seeded.execute("SELECT status, label_vi, color, severity FROM dash_status_labels").fetchall()
+    assert {r[0]: r[1:] for r in rows} == {
+        s.key: (s.label_vi, s.color, s.severity) for s in statuses.STATUSES
+    }
 
 
 def test_readonly_role_cannot_write(seeded: psycopg.Connection) -> None:
@@ -581,12 +652,12 @@ def test_a_growth_target_reads_as_a_rate_not_an_amount(
     by_title = {(q.panel_title, q.ref_id): q for q in inventory.panel_queries()}
     for title, target_column in (
         ("Số liệu mới nhất so với mục tiêu 2030", "Mục tiêu 2030"),
-        ("Mục tiêu, đánh giá và trích dẫn", "Mục tiêu"),
+        ("Mục tiêu, kết luận và trích dẫn", "Mục tiêu"),
     ):
         columns, rows = _run(
             seeded, by_title[(title, "A")].raw_sql, {**VARIABLES, "indicator": "don_sang_che"}
         )
-        [row] = [dict(zip(columns, r, strict=True)) for r in rows if 37 in r]
-        assert (row["Điều kiện"], row[target_column]) == ("tăng >= (%/năm)", 16.0), title
-        others = {r[columns.index("Điều kiện")] for r in rows if 37 not in r}
-        assert others <= {">=", None}, title  # level targets keep their plain condition
+        [row] = [dict(zip(columns, r, strict=True)) for r in rows if "37 đơn" in r]
+        assert row[target_column] == "tăng >= 16,0–18,0 %/năm", title
+        others = [r[columns.index(target_column)] for r in rows if "37 đơn" not in r]
+        assert all(o is None or o.startswith((">=", "mốc")) for o in others), (title, others)

@@ -1,6 +1,11 @@
 -- Views the Grafana panels read; re-applied on every migrate.
 -- Panels query these through the read-only role, never the base tables, so that a schema change
 -- is absorbed here. Times are UTC timestamps; a year's figure sits on 1 January of that year.
+--
+-- Numbers leadership reads are also given as text with a decimal comma (dash_format_number):
+-- Grafana 11 writes every number with a decimal point whatever the language, and its `locale`
+-- unit follows the viewer's browser and drops our unit and decimals. Text written here reads the
+-- same for everyone, like the alert texts. Numeric columns stay beside it for charts and sorting.
 
 -- Recompute the precomputed tables (migration 040) in one transaction: readers see the previous
 -- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
@@ -10,41 +15,64 @@ CREATE OR REPLACE FUNCTION dash_refresh() RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
     DELETE FROM dash_evaluations_latest;
-    INSERT INTO dash_evaluations_latest
+    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
+        evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
+        expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
+        headline_status)
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
            e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
            e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
            e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-           e.base_year, e.base_value, e.flags
+           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status)
     FROM evaluations_latest e
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
     DELETE FROM dash_status_summary;
     INSERT INTO dash_status_summary
-    SELECT plan_id, jurisdiction_id, status, check_year IS NOT NULL,
-           check_year IS NULL AND (status IN ('needs_acceleration', 'limited_progress', 'deteriorating')
-                                   OR will_meet IS FALSE),
+    SELECT d.plan_id, d.jurisdiction_id, d.headline_status, d.check_year IS NOT NULL,
+           -- behind trajectory; an overdue milestone has its own alert rule
+           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
+                                AND d.headline_status <> 'milestone_overdue',
            count(*)
-    FROM dash_evaluations_latest
+    FROM dash_evaluations_latest d
+    LEFT JOIN status_vocabulary v ON v.key = d.headline_status
     GROUP BY 1, 2, 3, 4, 5;
 END
 $fn$;
 
--- Status vocabulary with its Vietnamese label, its colour on the dashboards and a severity order
--- (higher is worse) used by sorting and by the Grafana alert rules.
+-- The status vocabulary (table status_vocabulary, filled from chitieu.statuses by `chitieu db migrate`):
+-- label, colour and severity order (higher is worse) of every status, and its headline group.
 DROP VIEW IF EXISTS dash_status_labels CASCADE;
-CREATE VIEW dash_status_labels (status, label_vi, label_en, color, severity) AS
-VALUES ('achieved', 'Đã đạt', 'achieved', 'green', 0),
-       ('milestone_done', 'Đã hoàn thành', 'milestone done', 'green', 0),
-       ('on_track', 'Đúng tiến độ', 'on track', 'semi-dark-green', 1),
-       ('milestone_pending', 'Chưa đến hạn', 'milestone pending', 'blue', 1),
-       ('needs_acceleration', 'Cần đẩy nhanh', 'needs acceleration', 'yellow', 2),
-       ('limited_progress', 'Tiến triển hạn chế', 'limited progress', 'orange', 3),
-       ('insufficient_data', 'Chưa đủ số liệu', 'insufficient data', 'text', 3),
-       ('no_data', 'Chưa có số liệu', 'no data', 'text', 3),
-       ('deteriorating', 'Đi xuống', 'deteriorating', 'red', 4),
-       ('missed', 'Không đạt trong năm', 'missed (every-year check)', 'dark-red', 4),
-       ('milestone_overdue', 'Quá hạn', 'milestone overdue', 'dark-red', 4);
+CREATE VIEW dash_status_labels (status, label_vi, label_en, color, severity, grp) AS
+SELECT key, label_vi, label_en, color, severity, grp FROM status_vocabulary;
+
+-- 14.4 -> '14,4'; 7500 -> '7.500' (Vietnamese: decimal comma, dot between thousands).
+CREATE OR REPLACE FUNCTION dash_format_number(value double precision, decimals integer)
+RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT CASE WHEN value IS NULL THEN NULL ELSE
+        translate(to_char(round(value::numeric, decimals),
+                          'FM999G999G999G990' || CASE WHEN decimals > 0 THEN 'D' || repeat('0', decimals) ELSE '' END),
+                  ',.', '.,')
+    END
+$fn$;
+
+-- Unit and decimals of every indicator (catalog/indicators.yaml: unit, value_type): shares and
+-- rates to one decimal, indices from 0 to 1 to two, ranks and counts whole.
+DROP VIEW IF EXISTS dash_indicator_format CASCADE;
+CREATE VIEW dash_indicator_format AS
+SELECT i.code, i.name_vi, i.unit, i.value_type, i.direction,
+       CASE i.value_type WHEN 'index_0_1' THEN 2 WHEN 'rank' THEN 0 WHEN 'count' THEN 0 WHEN 'amount' THEN 0
+                         ELSE 1 END AS decimals
+FROM indicators i;
+
+-- A figure as leadership reads it: '14,4 % GRDP', '37 đơn'.
+CREATE OR REPLACE FUNCTION dash_figure(value double precision, decimals integer, unit text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT CASE WHEN value IS NULL THEN NULL
+                ELSE dash_format_number(value, decimals) || CASE WHEN coalesce(unit, '') = '' THEN ''
+                                                                 WHEN unit LIKE '%%%' THEN ' ' || unit
+                                                                 ELSE ' ' || unit END END
+$fn$;
 
 DROP VIEW IF EXISTS dash_plans CASCADE;
 CREATE VIEW dash_plans AS
@@ -53,14 +81,18 @@ SELECT p.id, p.document_number, p.title, p.issuer, p.jurisdiction_id, j.name AS 
 FROM plans p
 LEFT JOIN jurisdictions j ON j.id = p.jurisdiction_id;
 
--- Options of the $jurisdiction and $indicator variables: what the selected plans have targets for.
+-- Options of the $jurisdiction and $indicator variables: what the selected plans have targets for,
+-- with whether a figure was found (so a dashboard opens on something that has data).
 DROP VIEW IF EXISTS dash_variable_options CASCADE;
 CREATE VIEW dash_variable_options AS
-SELECT DISTINCT t.plan_id, t.jurisdiction_id, j.name AS jurisdiction_name, j.level AS jurisdiction_level,
-       t.indicator_code, i.name_vi AS indicator_name
+SELECT t.plan_id, t.jurisdiction_id, j.name AS jurisdiction_name, j.level AS jurisdiction_level,
+       t.indicator_code, i.name_vi AS indicator_name,
+       bool_or(e.current_value IS NOT NULL) AS has_data
 FROM targets t
 JOIN jurisdictions j ON j.id = t.jurisdiction_id
-JOIN indicators i ON i.code = t.indicator_code;
+JOIN indicators i ON i.code = t.indicator_code
+LEFT JOIN dash_evaluations_latest e ON e.target_id = t.id AND e.check_year_key = 0
+GROUP BY t.plan_id, t.jurisdiction_id, j.name, j.level, t.indicator_code, i.name_vi;
 
 -- Latest status of every target with the names a reader needs.
 DROP VIEW IF EXISTS dash_status_latest CASCADE;
@@ -69,16 +101,39 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
        j.level AS jurisdiction_level, e.data_jurisdiction_id, dj.name AS data_jurisdiction_name,
        e.indicator_code, i.name_vi AS indicator_name, i.unit, e.target_year, e.check_year,
        t.kind AS target_kind, t.operator, t.value AS target_value, t.value_max AS target_value_max,
-       t.lead_agency, t.cite_document, t.cite_section, t.cite_quote, e.status, coalesce(s.label_vi, e.status) AS status_vi, coalesce(s.severity, 3) AS severity,
-       e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-       e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of
+       t.lead_agency, t.cite_document, t.cite_section, t.cite_quote,
+       -- what the dashboards show and count: the headline verdict; the ratio verdict beside it
+       coalesce(e.headline_status, e.status) AS status,
+       coalesce(s.label_vi, e.status) AS status_vi, coalesce(s.severity, 3) AS severity, s.grp AS status_grp,
+       e.status AS ratio_status, e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
+       e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
+       f.decimals, dash_figure(e.current_value, f.decimals, i.unit) AS current_text,
+       -- a growth target is a rate per year, never an amount of the indicator's unit
+       CASE WHEN t.kind = 'growth' THEN 'tăng ' || t.operator || ' ' || dash_format_number(t.value, 1)
+                                        || coalesce('–' || dash_format_number(t.value_max, 1), '') || ' %/năm'
+            WHEN t.kind = 'milestone' THEN 'mốc nhiệm vụ'
+            ELSE concat_ws(' ', t.operator, dash_figure(t.value, f.decimals, i.unit)
+                                            || coalesce('–' || dash_format_number(t.value_max, f.decimals), ''))
+       END AS target_text,
+       dash_figure(e.expected_value, f.decimals, i.unit) AS expected_text,
+       dash_figure(e.projected_value, f.decimals, i.unit) AS projected_text,
+       -- the evaluation's flags (chitieu.evaluate.compute.FLAG_ORDER) in words
+       (SELECT string_agg(CASE fl WHEN 'successor_data' THEN 'số liệu của tỉnh kế thừa ' || coalesce(dj.name, '')
+                                  WHEN 'provisional_data' THEN 'có số liệu sơ bộ'
+                                  WHEN 'revision_driven' THEN 'thay đổi do số liệu được hiệu chỉnh'
+                                  WHEN 'cohort_changed' THEN 'nhóm so sánh đã thay đổi'
+                                  WHEN 'relative_national' THEN 'mục tiêu so với cả nước'
+                                  WHEN 'parent_share' THEN 'tính theo tỷ trọng của tỉnh'
+                                  ELSE replace(fl, '_', ' ') END, '; ')
+          FROM unnest(e.flags) AS fl) AS notes_vi
 FROM dash_evaluations_latest e
 JOIN jurisdictions j ON j.id = e.jurisdiction_id
 JOIN indicators i ON i.code = e.indicator_code
+JOIN dash_indicator_format f ON f.code = e.indicator_code
 LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
 LEFT JOIN plans p ON p.id = e.plan_id
 LEFT JOIN targets t ON t.id = e.target_id
-LEFT JOIN dash_status_labels s ON s.status = e.status;
+LEFT JOIN dash_status_labels s ON s.status = coalesce(e.headline_status, e.status);
 
 -- Counts by status per plan (the main row of each target; every-year misses are counted apart),
 -- from the precomputed summary.
@@ -104,17 +159,100 @@ FROM dash_status_summary s
 LEFT JOIN plans p ON p.id = s.plan_id
 GROUP BY s.plan_id, p.title;
 
+-- Targets per plan by headline group (achieved, on track, behind, no data, not yet due), with the
+-- milestones that are due (this year or earlier) and not done: the overview's counters.
+DROP VIEW IF EXISTS dash_headline_counts CASCADE;
+CREATE VIEW dash_headline_counts AS
+SELECT s.plan_id,
+       count(*) AS targets,
+       count(*) FILTER (WHERE s.status_grp = 'achieved') AS achieved,
+       count(*) FILTER (WHERE s.status_grp = 'on_track') AS on_track,
+       count(*) FILTER (WHERE s.status_grp = 'behind') AS behind,
+       count(*) FILTER (WHERE s.status_grp = 'no_data') AS no_data,
+       count(*) FILTER (WHERE s.status_grp = 'not_due') AS not_due,
+       count(*) FILTER (WHERE s.status IN ('milestone_pending', 'milestone_overdue')
+                          AND s.target_year <= extract(year FROM current_date)) AS milestones_due
+FROM dash_status_latest s
+WHERE s.check_year IS NULL
+GROUP BY s.plan_id;
+
+-- The scorecard: the provinces of the provincial programmes (with the province that succeeded each
+-- on 1 July 2025) x indicators. A cell is the headline verdict of the province's nearest target for
+-- the indicator (2030 before later years; the worst if several), its latest figure as text and the
+-- direction of the last change of the series the verdict used.
+DROP VIEW IF EXISTS dash_scorecard CASCADE;
+CREATE VIEW dash_scorecard AS
+WITH provinces AS (
+    SELECT DISTINCT p.id AS plan_id, p.jurisdiction_id,
+           j.name || coalesce((SELECT CASE WHEN bool_and(sj.name = j.name) THEN ' (mở rộng từ 1/7/2025)'
+                                           ELSE ' → ' || string_agg(sj.name, ', ' ORDER BY sj.name) END
+                               FROM jurisdiction_succession su
+                               JOIN jurisdictions sj ON sj.id = su.successor_id
+                               WHERE su.predecessor_id = j.id AND sj.id <> j.id), '') AS province
+    FROM plans p
+    JOIN jurisdictions j ON j.id = p.jurisdiction_id
+    WHERE p.kind = 'provincial'
+),
+cells AS (
+    SELECT DISTINCT ON (s.jurisdiction_id, s.indicator_code)
+           s.jurisdiction_id, s.indicator_code, s.status, s.current_value, s.current_year, s.current_text,
+           coalesce(s.data_jurisdiction_id, s.jurisdiction_id) AS series_jurisdiction_id
+    FROM dash_status_latest s
+    WHERE s.check_year IS NULL
+    ORDER BY s.jurisdiction_id, s.indicator_code, s.target_year < extract(year FROM current_date),
+             s.target_year, s.severity DESC
+)
+SELECT pr.plan_id, pr.jurisdiction_id, pr.province, c.indicator_code, c.status, c.current_value, c.current_year,
+       c.status || '|' || coalesce(c.current_text || ' ' || coalesce(tr.arrow, '') || ' (' || c.current_year || ')',
+                                   'chưa có số liệu') AS cell
+FROM provinces pr
+LEFT JOIN cells c ON c.jurisdiction_id = pr.jurisdiction_id
+LEFT JOIN LATERAL (
+    SELECT CASE WHEN count(*) < 2 THEN NULL
+                WHEN (array_agg(o.value ORDER BY o.period_start DESC))[1]
+                     > (array_agg(o.value ORDER BY o.period_start DESC))[2] THEN '↑'
+                WHEN (array_agg(o.value ORDER BY o.period_start DESC))[1]
+                     < (array_agg(o.value ORDER BY o.period_start DESC))[2] THEN '↓'
+                ELSE '→' END AS arrow
+    FROM (SELECT x.value, x.period_start FROM observations_current x
+          WHERE x.jurisdiction_id IN (pr.jurisdiction_id, c.series_jurisdiction_id)
+            AND x.indicator_code = c.indicator_code AND x.period_type = 'Y'
+          ORDER BY x.period_start DESC LIMIT 2) o
+) tr ON true;
+
+-- Per province of a provincial programme: how many of its targets have no figure (share shown).
+DROP VIEW IF EXISTS dash_scorecard_coverage CASCADE;
+CREATE VIEW dash_scorecard_coverage AS
+SELECT p.id AS plan_id, p.jurisdiction_id, count(t.id) AS targets,
+       count(t.id) FILTER (WHERE e.current_value IS NULL) AS without_data,
+       CASE WHEN count(t.id) = 0 THEN NULL
+            ELSE round(100.0 * count(t.id) FILTER (WHERE e.current_value IS NULL) / count(t.id)) END AS share_pct
+FROM plans p
+LEFT JOIN targets t ON t.plan_id = p.id AND t.jurisdiction_id = p.jurisdiction_id AND t.kind <> 'milestone'
+LEFT JOIN dash_evaluations_latest e ON e.target_id = t.id AND e.check_year_key = 0
+WHERE p.kind = 'provincial'
+GROUP BY p.id, p.jurisdiction_id;
+
 -- Behind-trajectory counts per plan and jurisdiction (the Grafana rule of that name).
 DROP VIEW IF EXISTS dash_behind_trajectory CASCADE;
 CREATE VIEW dash_behind_trajectory AS
-SELECT plan_id, jurisdiction_id, sum(targets) AS targets
-FROM dash_status_summary
-WHERE behind
-GROUP BY plan_id, jurisdiction_id;
+SELECT s.plan_id, coalesce(p.document_number, s.plan_id) AS plan, s.jurisdiction_id, j.name AS jurisdiction_name,
+       sum(s.targets) AS targets
+FROM dash_status_summary s
+LEFT JOIN plans p ON p.id = s.plan_id
+LEFT JOIN jurisdictions j ON j.id = s.jurisdiction_id
+WHERE s.behind
+GROUP BY s.plan_id, p.document_number, s.jurisdiction_id, j.name;
 
 DROP VIEW IF EXISTS dash_indicators CASCADE;
 CREATE VIEW dash_indicators AS
-SELECT code, name_vi, name_en, unit, value_type, direction FROM indicators;
+SELECT i.code, i.name_vi, i.name_en, i.unit, i.value_type, i.direction,
+       (SELECT count(DISTINCT o.jurisdiction_id) FROM observations o
+         JOIN jurisdictions j ON j.id = o.jurisdiction_id AND j.level = 'province'
+         WHERE o.indicator_code = i.code) AS province_series,
+       EXISTS (SELECT 1 FROM observations o WHERE o.indicator_code = i.code AND o.jurisdiction_id = 'vn')
+           AS national_series
+FROM indicators i;
 
 DROP VIEW IF EXISTS dash_alerts_firing CASCADE;
 CREATE VIEW dash_alerts_firing AS
@@ -250,13 +388,29 @@ WITH per_source AS (
     FROM dash_source_periods_mv p
     GROUP BY p.source_id
 )
-SELECT s.id AS source_id, s.title, s.kind, s.publisher, s.schedule, s.expected_release_lag,
+SELECT s.id AS source_id, s.title, s.kind, s.publisher, s.schedule,
+       CASE WHEN s.schedule IS NULL THEN 'theo lần tải lên'
+            WHEN s.schedule = '@yearly' OR s.schedule = '@annually' THEN 'hằng năm'
+            WHEN s.schedule = '@monthly' THEN 'hằng tháng'
+            WHEN s.schedule = '@weekly' THEN 'hằng tuần'
+            WHEN s.schedule = '@daily' THEN 'hằng ngày'
+            WHEN s.schedule ~ '^\S+ \S+ \S+ \S+ \S+$' THEN
+                CASE WHEN split_part(s.schedule, ' ', 3) = '*' THEN 'hằng ngày'
+                     WHEN split_part(s.schedule, ' ', 4) = '*' THEN 'ngày ' || split_part(s.schedule, ' ', 3) || ' hằng tháng'
+                     ELSE 'ngày ' || split_part(s.schedule, ' ', 3) || ' tháng ' || replace(split_part(s.schedule, ' ', 4), ',', ', ')
+                END || ' lúc ' || lpad(split_part(s.schedule, ' ', 2), 2, '0') || ':' || lpad(split_part(s.schedule, ' ', 1), 2, '0')
+            ELSE s.schedule END AS schedule_vi,
+       s.expected_release_lag,
        ps.indicators, ps.last_period_start, ps.last_period_end, ps.last_loaded_at, ps.vintages,
        (ps.next_period_end + coalesce(s.expected_release_lag, interval '0')) AS expected_next_release,
        ps.last_period_end IS NULL
            OR (ps.next_period_end + coalesce(s.expected_release_lag, interval '0')) < now() AS is_stale,
-       greatest(0, extract(day FROM now() - (ps.next_period_end + coalesce(s.expected_release_lag, interval '0'))))
-           ::integer AS days_overdue,
+       -- whole days past the expected release, counting a day begun (stale means at least one)
+       CASE WHEN ps.last_period_end IS NULL THEN NULL
+            WHEN (ps.next_period_end + coalesce(s.expected_release_lag, interval '0')) < now()
+            THEN greatest(1, ceil(extract(epoch FROM now() - (ps.next_period_end
+                                                              + coalesce(s.expected_release_lag, interval '0'))) / 86400))::integer
+            ELSE 0 END AS days_overdue,
        (SELECT max(b.finished_at) FROM load_batches b WHERE b.source_id = s.id) AS last_batch_at
 FROM sources s
 LEFT JOIN per_source ps ON ps.source_id = s.id
@@ -265,7 +419,9 @@ WHERE s.kind <> 'plan';
 DROP VIEW IF EXISTS dash_batches CASCADE;
 CREATE VIEW dash_batches AS
 SELECT b.id AS batch_id, b.source_id, b.file_name, b.status, b.fetched_at, b.started_at, b.finished_at,
-       extract(epoch FROM b.finished_at - b.started_at) AS duration_s,
+       -- a batch that records its end before its start has no trustworthy duration: none is shown
+       CASE WHEN b.finished_at >= b.started_at THEN extract(epoch FROM b.finished_at - b.started_at) END
+           AS duration_s,
        b.rows_read, b.rows_loaded, b.rows_unchanged, b.rows_revised, b.rows_rejected, b.error
 FROM load_batches b;
 
@@ -282,7 +438,8 @@ FROM rejected_rows r;
 DROP VIEW IF EXISTS dash_pipeline_runs CASCADE;
 CREATE VIEW dash_pipeline_runs AS
 SELECT 'ingest' AS step, b.source_id AS subject, b.id AS run_id, b.status AS outcome,
-       b.started_at, b.finished_at, extract(epoch FROM b.finished_at - b.started_at) AS duration_s,
+       b.started_at, b.finished_at,
+       CASE WHEN b.finished_at >= b.started_at THEN extract(epoch FROM b.finished_at - b.started_at) END AS duration_s,
        b.error AS detail
 FROM load_batches b
 UNION ALL
@@ -333,33 +490,58 @@ SELECT o.channel, o.status, count(*) AS notifications, max(o.attempts) AS max_at
 FROM notification_outbox o
 GROUP BY o.channel, o.status;
 
--- Next due date of every reporting obligation ('MM-DD' recurring, 'YYYY-MM-DD' once).
+-- Due dates of the plans' reporting obligations ('MM-DD' recurring, 'YYYY-MM-DD' once), from the
+-- obligation's first year (else the plan's year of issue) on: every past due date with no report
+-- recorded in report_submissions (overdue, it stays until one is), and the next one to come.
+-- A recurring obligation whose plan names no date gets an assumed one, 15 December: the yearly
+-- reporting period of Decree 09/2019/ND-CP closes on 14 December; `date_assumed` says so.
 DROP VIEW IF EXISTS dash_reports_due CASCADE;
 CREATE VIEW dash_reports_due AS
-WITH candidates AS (
-    SELECT r.plan_id, r.code, r.description, r.recurrence, r.recipient, d.due
+WITH obligations AS (
+    SELECT r.plan_id, r.code, r.description, r.recurrence, r.recipient,
+           coalesce(r.first_year, extract(year FROM p.issued_on)::int, extract(year FROM current_date)::int)
+               AS first_year,
+           CASE WHEN cardinality(r.due_dates) = 0 AND r.recurrence <> 'once' THEN ARRAY['12-15']
+                ELSE r.due_dates END AS due_dates,
+           cardinality(r.due_dates) = 0 AND r.recurrence <> 'once' AS date_assumed,
+           p.title AS plan_title, p.document_number AS plan_document
     FROM reporting_obligations r
-    CROSS JOIN LATERAL unnest(r.due_dates) AS dd (raw)
+    LEFT JOIN plans p ON p.id = r.plan_id
+),
+candidates AS (
+    SELECT o.*, d.due
+    FROM obligations o
+    CROSS JOIN LATERAL unnest(o.due_dates) AS dd (raw)
     CROSS JOIN LATERAL (
         SELECT dd.raw::date AS due WHERE length(dd.raw) = 10
         UNION ALL
         SELECT make_date(y, split_part(dd.raw, '-', 1)::int, split_part(dd.raw, '-', 2)::int)
-        FROM generate_series(extract(year FROM current_date)::int, extract(year FROM current_date)::int + 5) AS y
+        FROM generate_series(o.first_year, extract(year FROM current_date)::int + 5) AS y
         WHERE length(dd.raw) = 5
-          AND y >= coalesce(r.first_year, y)
-          AND (r.recurrence IN ('half_yearly', 'yearly')
-               OR (r.recurrence = 'every_3_years' AND (y - coalesce(r.first_year, y)) % 3 = 0)
-               OR (r.recurrence = 'every_5_years' AND (y - coalesce(r.first_year, y)) % 5 = 0))
+          AND (o.recurrence IN ('half_yearly', 'yearly')
+               OR (o.recurrence = 'every_3_years' AND (y - o.first_year) % 3 = 0)
+               OR (o.recurrence = 'every_5_years' AND (y - o.first_year) % 5 = 0))
     ) d
+),
+open AS (
+    SELECT c.* FROM candidates c
+    WHERE NOT EXISTS (SELECT 1 FROM report_submissions s
+                      WHERE s.plan_id = c.plan_id AND s.code = c.code AND s.due_date = c.due)
+),
+shown AS (
+    SELECT * FROM open WHERE due < current_date
+    UNION ALL
+    SELECT DISTINCT ON (plan_id, code) * FROM open WHERE due >= current_date ORDER BY plan_id, code, due
 )
-SELECT c.plan_id, p.title AS plan_title, c.code, c.description, c.recurrence, c.recipient,
-       min(c.due) AS next_due, min(c.due) - current_date AS days_until
-FROM candidates c
-LEFT JOIN plans p ON p.id = c.plan_id
-WHERE c.due >= current_date
-GROUP BY c.plan_id, p.title, c.code, c.description, c.recurrence, c.recipient;
+SELECT plan_id, plan_title, plan_document, code, description, recurrence, recipient,
+       due AS next_due, due - current_date AS days_until,
+       CASE WHEN due < current_date THEN 'overdue' WHEN due - current_date <= 14 THEN 'due_soon'
+            ELSE 'upcoming' END AS state,
+       date_assumed
+FROM shown;
 
-GRANT SELECT ON dash_behind_trajectory, dash_indicators, dash_status_labels, dash_plans, dash_variable_options, dash_status_latest, dash_status_counts,
+GRANT SELECT ON dash_indicator_format, dash_headline_counts, dash_scorecard, dash_scorecard_coverage,
+    dash_behind_trajectory, dash_indicators, dash_status_labels, dash_plans, dash_variable_options, dash_status_latest, dash_status_counts,
     dash_alerts_firing, dash_observation_series, dash_target_path, dash_target_thresholds, dash_projection,
     dash_province_series, dash_source_freshness, dash_batches, dash_rejections, dash_pipeline_runs,
     dash_dag_runs, dash_outbox_state, dash_reports_due TO chitieu_readonly;

@@ -1,8 +1,9 @@
-"""`chitieu dashboards build|push|refresh`: Grafana dashboards and alert rules as code (issue 7)."""
+"""`chitieu dashboards build|push|refresh|preview`: Grafana dashboards and alert rules as code."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -63,3 +64,26 @@ def refresh() -> None:
         timings = refresh_views(conn)
     for name, seconds in timings.items():
         console.print(f"{name}: {seconds:.2f} s")
+
+
+@app.command()
+def preview(
+    out: Path = typer.Option(Path(".local") / "preview", help="Directory for the PNG files."),
+) -> None:
+    """Draw every panel from the live database to PNG (no Grafana needed): same SQL, same config."""
+    from chitieu.dashboards.preview import render
+    from chitieu.db.connect import connect
+
+    with connect() as conn:
+        results = render(conn, out)
+    empty = 0
+    for r in results:
+        state = (
+            f"[red]{r.error}[/red]"
+            if r.error
+            else ("[yellow]không có dữ liệu / no data[/yellow]" if not r.rows else f"{r.rows} dòng / rows")
+        )
+        empty += not r.rows
+        console.print(f"{r.dashboard_uid} #{r.panel_id} {r.title}: {state}")
+    console.print(f"{len(results)} panels -> {out.resolve()} ({empty} without data)")
+    raise typer.Exit(1 if any(r.error for r in results) else 0)

@@ -49,19 +49,8 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _LiteralDumper.add_representer(str, _str)
 
 
-def _escape_dollars(value: Any) -> Any:
-    # Grafana expands $VAR in provisioning files; $$ keeps a literal $ for the alert templates.
-    if isinstance(value, str):
-        return value.replace("$", "$$")
-    if isinstance(value, list):
-        return [_escape_dollars(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escape_dollars(v) for k, v in value.items()}
-    return value
-
-
 def rules_yaml() -> str:
-    document = _escape_dollars(alert_rules.provisioning_document())
+    document = alert_rules.provisioning_document()
     return HEADER + yaml.dump(document, Dumper=_LiteralDumper, sort_keys=True, allow_unicode=True, width=1000)
 
 

@@ -39,6 +39,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 
+from chitieu import statuses
+
 PLUGIN = "grafana-postgresql-datasource"
 DATASOURCE_UID = "chitieu-timescaledb"
 DATASOURCE_NAME = "Chỉ Tiêu TimescaleDB"
@@ -46,26 +48,13 @@ FOLDER_UID = "chitieu"
 FOLDER_TITLE = "Chỉ Tiêu"
 DATASOURCE = DataSourceRef(type_val=PLUGIN, uid="${datasource}")
 TAGS = ["chitieu", "nq57"]
+# Times are stored in UTC and shown in Vietnam's time.
+TIMEZONE = "Asia/Ho_Chi_Minh"
 # Annotations pushed by `chitieu dashboards push` carry this tag (plus their own key tag).
 ANNOTATION_TAG = "chitieu"
 
 Format = Literal["table", "time_series"]
 PanelBuilder = cogbuilder.Builder[Panel]
-
-# Status vocabulary: value -> (Vietnamese label, colour). Mirrors view dash_status_labels.
-STATUSES: dict[str, tuple[str, str]] = {
-    "achieved": ("Đã đạt", "green"),
-    "milestone_done": ("Đã hoàn thành", "green"),
-    "on_track": ("Đúng tiến độ", "semi-dark-green"),
-    "milestone_pending": ("Chưa đến hạn", "blue"),
-    "needs_acceleration": ("Cần đẩy nhanh", "yellow"),
-    "limited_progress": ("Tiến triển hạn chế", "orange"),
-    "insufficient_data": ("Chưa đủ số liệu", "text"),
-    "no_data": ("Chưa có số liệu", "text"),
-    "deteriorating": ("Đi xuống", "red"),
-    "missed": ("Không đạt trong năm", "dark-red"),
-    "milestone_overdue": ("Quá hạn", "dark-red"),
-}
 
 
 class SqlQuery(cogvariants.Dataquery):
@@ -153,6 +142,11 @@ def register_plugins() -> None:
         _registered = True
 
 
+def describe(vi: str, en: str) -> str:
+    """A panel's help text: Vietnamese first, English after it."""
+    return f"{vi}\n\nEN: {en}"
+
+
 def _dedent(text: str) -> str:
     return "\n".join(line.rstrip() for line in textwrap.dedent(text).strip().splitlines())
 
@@ -176,6 +170,8 @@ def datasource_variable() -> dashboard.DatasourceVariable:
 def query_variable(
     name: str, label: str, query: str, *, multi: bool, description: str
 ) -> dashboard.QueryVariable:
+    """Options in the query's own order (sort disabled): the queries list what has data first, so a
+    single-value variable opens on something to show."""
     variable = (
         dashboard.QueryVariable(name)
         .label(label)
@@ -183,7 +179,7 @@ def query_variable(
         .query(_dedent(query))
         .datasource(DATASOURCE)
         .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
+        .sort(VariableSort.DISABLED)
         .multi(multi)
         .include_all(multi)
     )
@@ -196,39 +192,58 @@ def plan_variable() -> dashboard.QueryVariable:
     return query_variable(
         "plan",
         "Kế hoạch",
-        "SELECT id AS __value, document_number || ' – ' || title AS __text FROM dash_plans ORDER BY 1",
+        """
+        SELECT id AS __value, coalesce(jurisdiction_name || ' – ', '') || document_number AS __text
+        FROM dash_plans ORDER BY kind DESC, 2
+        """,
         multi=True,
-        description="Plans (provincial programmes implementing Resolution 57-NQ/TW).",
+        description=describe(
+            "Các chương trình, kế hoạch thực hiện Nghị quyết 57-NQ/TW.",
+            "Plans implementing Resolution 57-NQ/TW.",
+        ),
     )
 
 
-def jurisdiction_variable(*, multi: bool = True) -> dashboard.QueryVariable:
+def jurisdiction_variable() -> dashboard.QueryVariable:
+    """One jurisdiction at a time (a chart of one territory's series, path and projection)."""
     return query_variable(
         "jurisdiction",
         "Địa bàn",
         """
-        SELECT DISTINCT jurisdiction_id AS __value, jurisdiction_name AS __text
-        FROM dash_variable_options WHERE plan_id IN ($plan) ORDER BY 2
+        SELECT jurisdiction_id AS __value, jurisdiction_name AS __text
+        FROM dash_variable_options WHERE plan_id IN ($plan)
+        GROUP BY jurisdiction_id, jurisdiction_name, jurisdiction_level
+        ORDER BY bool_or(has_data) DESC, jurisdiction_level = 'national', jurisdiction_name
         """,
-        multi=multi,
-        description="Jurisdictions the selected plans set targets for.",
+        multi=False,
+        description=describe(
+            "Tỉnh (hoặc cả nước) có chỉ tiêu trong các kế hoạch đã chọn; nơi có số liệu đứng trước.",
+            "Jurisdictions with targets in the selected plans, those with data first.",
+        ),
     )
 
 
 def indicator_variable(*, filtered: bool = True) -> dashboard.QueryVariable:
     if filtered:
         query = """
-        SELECT DISTINCT indicator_code AS __value, indicator_name AS __text
-        FROM dash_variable_options WHERE plan_id IN ($plan) AND jurisdiction_id IN ($jurisdiction) ORDER BY 2
+        SELECT indicator_code AS __value, indicator_name AS __text
+        FROM dash_variable_options WHERE plan_id IN ($plan) AND jurisdiction_id = ${jurisdiction:sqlstring}
+        GROUP BY indicator_code, indicator_name
+        ORDER BY bool_or(has_data) DESC, indicator_name
         """
     else:
-        query = "SELECT code AS __value, name_vi AS __text FROM dash_indicators ORDER BY 2"
+        query = """
+        SELECT code AS __value, name_vi AS __text
+        FROM dash_indicators ORDER BY national_series DESC, province_series DESC, name_vi
+        """
     return query_variable(
         "indicator",
         "Chỉ tiêu",
         query,
         multi=False,
-        description="One indicator.",
+        description=describe(
+            "Một chỉ tiêu; chỉ tiêu có số liệu đứng trước.", "One indicator, those with data first."
+        ),
     )
 
 
@@ -236,11 +251,38 @@ def indicator_variable(*, filtered: bool = True) -> dashboard.QueryVariable:
 
 
 def status_mappings() -> list[ValueMap | RangeMap | RegexMap | SpecialValueMap]:
+    """Status key -> its Vietnamese label and colour, from the one vocabulary (chitieu.statuses)."""
     options = {
-        status: ValueMappingResult(text=label, color=color, index=i)
-        for i, (status, (label, color)) in enumerate(STATUSES.items())
+        s.key: ValueMappingResult(text=s.label_vi, color=s.color, index=i)
+        for i, s in enumerate(statuses.STATUSES)
     }
     return [ValueMap(options=options)]
+
+
+def value_mappings(options: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """A Grafana value mapping: raw value -> (display text, colour)."""
+    return [
+        {
+            "type": "value",
+            "options": {
+                k: {"text": text, "color": color, "index": i}
+                for i, (k, (text, color)) in enumerate(options.items())
+            },
+        }
+    ]
+
+
+def mapped_column(
+    options: dict[str, tuple[str, str]], *, background: bool = False, width: int | None = None
+) -> list[DynamicConfigValue]:
+    """Field-config properties of a column whose raw values are shown as words in colour."""
+    cells = colored_cells().to_json() if background else {"type": "color-text"}
+    props = [prop("mappings", value_mappings(options)), prop("custom.cellOptions", cells)]
+    return props + ([prop("custom.width", width)] if width else [])
+
+
+# Status of a figure (observations.status).
+OBSERVATION_STATUS = {"final": ("chính thức", "green"), "provisional": ("sơ bộ", "orange")}
 
 
 def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
@@ -277,6 +319,7 @@ def table_panel(title: str, description: str, query: Sql, *, w: int = 24, h: int
         .height(h)
         .filterable(True)
         .cell_height(common.TableCellHeight.SM)
+        .cell_options(common.TableAutoCellOptions())
     )
 
 
@@ -385,7 +428,7 @@ def new_dashboard(
         .description(description)
         .tags(TAGS)
         .editable()
-        .timezone("utc")
+        .timezone(TIMEZONE)
         .time(time_from, time_to)
         .refresh("")
         .tooltip(DashboardCursorSync.CROSSHAIR)
@@ -408,8 +451,34 @@ def assign_panel_ids(model: Any) -> Any:
     return model
 
 
+# Keys the SDK's model classes always write but Grafana ignores where they appear: interval-variable
+# settings on other variables, a repeat direction without a repeat, and the table footer when it
+# is off (dropped from the table's options in Grafana 12). @grafana/schema's VariableModel has no
+# `auto*` keys; a test type-checks the built dashboards against it.
+_INTERVAL_ONLY = ("auto", "auto_count", "auto_min")
+
+
+def drop_ignored_keys(model: dict[str, Any]) -> dict[str, Any]:
+    for variable in (model.get("templating") or {}).get("list") or []:
+        if variable.get("type") != "interval":
+            for key in _INTERVAL_ONLY:
+                variable.pop(key, None)
+    for panel in model.get("panels") or []:
+        for inner in [panel, *(panel.get("panels") or [])]:
+            if not inner.get("repeat"):
+                inner.pop("repeatDirection", None)
+                inner.pop("maxPerRow", None)
+            footer = (inner.get("options") or {}).get("footer")
+            if isinstance(footer, dict) and not footer.get("show"):
+                inner["options"].pop("footer")
+    return model
+
+
 def to_json(model: Any) -> str:
     """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
     text = JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False).encode(model)
     # Round-trip through json so that key order is sorted at every depth whatever the encoder did.
-    return json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    data = json.loads(text)
+    if isinstance(data, dict) and "panels" in data:
+        data = drop_ignored_keys(data)
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

@@ -8,25 +8,33 @@ from grafana_foundation_sdk.models import common
 from chitieu.dashboards import common as c
 
 UID = "chitieu-data-operations"
+PANEL_FRESHNESS = "Độ mới của từng nguồn so với lịch công bố"
+PANEL_REPORTS = "Báo cáo đến hạn và quá hạn"
 
 
 def freshness_table() -> c.PanelBuilder:
     query = c.sql(
         """
-        SELECT source_id AS "Nguồn", title AS "Tên", publisher AS "Cơ quan công bố", schedule AS "Lịch",
-               indicators AS "Số chỉ tiêu", last_period_end AS "Hết kỳ cuối",
-                   last_loaded_at AS "Nạp lần cuối",
-               expected_next_release AS "Dự kiến công bố kỳ sau", days_overdue AS "Số ngày quá hạn",
-               CASE WHEN is_stale THEN 'stale' ELSE 'fresh' END AS "Tình trạng"
+        SELECT CASE WHEN last_period_end IS NULL THEN 'never|Chưa từng có số liệu'
+                    WHEN is_stale THEN 'stale|Quá hạn ' || days_overdue || ' ngày'
+                    ELSE 'fresh|Đúng hạn' END AS "Tình trạng",
+               coalesce(title, source_id) AS "Nguồn", publisher AS "Cơ quan công bố",
+               schedule_vi AS "Lịch lấy",
+               indicators AS "Số chỉ tiêu", to_char(last_period_end, 'DD/MM/YYYY') AS "Hết kỳ cuối",
+               last_loaded_at AS "Nạp lần cuối",
+               to_char(expected_next_release, 'DD/MM/YYYY') AS "Dự kiến có kỳ sau", source_id AS "Mã nguồn"
         FROM dash_source_freshness
-        ORDER BY is_stale DESC, days_overdue DESC NULLS FIRST, source_id
+        ORDER BY last_period_end IS NULL DESC, is_stale DESC, days_overdue DESC NULLS FIRST, source_id
         """
     )
     return c.table_panel(
-        "Độ mới của từng nguồn so với lịch công bố",
-        "Per source: the end of the last period delivered and when the next one is due (end of the "
-        "next period "
-        "plus the source's expected release lag). 'stale' once that date has passed without new data.",
+        PANEL_FRESHNESS,
+        c.describe(
+            "Từng nguồn: hết kỳ số liệu cuối đã nhận và ngày dự kiến có kỳ sau (hết kỳ sau cộng độ trễ công "
+            "bố của nguồn); quá hạn khi đã qua ngày đó mà chưa có số liệu mới.",
+            "Per source: end of the last period delivered and when the next is due (end of the next period "
+            "plus the release lag); overdue once that date has passed without new data.",
+        ),
         query,
         h=9,
     ).override_by_name(
@@ -36,15 +44,19 @@ def freshness_table() -> c.PanelBuilder:
                 "mappings",
                 [
                     {
-                        "type": "value",
+                        "type": "regex",
                         "options": {
-                            "fresh": {"text": "Đúng hạn", "color": "green", "index": 0},
-                            "stale": {"text": "Quá hạn", "color": "red", "index": 1},
+                            "pattern": f"^{key}\\|(.*)$",
+                            "result": {"text": "$1", "color": color, "index": i},
                         },
                     }
+                    for i, (key, color) in enumerate(
+                        (("never", "dark-red"), ("stale", "red"), ("fresh", "green"))
+                    )
                 ],
             ),
             c.prop("custom.cellOptions", c.colored_cells().to_json()),
+            c.prop("custom.width", 150),
         ],
     )
 
@@ -65,7 +77,10 @@ def rows_per_day_timeseries() -> c.PanelBuilder:
     return (
         c.timeseries_panel(
             "Số dòng nạp, hiệu chỉnh và bị loại theo ngày",
-            "Rows loaded (new figures), revised (new vintage of a known figure) and rejected, per day.",
+            c.describe(
+                "Số dòng nạp mới, hiệu chỉnh (bản mới của số liệu đã có) và bị loại, theo ngày.",
+                "Rows loaded, revised (new vintage of a known figure) and rejected, per day.",
+            ),
             query,
             w=12,
             h=9,
@@ -99,9 +114,14 @@ def batches_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Các lô nạp gần đây",
-        "Load batches in the time range, newest first, with row counts per outcome, and where every "
-        "non-empty cell of the file's tables went (cells = loaded + unchanged + duplicate + rejected + "
-        "label + missing).",
+        c.describe(
+            "Các lô nạp trong khoảng thời gian, mới trước, với số dòng theo kết quả và nơi mỗi ô không "
+            "trống của các bảng trong tệp đã đi đến (ô = đã nạp + không đổi + trùng + bị loại + nhãn + "
+            "thiếu).",
+            "Load batches in the time range, newest first, with row counts per outcome, and where every "
+            "non-empty cell of the file's tables went (cells = loaded + unchanged + duplicate + rejected + "
+            "label + missing).",
+        ),
         query,
         w=12,
         h=9,
@@ -122,8 +142,12 @@ def rejections_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Dòng bị loại gần đây và lý do",
-        "Quarantined rows with where they were and why (Vietnamese and English reasons); "
-        "the last column names the batch that loaded the row after a reprocess.",
+        c.describe(
+            "Dòng bị loại: ở đâu và vì sao (lý do tiếng Việt và tiếng Anh); cột cuối ghi lô đã nạp lại dòng "
+            "sau khi xử lý lại.",
+            "Quarantined rows with where they were and why; the last column names the batch that loaded the "
+            "row after a reprocess.",
+        ),
         query,
         h=9,
     )
@@ -143,28 +167,22 @@ def dag_runs_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Kết quả các lượt chạy DAG",
-        "Outcome of each DAG run, from the records the pipeline's tasks write.",
+        c.describe(
+            "Kết quả từng lượt chạy DAG, từ bản ghi các task của pipeline.",
+            "Outcome of each DAG run, from the records the pipeline's tasks write.",
+        ),
         query,
         w=12,
         h=9,
     ).override_by_name(
         "Kết quả",
-        [
-            c.prop(
-                "mappings",
-                [
-                    {
-                        "type": "value",
-                        "options": {
-                            "success": {"text": "thành công", "color": "green", "index": 0},
-                            "retrying": {"text": "đang thử lại", "color": "orange", "index": 1},
-                            "failed": {"text": "thất bại", "color": "red", "index": 2},
-                        },
-                    }
-                ],
-            ),
-            c.prop("custom.cellOptions", {"type": "color-text"}),
-        ],
+        c.mapped_column(
+            {
+                "success": ("thành công", "green"),
+                "retrying": ("đang thử lại", "orange"),
+                "failed": ("thất bại", "red"),
+            }
+        ),
     )
 
 
@@ -181,7 +199,11 @@ def steps_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Các bước nạp và đánh giá",
-        "Ingestion batches and evaluation runs from our own tables (present even without Airflow records).",
+        c.describe(
+            "Các lô nạp và lượt đánh giá, từ bảng của hệ thống (có cả khi không có bản ghi Airflow).",
+            "Ingestion batches and evaluation runs from our own tables (present even without Airflow "
+            "records).",
+        ),
         query,
         w=12,
         h=9,
@@ -210,7 +232,10 @@ def outbox_table() -> c.PanelBuilder:
     )
     return c.table_panel(
         "Hộp thư đi theo kênh",
-        "Notification outbox per channel and state (pending, sent, dead) with the latest delivery error.",
+        c.describe(
+            "Hộp thư đi theo kênh và trạng thái (chờ, đã gửi, thất bại) với lỗi gửi gần nhất.",
+            "Notification outbox per channel and state (pending, sent, dead) with the latest delivery error.",
+        ),
         query,
         w=12,
         h=5,
@@ -220,34 +245,62 @@ def outbox_table() -> c.PanelBuilder:
 def reports_due_table() -> c.PanelBuilder:
     query = c.sql(
         """
-        SELECT next_due AS "Hạn", days_until AS "Còn (ngày)", plan_title AS "Kế hoạch", code AS "Mã",
-               description AS "Báo cáo", recurrence AS "Định kỳ", recipient AS "Nơi nhận"
+        SELECT state AS "Tình trạng", next_due AS "Hạn", days_until AS "Còn (ngày)",
+               plan_document AS "Kế hoạch", description AS "Báo cáo",
+               CASE recurrence WHEN 'once' THEN 'một lần' WHEN 'half_yearly' THEN '6 tháng'
+                    WHEN 'yearly' THEN 'hằng năm' WHEN 'every_3_years' THEN '3 năm'
+                    WHEN 'every_5_years' THEN '5 năm' ELSE recurrence END AS "Định kỳ",
+               CASE WHEN date_assumed THEN 'Hạn giả định 15/12 (kế hoạch không nêu ngày)' ELSE '' END
+                   AS "Ghi chú",
+               recipient AS "Nơi nhận"
         FROM dash_reports_due
         ORDER BY next_due, plan_id, code
         LIMIT 100
         """
     )
-    return c.table_panel(
-        "Báo cáo sắp đến hạn",
-        "Next due date of every reporting obligation of the plans (six-monthly, yearly, multi-year, once).",
-        query,
-        h=7,
-    ).override_by_name(
-        "Còn (ngày)",
-        [
-            c.prop("custom.cellOptions", {"type": "color-text"}),
-            c.prop(
-                "thresholds",
-                {
-                    "mode": "absolute",
-                    "steps": [
-                        {"color": "red", "value": None},
-                        {"color": "orange", "value": 7},
-                        {"color": "green", "value": 15},
-                    ],
-                },
+    return (
+        c.table_panel(
+            PANEL_REPORTS,
+            c.describe(
+                "Hạn báo cáo của các kế hoạch: hạn đã qua mà chưa ghi nhận báo cáo (bảng report_submissions) "
+                "vẫn hiện màu đỏ đến khi có; báo cáo hằng năm không nêu ngày lấy hạn giả định 15/12.",
+                "Reporting deadlines: a passed deadline with no report recorded stays red until one is; "
+                "yearly "
+                "reports without a stated date get an assumed 15 December.",
             ),
-        ],
+            query,
+            h=8,
+        )
+        .override_by_name(
+            "Tình trạng",
+            c.mapped_column(
+                {
+                    "overdue": ("Quá hạn, chưa có báo cáo", "red"),
+                    "due_soon": ("Sắp đến hạn (≤ 14 ngày)", "orange"),
+                    "upcoming": ("Chưa đến hạn", "green"),
+                },
+                background=True,
+                width=190,
+            ),
+        )
+        .override_by_name(
+            "Còn (ngày)",
+            [
+                c.prop("custom.cellOptions", {"type": "color-text"}),
+                c.prop("decimals", 0),
+                c.prop(
+                    "thresholds",
+                    {
+                        "mode": "absolute",
+                        "steps": [
+                            {"color": "red", "value": None},
+                            {"color": "orange", "value": 0},
+                            {"color": "green", "value": 15},
+                        ],
+                    },
+                ),
+            ],
+        )
     )
 
 
@@ -256,9 +309,12 @@ def build() -> dashboard.Dashboard:
         c.new_dashboard(
             UID,
             "Chỉ Tiêu – Vận hành dữ liệu",
-            "For engineers: source freshness against expected releases, load batches, rejected rows "
-            "with reasons, "
-            "DAG outcomes and the notification outbox.",
+            c.describe(
+                "Cho kỹ sư dữ liệu: độ mới của nguồn, lô nạp, dòng bị loại và lý do, kết quả DAG, hộp thư "
+                "đi.",
+                "For engineers: source freshness, load batches, rejected rows with reasons, DAG outcomes, "
+                "outbox.",
+            ),
             time_from="now-30d",
             time_to="now",
         )
@@ -273,10 +329,20 @@ def build() -> dashboard.Dashboard:
         .with_panel(steps_table())
         .with_row(c.text_row("Thông báo và báo cáo"))
         .with_panel(
-            outbox_stat("Thông báo chờ gửi", "Notifications waiting for delivery.", "pending", "orange")
+            outbox_stat(
+                "Thông báo chờ gửi",
+                c.describe("Thông báo đang chờ gửi.", "Notifications waiting for delivery."),
+                "pending",
+                "orange",
+            )
         )
         .with_panel(
-            outbox_stat("Thông báo thất bại", "Notifications given up after all retries.", "dead", "red")
+            outbox_stat(
+                "Thông báo thất bại",
+                c.describe("Thông báo đã bỏ sau mọi lần thử.", "Notifications given up after all retries."),
+                "dead",
+                "red",
+            )
         )
         .with_panel(outbox_table())
         .with_panel(reports_due_table())

@@ -50,7 +50,10 @@ def _format(value: VariableValue, fmt: str | None) -> str:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Grafana writes the range as RFC 3339 with its fraction of a second (Go's RFC3339Nano):
+    # truncating to the second would drop rows from the range's last second.
+    text = ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 def expand(

@@ -109,17 +109,29 @@ def datasource_payload(settings: Settings) -> dict[str, Any]:
     }
 
 
-def push_folder(api: GrafanaApi, title: str, summary: PushSummary) -> None:
+def push_folder(api: GrafanaApi, title: str, summary: PushSummary) -> str:
+    """Make sure our folder exists; returns its uid.
+
+    Grafana's file provisioning can only name a rule group's folder by title, and creates it with a
+    random uid when none of that title exists: a folder of our title is therefore ours, whatever its
+    uid. Only when there is none is one created, with the uid `chitieu`.
+    """
     name = f"folder/{common.FOLDER_UID}"
     existing = _get(api.folder.get_folder, common.FOLDER_UID)
-    if existing is None:
-        api.folder.create_folder(title, uid=common.FOLDER_UID)
-        summary.created.append(name)
-    elif existing.get("title") != title:
-        api.folder.update_folder(common.FOLDER_UID, title=title, overwrite=True)
-        summary.updated.append(name)
-    else:
-        summary.unchanged.append(name)
+    if existing is not None:
+        if existing.get("title") != title:
+            api.folder.update_folder(common.FOLDER_UID, title=title, overwrite=True)
+            summary.updated.append(name)
+        else:
+            summary.unchanged.append(name)
+        return common.FOLDER_UID
+    for folder in api.folder.get_all_folders() or []:
+        if folder.get("title") == title:
+            summary.unchanged.append(f"folder/{folder['uid']}")
+            return str(folder["uid"])
+    api.folder.create_folder(title, uid=common.FOLDER_UID)
+    summary.created.append(name)
+    return common.FOLDER_UID
 
 
 def push_datasource(api: GrafanaApi, settings: Settings, summary: PushSummary) -> None:
@@ -139,20 +151,20 @@ def push_datasource(api: GrafanaApi, settings: Settings, summary: PushSummary) -
         summary.unchanged.append(name)
 
 
-def push_dashboards(api: GrafanaApi, summary: PushSummary) -> None:
+def push_dashboards(api: GrafanaApi, folder_uid: str, summary: PushSummary) -> None:
     for uid, model in build.dashboard_models().items():
         name = f"dashboard/{uid}"
         existing = _get(api.dashboard.get_dashboard, uid)
         if existing is not None:
             current = dict(existing.get("dashboard") or {})
-            same_folder = (existing.get("meta") or {}).get("folderUid") == common.FOLDER_UID
+            same_folder = (existing.get("meta") or {}).get("folderUid") == folder_uid
             if same_folder and contains(current, model):
                 summary.unchanged.append(name)
                 continue
         api.dashboard.update_dashboard(
             {
                 "dashboard": {**model, "id": None},
-                "folderUid": common.FOLDER_UID,
+                "folderUid": folder_uid,
                 "overwrite": True,
                 "message": "chitieu dashboards push",
             }
@@ -160,8 +172,16 @@ def push_dashboards(api: GrafanaApi, summary: PushSummary) -> None:
         (summary.created if existing is None else summary.updated).append(name)
 
 
-def push_alert_rules(api: GrafanaApi, summary: PushSummary) -> None:
-    for rule in alert_rules.api_rules():
+def push_alert_rules(api: GrafanaApi, folder_uid: str, summary: PushSummary) -> None:
+    """Each rule by uid, then the group's evaluation interval.
+
+    A rule created through the API joins its group with the group's interval, or Grafana's default
+    (1 minute) for a new group; only PUT on the rule group sets it. That PUT replaces the whole
+    group, so it carries every rule.
+    """
+    rules = alert_rules.api_rules(folder_uid)
+    group_existed = _get(api.alertingprovisioning.get_rule_group, folder_uid, alert_rules.GROUP) is not None
+    for rule in rules:
         name = f"alert-rule/{rule['uid']}"
         existing = _get(api.alertingprovisioning.get_alertrule, rule["uid"])
         if existing is None:
@@ -172,6 +192,22 @@ def push_alert_rules(api: GrafanaApi, summary: PushSummary) -> None:
             summary.updated.append(name)
         else:
             summary.unchanged.append(name)
+    name = f"rule-group/{alert_rules.GROUP}"
+    group = _get(api.alertingprovisioning.get_rule_group, folder_uid, alert_rules.GROUP) or {}
+    if group.get("interval") == alert_rules.GROUP_INTERVAL_S:
+        summary.unchanged.append(name)
+        return
+    api.alertingprovisioning.update_rule_group(
+        folder_uid,
+        alert_rules.GROUP,
+        {
+            "title": alert_rules.GROUP,
+            "folderUid": folder_uid,
+            "interval": alert_rules.GROUP_INTERVAL_S,
+            "rules": rules,
+        },
+    )
+    (summary.updated if group_existed else summary.created).append(name)
 
 
 def _ms(ts: datetime) -> int:
@@ -259,10 +295,10 @@ def push_annotations(api: GrafanaApi, conn: psycopg.Connection, summary: PushSum
 def push(api: GrafanaApi, settings: Settings, conn: psycopg.Connection | None = None) -> PushSummary:
     """Make Grafana hold our folder, datasource, dashboards and alert rules (+ annotations if conn)."""
     summary = PushSummary()
-    push_folder(api, settings.grafana_folder, summary)
+    folder_uid = push_folder(api, settings.grafana_folder, summary)
     push_datasource(api, settings, summary)
-    push_dashboards(api, summary)
-    push_alert_rules(api, summary)
+    push_dashboards(api, folder_uid, summary)
+    push_alert_rules(api, folder_uid, summary)
     if conn is not None:
         push_annotations(api, conn, summary)
     return summary
