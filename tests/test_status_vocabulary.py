@@ -65,18 +65,8 @@ def wording_problems(path: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", OURS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_our_surfaces_use_the_vocabulary(path: Path) -> None:
-    assert wording_problems(path) == []
-
-
-@pytest.mark.xfail(
-    reason="the dashboards (services/chitieu/dashboards, 040-dashboard-views.sql, dashboards/build) "
-    "move to the vocabulary with the leadership scorecard, in the dashboards' own change",
-    strict=False,
-)
-@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_dashboard_surfaces_use_the_vocabulary(path: Path) -> None:
+@pytest.mark.parametrize("path", OURS + DASHBOARDS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_surface_uses_the_vocabulary(path: Path) -> None:
     assert wording_problems(path) == []
 
 
