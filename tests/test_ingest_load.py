@@ -219,14 +219,27 @@ def test_revision_adds_a_vintage_and_as_of_keeps_the_old_figure(
 def test_status_change_alone_is_a_revision(db: psycopg.Connection, tmp_path: Path) -> None:
     ingest_file(db, write(tmp_path, "v1.xlsx", V1), catalog=test_catalog())
     v2 = [list(r) for r in V1]
-    v2[3][4] = "sơ bộ"
+    v2[2][4] = "chính thức"  # the 2023 estimate confirmed as final, same value
     res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
     assert (res.rows_revised, res.rows_loaded) == (1, 1)
     current = db.execute(
         "SELECT value, status FROM observations_current "
-        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2023-01-01'"
     ).fetchone()
-    assert current == (11.2, "provisional")  # same figure, now marked 'sơ bộ'
+    assert current == (10.5, "final")
+
+
+def test_a_final_figure_marked_provisional_later_stays_final(db: psycopg.Connection, tmp_path: Path) -> None:
+    """Precedence: a provisional claim never replaces a final one; it is kept as superseded."""
+    ingest_file(db, write(tmp_path, "v1.xlsx", V1), catalog=test_catalog())
+    v2 = [list(r) for r in V1]
+    v2[3][4] = "sơ bộ"
+    res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
+    assert (res.rows_revised, res.rows_loaded, res.rows_superseded) == (0, 0, 1)
+    where = "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+    assert db.execute(f"SELECT value, status FROM observations_current {where}").fetchone() == (11.2, "final")
+    kept = db.execute(f"SELECT value, status, file_name FROM observations_superseded {where}").fetchall()
+    assert kept == [(11.2, "provisional", "v2.xlsx")]
 
 
 def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: Path) -> None:
