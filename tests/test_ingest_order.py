@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,7 @@ def test_parallel_loads_add_one_vintage_per_real_change_and_never_rewrite_as_of(
     assert not errors, errors
     history = vintages(db)
     assert history, "nothing loaded"
-    assert all(a[0] != b[0] for a, b in zip(history, history[1:], strict=False)), history
+    assert all(a[0] != b[0] for a, b in pairwise(history)), history
     batches = db.execute(
         "SELECT count(*) FROM load_batches WHERE status = 'loaded' AND source_id = 'upload'"
     ).fetchone()
