@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from chitieu.catalog.indicators import IndicatorRegistry, indicator_from_dict
-from chitieu.ingest.archive import archive_path
+from chitieu.ingest.archive import archived_names, read_archived
 from chitieu.ingest.pipeline import ingest_file
 from chitieu.ingest.transform import Catalog
 from chitieu.settings import get_settings
@@ -117,9 +117,9 @@ def test_load_with_provenance_and_quarantine(db: psycopg.Connection, tmp_path: P
     ).fetchone()
     assert batch is not None
     assert batch[:4] == ("loaded", 5, 3, 1)
-    archived = archive_path(res.file_sha256 or "")
-    assert batch[4] == str(archived) and archived.read_bytes() == path.read_bytes()
-    assert "kts-2024.xlsx" in archived.with_name(archived.name + ".names").read_text(encoding="utf-8")
+    assert batch[4] is None  # no machine path: the archive is addressed by the checksum
+    assert read_archived(res.file_sha256 or "") == path.read_bytes()
+    assert archived_names(res.file_sha256 or "") == ["kts-2024.xlsx"]
     rej = db.execute(
         "SELECT batch_id, sheet, row_num, column_name, raw, reason_code, reason_vi, reason_en "
         "FROM rejected_rows"
@@ -251,14 +251,14 @@ def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: P
     row = db.execute("SELECT status, error FROM load_batches WHERE id=%s", (res.batch_id,)).fetchone()
     assert row is not None and row[0] == "rejected" and "CSV" in row[1]
     assert count(db, "SELECT count(*) FROM rejected_rows WHERE reason_code='unreadable_file'") == 1
-    assert archive_path(res.file_sha256 or "").exists()  # archived before parsing
+    assert read_archived(res.file_sha256 or "") == path.read_bytes()  # archived before parsing
 
 
 def test_dry_run_touches_nothing(db: psycopg.Connection, tmp_path: Path) -> None:
     res = ingest_file(None, write(tmp_path, "d.xlsx", V1), dry_run=True, catalog=test_catalog())
     assert res.status == "dry_run" and len(res.observations) == 3
     assert count(db, "SELECT count(*) FROM load_batches") == 0
-    assert not (tmp_path / "data" / "archive").exists()
+    assert count(db, "SELECT count(*) FROM archive_files") == 0
 
 
 def test_a_load_killed_during_copy_leaves_nothing_and_a_retry_succeeds(db_dsn: str, tmp_path: Path) -> None:

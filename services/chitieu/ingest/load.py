@@ -348,7 +348,7 @@ def _vintage_clock(cur: psycopg.Cursor[Any]) -> datetime:
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (VINTAGE_CLOCK_LOCK,))
     row = cur.execute("SELECT clock_timestamp()").fetchone()
     assert row is not None
-    return row[0]  # type: ignore[no-any-return]
+    return row[0]
 
 
 def _session_settings(conn: psycopg.Connection, rows: int) -> None:

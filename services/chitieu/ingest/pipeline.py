@@ -50,7 +50,6 @@ class IngestResult:
     error: str | None = None
     observations: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    archived_path: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -191,9 +190,8 @@ def ingest_payload(
         summary={"url": payload.url, "resource": payload.resource, "size": len(payload.content)},
     )
     if not dry_run:
-        archived = archive_bytes(payload.content, payload.name, sha256=sha)
-        info.archived_path = result.archived_path = str(archived.path)
         assert conn is not None
+        archive_bytes(payload.content, payload.name, conn=conn, sha256=sha)
         loaded = None if reprocess else find_loaded_batch(conn, source_id, sha)
         if loaded is not None:
             result.batch_id = record_skipped(conn, info, loaded)
