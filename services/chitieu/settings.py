@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     airflow_admin_password: SecretStr = SecretStr("admin")
     # Where every component (scheduler, workers on other hosts, the CLI) reaches the Airflow API
     # server, and the address it binds.
+    airflow_database: str = "airflow"  # Airflow's metadata database, on our PostgreSQL server
     airflow_host: str = "127.0.0.1"
     airflow_bind_host: str = "127.0.0.1"
     # Keys every Airflow component must share (api-server, scheduler, workers on every host): set
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
     redis_port: int = 6379
     # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml's defaults point at it)
     demo_webhook_port: int = 8099
+    # the address the demo's fake publishers and webhook receiver bind (PUBLISHER_BASE_URL and the
+    # routes name it): loopback unless workers on other hosts must reach them
+    demo_services_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

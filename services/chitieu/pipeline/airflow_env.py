@@ -34,10 +34,11 @@ def run_dir(settings: Settings) -> Path:
     return path
 
 
-def sqlalchemy_url(settings: Settings, database: str = "airflow") -> str:
+def sqlalchemy_url(settings: Settings, database: str | None = None) -> str:
     from psycopg.conninfo import conninfo_to_dict
     from sqlalchemy.engine import URL
 
+    database = database or settings.airflow_database
     params = conninfo_to_dict(settings.dsn(database))
     return URL.create(
         "postgresql+psycopg2",

@@ -106,10 +106,12 @@ def service_commands(
         cmds["publishers"] = [
             sys.executable, "-m", "chitieu.testing.publishers",
             "--root", str(settings.samples_dir / "publishers"), "--port", str(_publisher_port(settings)),
+            "--host", settings.demo_services_host,
         ]  # fmt: skip
     cmds["webhook"] = [
         sys.executable, "-m", "chitieu.pipeline.receiver",
         "--out", str(notifications_file(settings)), "--port", str(settings.demo_webhook_port),
+        "--host", settings.demo_services_host,
     ]  # fmt: skip
     for component in COMPONENTS:
         cmds[f"airflow-{component}"] = [_bin("airflow"), component]
@@ -130,10 +132,10 @@ def prepare(settings: Settings, say: Say) -> None:
 
     say(local.up(settings))
     try:  # the embedded cluster gets it from `db up`; on a DATABASE_URL server we may have to create it
-        if local.ensure_database(settings, "airflow"):
-            say("created database airflow (Airflow's metadata)")
+        if local.ensure_database(settings, settings.airflow_database):
+            say(f"created database {settings.airflow_database} (Airflow's metadata)")
     except Exception as exc:
-        say(f"[yellow]could not check/create database airflow: {exc}[/]")
+        say(f"[yellow]could not check/create database {settings.airflow_database}: {exc}[/]")
     with connect() as conn:
         applied = migrate.migrate(conn, settings.schemas_dir)
         migrate.ensure_readonly_login(conn, settings)
@@ -348,6 +350,7 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     client.wait_dags(expected, timeout=max(60.0, min(300.0, deadline - time.monotonic())))
     # The evaluation stays paused while the loads run (a paused DAG queues no asset-triggered run):
     # evaluated on part of the figures, targets would open alerts the rest of the figures close.
+    client.pause("evaluate")
     for dag_id in sorted(expected - {"evaluate"}):
         client.unpause(dag_id)
     since = datetime.now(UTC) - timedelta(seconds=5)
