@@ -2,7 +2,7 @@
 
 The batch row, the new vintages and the quarantined rows commit together or not at all, so a
 load killed midway leaves nothing behind and can simply be retried. A figure whose value and
-status equal its current vintage adds nothing; a different one that outranks it (see PRECEDENCE)
+status equal its current vintage adds nothing; a different one that outranks it (see _insert_changed)
 adds a vintage (a revision); one that does not is kept in observations_superseded.
 
 Ordering: the comparison and the insert run while this load holds the advisory lock of every
@@ -251,11 +251,6 @@ SELECT_COLUMNS = (
     "%(batch_id)s, %(sha)s, %(file_name)s, sheet, row_num, cell, %(fetched_at)s, %(loaded_at)s, %(priority)s"
 )
 
-# Which claim is current when several give a (jurisdiction, indicator, period): the greater of these
-# tuples, compared left to right — final beats provisional, then the source priority of its spec,
-# then the newest publication; a tie goes to the later load. docs/ingestion-order.md explains it.
-PRECEDENCE = "(status = 'final', source_priority, fetched_at)"
-
 
 def _overlaps_existing(cur: psycopg.Cursor[Any], stage: pd.DataFrame) -> bool:
     """Does any stored figure share an indicator and the period range of this file?"""
@@ -277,6 +272,10 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[i
     """New vintages for figures that are new or outrank their current vintage, superseded claims for
     those that differ but do not; the counts (new, revised, unchanged, inserted, superseded), where
     new + revised + unchanged + superseded is every staged row."""
+    # Which claim is current when several give a figure: the greater (status = 'final',
+    # source_priority, fetched_at), compared left to right — final beats provisional, then the source
+    # priority of its spec, then the newest publication; a tie goes to the later load
+    # (docs/ingestion.md, "Order and precedence").
     # Only the current vintages of this file's indicators and periods are compared. A superseded
     # claim this source already made (same value and status) is not recorded twice.
     row = cur.execute(

@@ -57,7 +57,8 @@ class WebhookReceiver(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def record(self, message: dict[str, Any]) -> None:
         with self._lock:
