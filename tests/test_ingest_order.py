@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -323,3 +324,75 @@ def test_a_superseded_claim_is_counted_and_not_recorded_twice(db_dsn: str, db: p
     assert current(db) == (9.26, "final")
     summary = db.execute("SELECT summary->>'superseded' FROM load_batches WHERE id = %s", (late.batch_id,))
     assert summary.fetchone() == ("1",)
+
+
+# --- whole runs ---------------------------------------------------------------------------------------
+
+
+def _sample_payloads() -> list[tuple[Any, Payload]]:
+    """Every sample spreadsheet, once: through the source spec that reads it, else as an upload;
+    each with a fetch time of its own that does not depend on when it is loaded."""
+    from chitieu.ingest.specs import load_source_specs
+    from chitieu.settings import PROJECT_ROOT
+
+    specs = {(PROJECT_ROOT / s.path).resolve(): s for s in load_source_specs() if s.path}
+    out = []
+    for i, path in enumerate(sorted((PROJECT_ROOT / "samples" / "inbox").glob("*.xlsx"))):
+        at = FETCHED + timedelta(days=i)
+        out.append(
+            (specs.get(path.resolve()), Payload(name=path.name, content=path.read_bytes(), fetched_at=at))
+        )
+    return out
+
+
+def _run(dsn: str, order: list[int], clock: datetime) -> None:
+    from chitieu.alerts.lifecycle import sync_alerts
+    from chitieu.catalog.loader import load_catalog
+    from chitieu.dashboards.views import refresh
+    from chitieu.evaluate.engine import evaluate
+    from chitieu.ingest.specs import upsert_sources
+
+    payloads = _sample_payloads()
+    with psycopg.connect(dsn) as conn:
+        load_catalog(conn)
+        upsert_sources(conn)
+        conn.commit()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for i in order:
+            spec, payload = payloads[i]
+            ingest_payload(conn, payload, spec=spec, connector=SpreadsheetConnector(spec))
+        evaluate(conn, as_of=clock)
+        refresh(conn)
+        sync_alerts(conn, clock)
+
+
+def test_two_runs_on_the_same_inputs_in_different_orders_give_identical_tables(
+    base_settings: Any, template_db: str
+) -> None:
+    from psycopg import sql
+
+    from pipeline_support import checksums
+
+    n = len(_sample_payloads())
+    orders = [list(range(n)), list(reversed(range(n)))]
+    names = [f"chitieu_order_{uuid.uuid4().hex[:8]}" for _ in orders]
+    admin = psycopg.connect(base_settings.dsn("postgres"), autocommit=True)
+    try:
+        for name in names:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template_db)
+                )
+            )
+        sums = []
+        clock = datetime.now(UTC) + timedelta(hours=1)  # the same evaluation and alert clock for both
+        for name, order in zip(names, orders, strict=True):
+            _run(base_settings.dsn(name), order, clock)
+            sums.append(checksums(base_settings.dsn(name)))
+        assert sums[0]["observation_claims"][0] > 300
+        assert sums[0]["alerts"][0] > 0
+        assert sums[0] == sums[1]
+    finally:
+        for name in names:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()

@@ -29,6 +29,7 @@ import yaml
 
 from chitieu.pipeline import processes
 from chitieu.settings import PROJECT_ROOT, Settings, get_settings
+from pipeline_support import checksums
 
 pytestmark = [pytest.mark.airflow, pytest.mark.celery]
 
@@ -171,6 +172,31 @@ def env(link: Link, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         get_settings.cache_clear()
 
 
+def _templates(env: dict[str, str], say: Any) -> None:
+    """Migrate the chitieu and Airflow databases once; each run gets copies (`chitieu_<run>`,
+    `airflow_<run>`), so the second run does not pay for Airflow's migrations again."""
+    from psycopg import sql
+
+    from chitieu.pipeline import orchestrate
+
+    settings = _settings(env, "tpl")
+    orchestrate.prepare(settings, say)
+    with psycopg.connect(settings.dsn("postgres"), autocommit=True) as admin:
+        for tpl in ("chitieu_tpl", "airflow_tpl"):
+            # TimescaleDB's background workers skip a database that refuses connections
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(tpl))
+            )
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (tpl,))
+        for run in ("local", "celery"):
+            for kind in ("chitieu", "airflow"):
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(f"{kind}_{run}"), sql.Identifier(f"{kind}_tpl")
+                    )
+                )
+
+
 def _settings(env: dict[str, str], run: str, **extra: str) -> Settings:
     """Settings of one run: its own chitieu and Airflow databases, data directory, AIRFLOW_HOME."""
     own = {
@@ -183,34 +209,6 @@ def _settings(env: dict[str, str], run: str, **extra: str) -> Settings:
     os.environ.update(own)
     get_settings.cache_clear()
     return Settings()
-
-
-TABLES = {
-    # what the runs must agree on: the figures and what was concluded from them, without the
-    # columns that are clocks, serial ids or machine-specific by nature
-    "observations": "SELECT jurisdiction_id, indicator_code, period_type, period_start, period_end, value, "
-    "status, source_id, file_sha256, file_name, sheet, row_num, cell, source_priority FROM observations",
-    "observations_superseded": "SELECT jurisdiction_id, indicator_code, period_type, period_start, value, "
-    "status, source_id, file_sha256, cell FROM observations_superseded",
-    "evaluations": "SELECT target_id, plan_id, jurisdiction_id, data_jurisdiction_id, indicator_code, "
-    "target_year, check_year, status, progress_ratio, expected_value FROM dash_evaluations_latest",
-    "alerts": "SELECT fingerprint, rule, state, severity, labels::text FROM alerts",
-    "outbox": "SELECT a.fingerprint, o.status, o.channel FROM notification_outbox o "
-    "JOIN alerts a ON a.id = o.alert_id",
-}
-
-
-def checksums(dsn: str) -> dict[str, tuple[int, str]]:
-    out = {}
-    with psycopg.connect(dsn) as conn:
-        for name, query in TABLES.items():
-            row = conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-                f"FROM ({query}) AS t"
-            ).fetchone()
-            assert row is not None
-            out[name] = (int(row[0]), str(row[1]))
-    return out
 
 
 def _start_ns_worker(link: Link, settings: Settings, env: dict[str, str]) -> processes.Managed:
@@ -250,6 +248,8 @@ def test_demo_on_celery_with_a_worker_in_another_namespace_equals_the_local_exec
     from chitieu.pipeline.airflow_env import api_url
 
     said: list[str] = []
+
+    _templates(env, said.append)
 
     # 1. The reference: LocalExecutor.
     local_settings = _settings(env, "local")

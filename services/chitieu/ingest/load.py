@@ -57,6 +57,7 @@ class LoadCounts:
     new: int = 0
     revised: int = 0
     unchanged: int = 0
+    confirmed: int = 0  # the same value and status from another source that outranks the current one
     superseded: int = 0  # figures that lost to a better claim already known: kept, not current
     rejected: int = 0
     resolved: int = 0  # rows earlier loads of this file had quarantined that passed now
@@ -268,16 +269,22 @@ def _overlaps_existing(cur: psycopg.Cursor[Any], stage: pd.DataFrame) -> bool:
     return bool(row and row[0])
 
 
-def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[int, int, int, int, int]:
-    """New vintages for figures that are new or outrank their current vintage, superseded claims for
-    those that differ but do not; the counts (new, revised, unchanged, inserted, superseded), where
-    new + revised + unchanged + superseded is every staged row."""
+def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCounts:
+    """Compare the staged figures with their current vintages and write what they add; the counts
+    (batch_id and status left for the caller). new + revised + confirmed + unchanged + superseded is
+    every staged row; inserted = new + revised + confirmed."""
     # Which claim is current when several give a figure: the greater (status = 'final',
     # source_priority, fetched_at), compared left to right — final beats provisional, then the source
     # priority of its spec, then the newest publication; a tie goes to the later load
-    # (docs/ingestion.md, "Order and precedence").
-    # Only the current vintages of this file's indicators and periods are compared. A superseded
-    # claim this source already made (same value and status) is not recorded twice.
+    # (docs/ingestion.md, "Order and precedence"). A staged figure is then:
+    #   new        no current vintage                                  -> a vintage
+    #   revised    another value or status, and it outranks            -> a vintage
+    #   confirmed  the same value and status from ANOTHER source that  -> a vintage (its provenance
+    #              outranks                                               now wins)
+    #   unchanged  the same value and status from the same source      -> nothing
+    #   superseded it does not outrank (and is no unchanged repeat)    -> observations_superseded,
+    #              unless this source already made that same claim        once
+    # Only the current vintages of this file's indicators and periods are compared.
     row = cur.execute(
         f"""
         WITH bounds AS (
@@ -287,45 +294,56 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[i
         ), cur AS (
             SELECT DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)
                    o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.value, o.status,
-                   o.source_priority, o.fetched_at
+                   o.source_id, o.source_priority, o.fetched_at
             FROM observations o, bounds b
             WHERE o.indicator_code = ANY (b.inds) AND o.period_start BETWEEN b.lo AND b.hi
             ORDER BY o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.loaded_at DESC
-        ), cls AS MATERIALIZED (
-            SELECT s.*, c.jurisdiction_id IS NOT NULL AS existed,
-                   (c.jurisdiction_id IS NULL OR c.value IS DISTINCT FROM s.value
-                    OR c.status IS DISTINCT FROM s.status) AS changed,
-                   (c.jurisdiction_id IS NULL
-                    OR (s.status = 'final', %(priority)s::integer, %(fetched_at)s::timestamptz)
-                       >= (c.status = 'final', c.source_priority, c.fetched_at)) AS wins
+        ), cmp AS (
+            SELECT s.*, c.jurisdiction_id IS NULL AS fresh,
+                   (c.value IS NOT DISTINCT FROM s.value AND c.status IS NOT DISTINCT FROM s.status) AS same,
+                   c.source_id IS NOT DISTINCT FROM %(source_id)s AS own,
+                   (s.status = 'final', %(priority)s::integer, %(fetched_at)s::timestamptz)
+                       >= (c.status = 'final', c.source_priority, c.fetched_at) AS wins
             FROM chitieu_stage s
             LEFT JOIN cur c USING (jurisdiction_id, indicator_code, period_type, period_start)
+        ), cls AS MATERIALIZED (
+            SELECT cmp.*,
+                   CASE WHEN fresh THEN 'new'
+                        WHEN same AND own THEN 'unchanged'
+                        WHEN NOT wins THEN 'superseded'
+                        WHEN same THEN 'confirmed'
+                        ELSE 'revised' END AS outcome
+            FROM cmp
         ), ins AS (
             INSERT INTO observations ({INSERT_COLUMNS})
-            SELECT {SELECT_COLUMNS} FROM cls WHERE changed AND wins
+            SELECT {SELECT_COLUMNS} FROM cls WHERE outcome IN ('new', 'revised', 'confirmed')
             RETURNING 1
         ), lost AS (
             INSERT INTO observations_superseded ({INSERT_COLUMNS})
             SELECT {SELECT_COLUMNS} FROM cls
-            WHERE changed AND NOT wins AND NOT EXISTS (
+            WHERE outcome = 'superseded' AND NOT EXISTS (
                 SELECT 1 FROM observations_superseded x
                 WHERE x.jurisdiction_id = cls.jurisdiction_id AND x.indicator_code = cls.indicator_code
                   AND x.period_type = cls.period_type AND x.period_start = cls.period_start
                   AND x.source_id = %(source_id)s AND x.value = cls.value AND x.status = cls.status)
             RETURNING 1
         )
-        SELECT count(*) FILTER (WHERE NOT existed),
-               count(*) FILTER (WHERE existed AND changed AND wins),
-               count(*) FILTER (WHERE existed AND NOT changed),
-               (SELECT count(*) FROM ins),
-               count(*) FILTER (WHERE changed AND NOT wins)
+        SELECT count(*) FILTER (WHERE outcome = 'new'),
+               count(*) FILTER (WHERE outcome = 'revised'),
+               count(*) FILTER (WHERE outcome = 'confirmed'),
+               count(*) FILTER (WHERE outcome = 'unchanged'),
+               count(*) FILTER (WHERE outcome = 'superseded'),
+               (SELECT count(*) FROM ins)
         FROM cls
         """,
         params,
     ).fetchone()
     assert row is not None
-    new, revised, unchanged, inserted, superseded = (int(x) for x in row)
-    return new, revised, unchanged, inserted, superseded
+    new, revised, confirmed, unchanged, superseded, inserted = (int(x) for x in row)
+    assert inserted == new + revised + confirmed
+    return LoadCounts(
+        0, "", new=new, revised=revised, confirmed=confirmed, unchanged=unchanged, superseded=superseded
+    )
 
 
 def _source_priority(cur: psycopg.Cursor[Any], source_id: str) -> int:
@@ -446,24 +464,27 @@ def load_rows(
         # The vintage time: read now that every load this one could conflict with has committed (it
         # held the locks) or will wait for ours, so loaded_at follows commit order, not start order.
         params["loaded_at"] = _vintage_clock(cur)
-        superseded = 0
         if _overlaps_existing(cur, stage):
             cur.execute("ANALYZE chitieu_stage")
-            new, revised, unchanged, inserted, superseded = _insert_changed(cur, params)
+            counts = _insert_changed(cur, params)
         else:  # nothing to compare with: every row is a first vintage (the first load of a source)
             cur.execute(
                 f"""INSERT INTO observations ({INSERT_COLUMNS})
                     SELECT {SELECT_COLUMNS} FROM chitieu_stage""",
                 params,
             )
-            new, revised, unchanged, inserted = cur.rowcount, 0, 0, cur.rowcount
+            counts = LoadCounts(0, "", new=cur.rowcount)
+        new, revised, unchanged = counts.new, counts.revised, counts.unchanged
+        inserted = counts.new + counts.revised + counts.confirmed
         if progress is not None:
             progress("upsert", len(stage), len(stage))
         _copy_rejected(cur, batch_id, info, rejected)
         resolved = _resolve_earlier_rejections(cur, batch_id, info)
         summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
-        if superseded:
-            summary["superseded"] = superseded
+        if counts.confirmed:
+            summary["confirmed"] = counts.confirmed
+        if counts.superseded:
+            summary["superseded"] = counts.superseded
         if resolved:
             summary["resolved_rejections"] = resolved
         cur.execute(
@@ -495,6 +516,6 @@ def load_rows(
                     ),
                 ),
             )
-    return LoadCounts(
-        batch_id, "loaded", new, revised, unchanged, superseded, len(rejected), resolved, already
-    )
+    counts.batch_id, counts.status = batch_id, "loaded"
+    counts.rejected, counts.resolved, counts.reprocess_of = len(rejected), resolved, already
+    return counts

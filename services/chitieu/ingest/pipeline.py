@@ -262,7 +262,7 @@ def ingest_payload(
     result.rows_resolved, result.reprocess_of = counts.resolved, counts.reprocess_of
     result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
     result.rows_superseded = counts.superseded
-    result.rows_loaded = counts.new + counts.revised
+    result.rows_loaded = counts.new + counts.revised + counts.confirmed
     return result
 
 
