@@ -272,3 +272,83 @@ def test_every_committed_source_spec_yields_a_valid_dag() -> None:
     assert entries, "catalog/sources has no specs"
     assert [e for e in entries if e.error] == []
     assert all(e.dag_id == f"ingest_{e.spec_id}" for e in entries)
+
+
+def test_a_process_that_asked_to_die_with_its_parent_does_when_the_parent_is_killed(tmp_path: Path) -> None:
+    """What a task runner does before its task (on_execute): like Airflow's runner, the child sits in
+    a process group of its own, so killing the parent's group would not reach it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    parent_code = f"""
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    from chitieu.pipeline.processes import die_with_parent
+    die_with_parent()
+    open({str(pid_file)!r}, "w").write(str(os.getpid()))
+    time.sleep(120)
+    os._exit(0)
+time.sleep(120)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], start_new_session=True)
+    try:
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert Path(f"/proc/{child}").exists()
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+        for _ in range(100):
+            stat = Path(f"/proc/{child}/stat")
+            if not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the child outlived its killed parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_airflow_environment_takes_every_address_and_key_from_settings(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from chitieu.pipeline.airflow_env import airflow_env
+    from chitieu.settings import Settings
+
+    settings = Settings(
+        local_dir=tmp_path,
+        local_pg_host="10.9.8.1",
+        airflow_host="10.9.8.1",
+        airflow_bind_host="10.9.8.1",
+        redis_host="10.9.8.1",
+        redis_port=16379,
+        airflow_secret_key=SecretStr("s" * 40),
+        airflow_jwt_secret=SecretStr("j" * 40),
+        airflow_fernet_key=SecretStr("Z2V0LW9uZS10ZXN0LWZlcm5ldC1rZXktMzItYnl0ZXM="),
+        airflow_remote_log_folder="s3://logs/chitieu",
+        airflow_remote_log_conn_id="logs",
+    )
+    env = airflow_env(settings, base={}, executor="celery")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://10.9.8.1:16379/0"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://10.9.8.1:")
+    assert "@10.9.8.1:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert "@10.9.8.1:" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert (env["AIRFLOW__API__SECRET_KEY"], env["AIRFLOW__API_AUTH__JWT_SECRET"]) == ("s" * 40, "j" * 40)
+    assert env["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] == "s3://logs/chitieu"
+    assert not [k for k, v in env.items() if k.startswith("AIRFLOW__") and "127.0.0.1" in v]
+    assert (
+        not list((tmp_path / "airflow").glob(".*key*"))
+        and not (tmp_path / "airflow" / ".jwt_secret").exists()
+    )
+    assert airflow_env(settings, base={}, executor="local")["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
