@@ -31,7 +31,8 @@ from chitieu.pipeline import processes
 from chitieu.settings import PROJECT_ROOT, Settings, get_settings
 from pipeline_support import checksums
 
-pytestmark = [pytest.mark.airflow, pytest.mark.celery]
+# Two whole demo runs of real Airflow, plus a retry after a heartbeat timeout.
+pytestmark = [pytest.mark.airflow, pytest.mark.celery, pytest.mark.timeout(2400)]
 
 NS_WORKER = "worker-ns"
 KILL_SPEC = "so-lieu-thu-ngat-giua-chung"
@@ -74,8 +75,12 @@ def _netns_pids(netns: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def link() -> Iterator[Link]:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 (ip netns, veth); CI runs this as root")
+    if os.geteuid() != 0:
+        pytest.skip("needs root (ip netns, veth); CI runs this as root")
+    if shutil.which("ip") is None:  # a minimal Debian: iproute2 from Debian, like Redis
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "iproute2"], check=True, env=env)
     tag = uuid.uuid4().hex[:6]
     netns, host_if, peer_if = f"chitieu-{tag}", f"cth{tag}", f"ctn{tag}"
     octet = random.randrange(0, 63) * 4
@@ -245,21 +250,35 @@ def test_demo_on_celery_with_a_worker_in_another_namespace_equals_the_local_exec
 ) -> None:
     from chitieu.pipeline import orchestrate
     from chitieu.pipeline.airflow_client import AirflowClient
-    from chitieu.pipeline.airflow_env import api_url
+    from chitieu.pipeline.airflow_env import api_url, write_passwords
 
     said: list[str] = []
 
     _templates(env, said.append)
 
-    # 1. The reference: LocalExecutor.
+    # 1. The reference: LocalExecutor (`pipeline run` without its preparation: the databases are
+    # copies of the migrated templates).
     local_settings = _settings(env, "local")
-    report = orchestrate.run(local_settings, said.append, executor="local")
+    write_passwords(local_settings)
+    orchestrate.place_samples(local_settings)
+    started = orchestrate.start_services(local_settings, said.append, with_api=False, executor="local")
+    client = AirflowClient(
+        api_url(local_settings),
+        local_settings.airflow_admin_user,
+        local_settings.airflow_admin_password.get_secret_value(),
+    )
+    try:
+        client.wait_healthy(timeout=300)
+        report = orchestrate.drive_dags(client, local_settings, said.append)
+    finally:
+        client.close()
+        orchestrate.stop_services(local_settings, started.names, said.append)
     assert not report.failures, (report.failures, said[-20:])
     reference = checksums(local_settings.dsn())
 
     # 2. The CeleryExecutor: worker-1 here (it also serves the inbox queue), one in the namespace.
     settings = _settings(env, "celery")
-    orchestrate.prepare(settings, said.append)
+    write_passwords(settings)
     orchestrate.place_samples(settings)
     started = orchestrate.start_services(settings, said.append, with_api=False, executor="celery", workers=1)
     ns_worker = _start_ns_worker(link, settings, env)
@@ -267,7 +286,7 @@ def test_demo_on_celery_with_a_worker_in_another_namespace_equals_the_local_exec
         api_url(settings), settings.airflow_admin_user, settings.airflow_admin_password.get_secret_value()
     )
     try:
-        client.wait_healthy(timeout=180)
+        client.wait_healthy(timeout=300)
         assert link.host_ip in api_url(settings)
         report = orchestrate.drive_dags(client, settings, said.append)
         assert not report.failures, (report.failures, said[-20:])

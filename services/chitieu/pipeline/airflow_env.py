@@ -124,7 +124,7 @@ def airflow_env(
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "chitieu.pipeline.celery_worker.hostname",
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "chitieu.pipeline.airflow_env.hostname",
         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "chitieu.pipeline.celery_worker.CELERY_CONFIG",
         "AIRFLOW__CELERY__BROKER_URL": broker_url(settings),
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(settings),
@@ -153,3 +153,13 @@ def _remote_logs(settings: Settings) -> dict[str, str]:
         "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": settings.airflow_remote_log_folder,
         "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": settings.airflow_remote_log_conn_id,
     }
+
+
+def hostname() -> str:
+    """The name Airflow records for this process (`[core] hostname_callable`): AIRFLOW_HOSTNAME when
+    set (several workers on one machine, each its own name), else the FQDN."""
+    import socket
+
+    from chitieu.settings import get_settings
+
+    return get_settings().airflow_hostname or socket.getfqdn()
