@@ -352,3 +352,8 @@ def test_airflow_environment_takes_every_address_and_key_from_settings(tmp_path:
         and not (tmp_path / "airflow" / ".jwt_secret").exists()
     )
     assert airflow_env(settings, base={}, executor="local")["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_a_spreadsheet_source_passes_no_machine_path_between_tasks() -> None:
+    """Its one file is named by the spec; the worker that loads it resolves it itself."""
+    assert tasks.list_resources("provincial-report-2020-2024") == [""]

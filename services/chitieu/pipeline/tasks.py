@@ -68,7 +68,11 @@ def list_resources(spec_id: str) -> list[str]:
     """The independent units of work of a source (one mapped task each). May do network I/O."""
     from chitieu.ingest.connectors import get_connector
 
-    resources = get_connector(_spec(spec_id)).resources()
+    spec = _spec(spec_id)
+    if spec.kind == "spreadsheet" and not spec.resources:
+        # One file named by the spec: each worker resolves it itself (no machine path in XCom).
+        return [""]
+    resources = get_connector(spec).resources()
     # A connector with no sub-resources still has one unit of work: the whole source ('').
     return [str(r) if r is not None else "" for r in resources] or [""]
 
