@@ -117,9 +117,10 @@ def test_a_good_file_is_loaded_with_provenance_and_its_report(
     summary = job["report"]["summary"]
     # 119 data rows: 117 good, 2 wrong on purpose (an unknown province, an unreadable value).
     assert (summary["read"], summary["rejected"]) == (119, 2)
-    assert summary["new"] + summary["revised"] + summary["unchanged"] == 117
+    kinds = ("new", "revised", "confirmed", "unchanged", "superseded")
+    assert sum(summary[k] for k in kinds) == 117
     loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
-    assert loaded == summary["loaded"] == summary["new"] + summary["revised"] > 100
+    assert loaded == summary["loaded"] == summary["new"] + summary["revised"] + summary["confirmed"] > 100
     rejected = sorted((r["row"], r["reason_code"]) for r in job["report"]["rejected"])
     assert rejected == [(122, "unknown_jurisdiction"), (123, "unparsable_value")]
     assert job["report"]["rejected_total"] == 2

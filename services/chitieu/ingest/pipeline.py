@@ -42,6 +42,7 @@ class IngestResult:
     rows_new: int = 0
     rows_unchanged: int = 0
     rows_revised: int = 0
+    rows_confirmed: int = 0  # same value and status as the current figure, from a source that outranks it
     rows_superseded: int = 0  # figures kept but not current: a better claim was already known
     rows_rejected: int = 0
     rows_missing: int = 0  # cells holding a missing marker ('-', 'x', '..'): skipped, not rejected
@@ -69,6 +70,7 @@ class IngestResult:
             "new": self.rows_new,
             "unchanged": self.rows_unchanged,
             "revised": self.rows_revised,
+            "confirmed": self.rows_confirmed,
             "superseded": self.rows_superseded,
             "rejected": self.rows_rejected,
             "missing_skipped": self.rows_missing,
@@ -261,7 +263,7 @@ def ingest_payload(
     result.status = counts.status
     result.rows_resolved, result.reprocess_of = counts.resolved, counts.reprocess_of
     result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
-    result.rows_superseded = counts.superseded
+    result.rows_confirmed, result.rows_superseded = counts.confirmed, counts.superseded
     result.rows_loaded = counts.new + counts.revised + counts.confirmed
     return result
 
