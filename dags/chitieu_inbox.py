@@ -1,6 +1,7 @@
-"""Spreadsheets dropped into DATA_DIR/inbox/: each is ingested, then moved to processed/ or
-rejected/ with a `.report.json` beside it. The run also announces uploads loaded through the API
-(or `chitieu ingest`) since the latest evaluation, so that they are evaluated within five minutes.
+"""Spreadsheets dropped into DATA_DIR/inbox/: imported into the archive once (on the inbox host's
+queue), loaded from there on any worker, then moved to processed/ or rejected/ with a
+`.report.json` beside it. The run also announces uploads loaded through the API (or `chitieu
+ingest`) since the latest evaluation, so that they are evaluated within five minutes.
 
 A rejected file is a normal outcome (its report says why, in Vietnamese and English); only an
 error that stops a file from being handled fails the run.
@@ -12,7 +13,7 @@ from typing import Any
 
 from airflow.sdk import Asset, TriggerRule, dag, get_current_context, task
 
-from chitieu.pipeline.dag_defaults import OBSERVATIONS_ASSET, START_DATE, TAGS, default_args
+from chitieu.pipeline.dag_defaults import OBSERVATIONS_ASSET, START_DATE, TAGS, default_args, inbox_queue
 
 OBSERVATIONS = Asset(OBSERVATIONS_ASSET)
 
@@ -29,17 +30,17 @@ OBSERVATIONS = Asset(OBSERVATIONS_ASSET)
     doc_md=__doc__,
 )
 def inbox() -> None:
-    @task
-    def pending() -> list[str]:
+    @task(queue=inbox_queue())
+    def pending() -> list[int]:
         from chitieu.pipeline import tasks
 
-        return tasks.list_inbox()
+        return tasks.import_inbox()
 
-    @task(map_index_template="{{ task.op_kwargs['path'].rsplit('/', 1)[-1] }}", max_active_tis_per_dagrun=2)
-    def ingest_file(path: str) -> dict[str, Any]:
+    @task(map_index_template="{{ task.op_kwargs['item'] }}", max_active_tis_per_dagrun=2)
+    def ingest_file(item: int) -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
-        return tasks.ingest_inbox_file(path)
+        return tasks.ingest_inbox_item(item)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[OBSERVATIONS])
     def announce(results: list[dict[str, Any] | None]) -> dict[str, Any]:
@@ -62,9 +63,16 @@ def inbox() -> None:
 
         return tasks.verdict(list(results), fail_on_rejected=False)
 
-    settled = ingest_file.expand(path=pending())
+    @task(trigger_rule=TriggerRule.ALL_DONE, queue=inbox_queue())
+    def move_settled(results: list[dict[str, Any] | None]) -> dict[str, Any]:
+        from chitieu.pipeline import tasks
+
+        return tasks.settle_inbox()
+
+    settled = ingest_file.expand(item=pending())
     announce(settled)
     verdict(settled)
+    move_settled(settled)
 
 
 inbox()

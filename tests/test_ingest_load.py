@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from chitieu.catalog.indicators import IndicatorRegistry, indicator_from_dict
-from chitieu.ingest.archive import archive_path
+from chitieu.ingest.archive import archived_names, read_archived
 from chitieu.ingest.pipeline import ingest_file
 from chitieu.ingest.transform import Catalog
 from chitieu.settings import get_settings
@@ -117,9 +117,9 @@ def test_load_with_provenance_and_quarantine(db: psycopg.Connection, tmp_path: P
     ).fetchone()
     assert batch is not None
     assert batch[:4] == ("loaded", 5, 3, 1)
-    archived = archive_path(res.file_sha256 or "")
-    assert batch[4] == str(archived) and archived.read_bytes() == path.read_bytes()
-    assert "kts-2024.xlsx" in archived.with_name(archived.name + ".names").read_text(encoding="utf-8")
+    assert batch[4] is None  # no machine path: the archive is addressed by the checksum
+    assert read_archived(res.file_sha256 or "") == path.read_bytes()
+    assert archived_names(res.file_sha256 or "") == ["kts-2024.xlsx"]
     rej = db.execute(
         "SELECT batch_id, sheet, row_num, column_name, raw, reason_code, reason_vi, reason_en "
         "FROM rejected_rows"
@@ -219,14 +219,27 @@ def test_revision_adds_a_vintage_and_as_of_keeps_the_old_figure(
 def test_status_change_alone_is_a_revision(db: psycopg.Connection, tmp_path: Path) -> None:
     ingest_file(db, write(tmp_path, "v1.xlsx", V1), catalog=test_catalog())
     v2 = [list(r) for r in V1]
-    v2[3][4] = "sơ bộ"
+    v2[2][4] = "chính thức"  # the 2023 estimate confirmed as final, same value
     res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
     assert (res.rows_revised, res.rows_loaded) == (1, 1)
     current = db.execute(
         "SELECT value, status FROM observations_current "
-        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2023-01-01'"
     ).fetchone()
-    assert current == (11.2, "provisional")  # same figure, now marked 'sơ bộ'
+    assert current == (10.5, "final")
+
+
+def test_a_final_figure_marked_provisional_later_stays_final(db: psycopg.Connection, tmp_path: Path) -> None:
+    """Precedence: a provisional claim never replaces a final one; it is kept as superseded."""
+    ingest_file(db, write(tmp_path, "v1.xlsx", V1), catalog=test_catalog())
+    v2 = [list(r) for r in V1]
+    v2[3][4] = "sơ bộ"
+    res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
+    assert (res.rows_revised, res.rows_loaded, res.rows_superseded) == (0, 0, 1)
+    where = "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+    assert db.execute(f"SELECT value, status FROM observations_current {where}").fetchone() == (11.2, "final")
+    kept = db.execute(f"SELECT value, status, file_name FROM observations_superseded {where}").fetchall()
+    assert kept == [(11.2, "provisional", "v2.xlsx")]
 
 
 def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: Path) -> None:
@@ -238,14 +251,14 @@ def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: P
     row = db.execute("SELECT status, error FROM load_batches WHERE id=%s", (res.batch_id,)).fetchone()
     assert row is not None and row[0] == "rejected" and "CSV" in row[1]
     assert count(db, "SELECT count(*) FROM rejected_rows WHERE reason_code='unreadable_file'") == 1
-    assert archive_path(res.file_sha256 or "").exists()  # archived before parsing
+    assert read_archived(res.file_sha256 or "") == path.read_bytes()  # archived before parsing
 
 
 def test_dry_run_touches_nothing(db: psycopg.Connection, tmp_path: Path) -> None:
     res = ingest_file(None, write(tmp_path, "d.xlsx", V1), dry_run=True, catalog=test_catalog())
     assert res.status == "dry_run" and len(res.observations) == 3
     assert count(db, "SELECT count(*) FROM load_batches") == 0
-    assert not (tmp_path / "data" / "archive").exists()
+    assert count(db, "SELECT count(*) FROM archive_files") == 0
 
 
 def test_a_load_killed_during_copy_leaves_nothing_and_a_retry_succeeds(db_dsn: str, tmp_path: Path) -> None:

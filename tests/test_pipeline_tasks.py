@@ -42,15 +42,28 @@ def test_upload_names_cannot_escape_the_inbox(data_dir: Path) -> None:
     assert inbox.safe_name("...") == "upload"
 
 
+def _inbox_run(data_dir: Path) -> list[dict[str, object]]:
+    """What the inbox DAG does: import (inbox host), load each item (any worker), move (inbox host)."""
+    reports = [tasks.ingest_inbox_item(item) for item in tasks.import_inbox()]
+    tasks.settle_inbox()
+    return reports
+
+
 def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connection, data_dir: Path) -> None:
     sample = SAMPLES / "inbox" / "mau-nhap-lieu-4-tinh-2020-2025.xlsx"
     placed = inbox.place(data_dir, sample.name, sample.read_bytes())
-    report = tasks.ingest_inbox_file(str(placed))
+    items = tasks.import_inbox()
+    assert len(items) == 1 and tasks.import_inbox() == items  # imported once, whoever asks again
+    # the file is loaded from the archive: the inbox folder is not needed where it is loaded
+    placed.rename(data_dir / "elsewhere.xlsx")
+    report = tasks.ingest_inbox_item(items[0])
+    (data_dir / "elsewhere.xlsx").rename(placed)
     assert report["outcome"] == "processed"
+    assert tasks.settle_inbox() == {"moved": {"processed": 1}}
     assert not placed.exists()
-    moved = Path(report["path"])
-    assert moved.parent == data_dir / "processed" and moved.read_bytes() == sample.read_bytes()
-    on_disk = json.loads(Path(report["report_path"]).read_text(encoding="utf-8"))
+    moved = data_dir / "processed" / str(report["file"])
+    assert moved.read_bytes() == sample.read_bytes()
+    on_disk = json.loads(moved.with_name(moved.name + inbox.REPORT_SUFFIX).read_text(encoding="utf-8"))
     assert on_disk["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
     loaded = catalog_db.execute("SELECT count(*) FROM observations WHERE source_id = 'upload'").fetchone()
     assert loaded is not None and loaded[0] == report["rows_loaded"] > 100
@@ -58,23 +71,24 @@ def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connec
     assert report["rows_rejected"] == 2
     reasons = catalog_db.execute("SELECT reason_vi, reason_en FROM rejected_rows").fetchall()
     assert len(reasons) == 2 and all(vi and en and vi != en for vi, en in reasons)
-
+    # A retry of the load after it settled returns the stored report and loads nothing.
     before = catalog_db.execute("SELECT count(*) FROM observations").fetchone()
-    # The same file dropped again: skipped by checksum, nothing new, moved again.
-    again = tasks.ingest_inbox_file(str(inbox.place(data_dir, sample.name, sample.read_bytes())))
-    assert again["outcome"] == "processed" and again["rows_loaded"] == 0
-    assert again["batches"][0]["status"] == "skipped"
+    assert tasks.ingest_inbox_item(items[0]) == json.loads(json.dumps(report))
+    # The same file dropped again: the same item, nothing new, moved again.
+    inbox.place(data_dir, sample.name, sample.read_bytes())
+    assert _inbox_run(data_dir) == []
+    assert list((data_dir / "inbox").iterdir()) == []
     assert catalog_db.execute("SELECT count(*) FROM observations").fetchone() == before
-    # A retry after the move finds the report instead of failing.
-    assert tasks.ingest_inbox_file(str(placed))["sha256"] == report["sha256"]
+    assert catalog_db.execute("SELECT count(*) FROM inbox_items").fetchone() == (1,)
 
 
 def test_unreadable_inbox_file_goes_to_rejected(catalog_db: psycopg.Connection, data_dir: Path) -> None:
     sample = SAMPLES / "inbox" / "tep-hong.xlsx"
-    report = tasks.ingest_inbox_file(str(inbox.place(data_dir, sample.name, sample.read_bytes())))
+    inbox.place(data_dir, sample.name, sample.read_bytes())
+    [report] = _inbox_run(data_dir)
     assert report["outcome"] == "rejected"
-    assert Path(report["path"]).parent == data_dir / "rejected"
-    error = report["batches"][0]["error"]
+    assert (data_dir / "rejected" / str(report["file"])).exists()
+    error = report["batches"][0]["error"]  # type: ignore[index]
     assert " / " in error  # Vietnamese / English
     assert tasks.summarise([report])["new_data"] is False
 
@@ -151,23 +165,22 @@ def test_prune_keeps_the_latest_evaluations(db: psycopg.Connection) -> None:
         assert maintenance.prune_evaluations(conn, retention_days=365)["runs_deleted"] == 0
 
 
-def test_archive_check_finds_missing_and_corrupt_files(db: psycopg.Connection, tmp_path: Path) -> None:
+def test_archive_check_finds_missing_and_corrupt_files(db: psycopg.Connection) -> None:
     from chitieu.ingest.archive import archive_bytes
 
-    good = archive_bytes(b"good", "good.csv", data_dir=tmp_path)
-    bad = archive_bytes(b"bad", "bad.csv", data_dir=tmp_path)
-    bad.path.write_bytes(b"tampered")
-    rows = [(good.sha256, str(good.path)), (bad.sha256, str(bad.path)), ("0" * 64, str(tmp_path / "gone"))]
-    for sha, path in rows:
+    good = archive_bytes(b"good", "good.csv")
+    bad = archive_bytes(b"bad", "bad.csv")
+    db.execute("UPDATE archive_files SET content = 'tampered' WHERE sha256 = %s", (bad.sha256,))
+    for sha in (good.sha256, bad.sha256, "0" * 64):
         db.execute(
-            """INSERT INTO load_batches (source_id, file_sha256, archived_path, fetched_at, status)
-               VALUES ('upload', %s, %s, now(), 'loaded')""",
-            (sha, path),
+            """INSERT INTO load_batches (source_id, file_sha256, fetched_at, status)
+               VALUES ('upload', %s, now(), 'loaded')""",
+            (sha,),
         )
-    report = maintenance.verify_archive(db, tmp_path)
+    report = maintenance.verify_archive(db)
     assert report["checked"] == 3
-    assert report["corrupt"] == [str(bad.path)]
-    assert report["missing"] == [str(tmp_path / "gone")]
+    assert report["corrupt"] == [bad.sha256]
+    assert report["missing"] == ["0" * 64]
 
 
 def test_task_outcomes_are_recorded_once_per_task(db: psycopg.Connection, db_dsn: str) -> None:
@@ -259,3 +272,88 @@ def test_every_committed_source_spec_yields_a_valid_dag() -> None:
     assert entries, "catalog/sources has no specs"
     assert [e for e in entries if e.error] == []
     assert all(e.dag_id == f"ingest_{e.spec_id}" for e in entries)
+
+
+def test_a_process_that_asked_to_die_with_its_parent_does_when_the_parent_is_killed(tmp_path: Path) -> None:
+    """What a task runner does before its task (on_execute): like Airflow's runner, the child sits in
+    a process group of its own, so killing the parent's group would not reach it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    parent_code = f"""
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    from chitieu.pipeline.processes import die_with_parent
+    die_with_parent()
+    open({str(pid_file)!r}, "w").write(str(os.getpid()))
+    time.sleep(120)
+    os._exit(0)
+time.sleep(120)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], start_new_session=True)
+    try:
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert Path(f"/proc/{child}").exists()
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+        for _ in range(100):
+            stat = Path(f"/proc/{child}/stat")
+            if not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the child outlived its killed parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_airflow_environment_takes_every_address_and_key_from_settings(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from chitieu.pipeline.airflow_env import airflow_env
+    from chitieu.settings import Settings
+
+    settings = Settings(
+        local_dir=tmp_path,
+        local_pg_host="10.9.8.1",
+        airflow_host="10.9.8.1",
+        airflow_bind_host="10.9.8.1",
+        redis_host="10.9.8.1",
+        redis_port=16379,
+        airflow_secret_key=SecretStr("s" * 40),
+        airflow_jwt_secret=SecretStr("j" * 40),
+        airflow_fernet_key=SecretStr("Z2V0LW9uZS10ZXN0LWZlcm5ldC1rZXktMzItYnl0ZXM="),
+        airflow_remote_log_folder="s3://logs/chitieu",
+        airflow_remote_log_conn_id="logs",
+    )
+    env = airflow_env(settings, base={}, executor="celery")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://10.9.8.1:16379/0"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://10.9.8.1:")
+    assert "@10.9.8.1:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert "@10.9.8.1:" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert (env["AIRFLOW__API__SECRET_KEY"], env["AIRFLOW__API_AUTH__JWT_SECRET"]) == ("s" * 40, "j" * 40)
+    assert env["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] == "s3://logs/chitieu"
+    assert not [k for k, v in env.items() if k.startswith("AIRFLOW__") and "127.0.0.1" in v]
+    assert (
+        not list((tmp_path / "airflow").glob(".*key*"))
+        and not (tmp_path / "airflow" / ".jwt_secret").exists()
+    )
+    assert airflow_env(settings, base={}, executor="local")["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_a_spreadsheet_source_passes_no_machine_path_between_tasks() -> None:
+    """Its one file is named by the spec; the worker that loads it resolves it itself."""
+    assert tasks.list_resources("provincial-report-2020-2024") == [""]

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     local_pg_user: str = "chitieu"
     local_pg_password: SecretStr = SecretStr("chitieu-local")
     local_pg_database: str = "chitieu"
+    # Where clients reach the embedded cluster, and what it listens on / accepts (set at `db up`
+    # initialisation): loopback unless workers on other hosts connect to it.
+    local_pg_host: str = "127.0.0.1"
+    local_pg_listen_addresses: str = "127.0.0.1"
+    local_pg_allowed_networks: str = "127.0.0.1/32"
     pg_major: int = 15
     readonly_db_user: str = "grafana_reader"
     readonly_db_password: SecretStr = SecretStr("grafana-reader-local")
@@ -32,7 +37,10 @@ class Settings(BaseSettings):
     catalog_dir: Path = PROJECT_ROOT / "catalog"
     schemas_dir: Path = PROJECT_ROOT / "schemas"
     samples_dir: Path = PROJECT_ROOT / "samples"
-    data_dir: Path = PROJECT_ROOT / ".local" / "data"  # archive/, inbox/, processed/, rejected/
+    data_dir: Path = PROJECT_ROOT / ".local" / "data"  # inbox/, processed/, rejected/ (this host's)
+    # Where received files are archived: empty = in the database (shared by every worker and the
+    # API); or an fsspec URL (s3://bucket/prefix, gs://..., file:///srv/archive) every reader reaches.
+    archive_url: str = ""
 
     # --- ingestion (issue 4) ------------------------------------------------------------------------
     # Replaces '{publisher_base_url}' in source specs' URLs; the demo's local publisher server.
@@ -103,6 +111,26 @@ class Settings(BaseSettings):
     airflow_port: int = 8080
     airflow_admin_user: str = "admin"
     airflow_admin_password: SecretStr = SecretStr("admin")
+    # Where every component (scheduler, workers on other hosts, the CLI) reaches the Airflow API
+    # server, and the address it binds.
+    airflow_database: str = "airflow"  # Airflow's metadata database, on our PostgreSQL server
+    airflow_host: str = "127.0.0.1"
+    airflow_bind_host: str = "127.0.0.1"
+    # Keys every Airflow component must share (api-server, scheduler, workers on every host): set
+    # them for more than one host; unset, each is generated once into AIRFLOW_HOME (one host only).
+    airflow_secret_key: SecretStr | None = None
+    airflow_jwt_secret: SecretStr | None = None
+    airflow_fernet_key: SecretStr | None = None
+    # Task logs in a shared store (e.g. s3://bucket/logs with an Airflow connection id); empty =
+    # each worker keeps its own under AIRFLOW_HOME/logs.
+    airflow_remote_log_folder: str = ""
+    airflow_remote_log_conn_id: str = ""
+    # A task whose runner stops heartbeating this long is failed and retried (Airflow's default is
+    # 300 s: a lost worker would stall its tasks for five minutes).
+    airflow_task_heartbeat_timeout_seconds: int = 60
+    # The name this process's Airflow components record on task instances; empty = the machine's
+    # FQDN. `pipeline run|up` gives each Celery worker its own.
+    airflow_hostname: str = ""
 
     # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance (issue 6) ---------------------
     airflow_home: Path | None = None  # default LOCAL_DIR/airflow
@@ -110,8 +138,22 @@ class Settings(BaseSettings):
     # maintenance drops evaluation chunks older than this (never the latest run's)
     evaluation_retention_days: int = 730
     pipeline_retry_delay_seconds: int = 30  # first retry delay of DAG tasks (doubles each retry, max 30 min)
+    # The Celery queue of the inbox DAG's import and move tasks: only workers on the host with
+    # DATA_DIR/inbox serve it (`pipeline run|up` workers serve it and the default queue).
+    pipeline_inbox_queue: str = "inbox"
+    # `pipeline run|up`: 'local' (LocalExecutor) or 'celery' (CeleryExecutor, Redis broker, workers)
+    pipeline_executor: str = "local"
+    pipeline_workers: int = 2  # Celery workers `pipeline run|up --executor celery` starts
+    pipeline_worker_concurrency: int = 2  # task slots of each worker
+    # The Celery broker: empty = the Redis that `pipeline run|up` starts on REDIS_HOST:REDIS_PORT.
+    celery_broker_url: str = ""
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
     # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml's defaults point at it)
     demo_webhook_port: int = 8099
+    # the address the demo's fake publishers and webhook receiver bind (PUBLISHER_BASE_URL and the
+    # routes name it): loopback unless workers on other hosts must reach them
+    demo_services_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:
@@ -138,7 +180,7 @@ class Settings(BaseSettings):
             return make_conninfo(**params)  # type: ignore[arg-type]
         password = self.local_pg_password.get_secret_value()
         db = database or self.local_pg_database
-        return f"postgresql://{self.local_pg_user}:{password}@127.0.0.1:{self.local_pg_port}/{db}"
+        return f"postgresql://{self.local_pg_user}:{password}@{self.local_pg_host}:{self.local_pg_port}/{db}"
 
 
 @lru_cache(maxsize=1)

@@ -21,15 +21,23 @@ def _say(text: str) -> None:
     console.print(text)
 
 
+EXECUTOR = typer.Option(
+    None,
+    "--executor",
+    help="local (LocalExecutor) or celery (CeleryExecutor + Redis + workers); default PIPELINE_EXECUTOR",
+)
+WORKERS = typer.Option(None, "--workers", min=1, help="Celery workers to start; default PIPELINE_WORKERS")
+
+
 @app.command()
-def run() -> None:
+def run(executor: str | None = EXECUTOR, workers: int | None = WORKERS) -> None:
     """Run every DAG once on the samples through real Airflow, wait, stop, print the statuses."""
     from chitieu.pipeline import orchestrate
     from chitieu.pipeline.airflow_env import airflow_home
 
     settings = get_settings()
     try:
-        report = orchestrate.run(settings, _say)
+        report = orchestrate.run(settings, _say, executor=executor, workers=workers)
     except orchestrate.PipelineError as exc:
         console.print(f"[bold red]pipeline run failed / quy trình lỗi:[/] {exc}")
         console.print(f"Airflow logs: {airflow_home(settings) / 'logs'}")
@@ -98,7 +106,8 @@ def _where_to_look(*, running: bool) -> None:
         f"Airflow UI: {api_url(s)}  (login {s.airflow_admin_user} / AIRFLOW_ADMIN_PASSWORD; {state})",
         f"API: http://{s.api_host}:{s.api_port}/api/v1/docs  ({state}; `chitieu serve`)",
         f"Dashboards: {root / 'dashboards' / 'build'} (JSON) and {root / 'infra' / 'grafana'} (provisioning)",
-        f"Data: inbox/processed/rejected/archive under {s.data_dir}",
+        f"Data: inbox/processed/rejected under {s.data_dir}; archived files in the database"
+        + (f" and {s.archive_url}" if s.archive_url else ""),
         f"Notifications received: {notifications_file(s)}",
         f"Airflow logs: {airflow_home(s) / 'logs'}",
     ]
@@ -106,13 +115,13 @@ def _where_to_look(*, running: bool) -> None:
 
 
 @app.command()
-def up() -> None:
+def up(executor: str | None = EXECUTOR, workers: int | None = WORKERS) -> None:
     """Start Airflow, the API, the fake publishers and the webhook receiver; keep them running."""
     from chitieu.pipeline import orchestrate
 
     settings = get_settings()
     try:
-        orchestrate.up(settings, _say)
+        orchestrate.up(settings, _say, executor=executor, workers=workers)
     except (orchestrate.PipelineError, orchestrate.AirflowError) as exc:
         console.print(f"[bold red]pipeline up failed:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -95,7 +95,7 @@ class Cluster:
         with conf.open("a") as fh:
             fh.write(
                 "\n# --- chitieu embedded cluster ---\n"
-                "listen_addresses = '127.0.0.1'\n"
+                f"listen_addresses = '{self.settings.local_pg_listen_addresses}'\n"
                 f"port = {self.settings.local_pg_port}\n"
                 "unix_socket_directories = ''\n"
                 "shared_preload_libraries = 'timescaledb'\n"
@@ -107,9 +107,10 @@ class Cluster:
                 "max_wal_size = 2GB\n"
                 "timezone = 'UTC'\n"
             )
+        networks = [n.strip() for n in self.settings.local_pg_allowed_networks.split(",") if n.strip()]
         (self.data_dir / "pg_hba.conf").write_text(
-            "# chitieu embedded cluster: loopback only, passwords required\n"
-            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "# chitieu embedded cluster: LOCAL_PG_ALLOWED_NETWORKS only, passwords required\n"
+            + "".join(f"host all all {n} scram-sha-256\n" for n in networks)
         )
 
     def start(self) -> None:
@@ -203,7 +204,8 @@ def up(settings: Settings, *, extra_databases: tuple[str, ...] = ("airflow",)) -
         if ensure_database(settings, db):
             actions.append(f"created database {db}")
     state = ", ".join(actions) if actions else "already running"
-    return f"embedded TimescaleDB on 127.0.0.1:{settings.local_pg_port} ({state}); data in {cluster.root}"
+    where = f"{settings.local_pg_host}:{settings.local_pg_port}"
+    return f"embedded TimescaleDB on {where} ({state}); data in {cluster.root}"
 
 
 def down(settings: Settings) -> str:

@@ -1,66 +1,140 @@
 """Content-addressed archive of every payload, written before anything parses it.
 
-DATA_DIR/archive/ab/abcdef... holds the bytes (named by their sha256); a sidecar
-'<sha256>.names' lists every original name the same bytes arrived under, one per line.
+The bytes are stored once per sha256 where every worker and the API can read them: in the database
+(table archive_files) by default, or, when ARCHIVE_URL names one, in an object store through fsspec
+(`s3://bucket/prefix`, `gs://…`, `file:///srv/archive`), at <url>/<sha[:2]>/<sha>. Either way the
+database keeps one row per file and every name it arrived under (archive_names). Readers go through
+`read_archived(sha256)` only, and nothing records a path on some machine.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from chitieu.settings import get_settings
+
+DATABASE_STORE = "database"
+
+
+class ArchiveError(OSError):
+    """The archived bytes of a checksum are not where the archive says."""
+
+
+class ArchiveCorrupt(ArchiveError):
+    """The archived bytes no longer hash to the checksum they were stored under."""
 
 
 @dataclass(frozen=True)
 class ArchivedFile:
     sha256: str
-    path: Path
     name: str
     size: int
+    store: str  # 'database' or the object-store URL the bytes were written under
+
+    @property
+    def path(self) -> Path:
+        """The file's address relative to the archive (not a location on this machine)."""
+        return Path("sha256") / self.sha256
 
 
 def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def archive_root(data_dir: Path | None = None) -> Path:
-    return Path(data_dir if data_dir is not None else get_settings().data_dir) / "archive"
+def _object_url(base: str, sha256: str) -> str:
+    return f"{base.rstrip('/')}/{sha256[:2]}/{sha256}"
 
 
-def archive_path(sha256: str, data_dir: Path | None = None) -> Path:
-    return archive_root(data_dir) / sha256[:2] / sha256
+@contextmanager
+def _connection(conn: psycopg.Connection | None) -> Iterator[psycopg.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    from chitieu.db.connect import connect
+
+    with connect(autocommit=True) as own:
+        yield own
+
+
+def _write_object(url: str, content: bytes) -> None:
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, path = fsspec.core.url_to_fs(url)
+    if fs.exists(path) and fs.size(path) == len(content):
+        return
+    if isinstance(fs, LocalFileSystem):  # a directory: write aside, then rename (never half a file)
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        tmp = f"{path}.{uuid.uuid4().hex}.incoming"
+        fs.pipe_file(tmp, content)
+        fs.mv(tmp, path)
+    else:  # an object store: one PUT, and an object is never visible half-written
+        fs.pipe_file(path, content)
 
 
 def archive_bytes(
-    content: bytes, name: str, *, data_dir: Path | None = None, sha256: str | None = None
+    content: bytes,
+    name: str,
+    *,
+    conn: psycopg.Connection | None = None,
+    sha256: str | None = None,
 ) -> ArchivedFile:
-    """Store `content` once (atomic rename, so a crash never leaves a half file) and record `name`."""
+    """Store `content` once and record `name` among the names it arrived under.
+
+    Concurrent callers with the same bytes are safe: the row is inserted with ON CONFLICT, and the
+    object (when in an object store) is written before its row, so a row always has its bytes."""
     digest = sha256 or sha256_of(content)
-    target = archive_path(digest, data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    base = get_settings().archive_url
+    store = base or DATABASE_STORE
+    if base:
+        _write_object(_object_url(base, digest), content)
+    with _connection(conn) as c, c.transaction():
+        c.execute(
+            """INSERT INTO archive_files (sha256, size, content, store) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (sha256) DO NOTHING""",
+            (digest, len(content), None if base else content, store),
+        )
+        c.execute(
+            "INSERT INTO archive_names (sha256, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (digest, name),
+        )
+    return ArchivedFile(digest, name, len(content), store)
+
+
+def read_archived(sha256: str, *, conn: psycopg.Connection | None = None) -> bytes:
+    """The archived bytes of `sha256`; every reader goes through here, whatever stores them.
+    Raises ArchiveError (an OSError) when they are missing, ArchiveCorrupt when they no longer
+    hash to `sha256`."""
+    with _connection(conn) as c:
+        row = c.execute("SELECT content, store FROM archive_files WHERE sha256 = %s", (sha256,)).fetchone()
+    if row is None:
+        raise ArchiveError(f"not archived: {sha256}")
+    content: Any = row[0]
+    if content is None:
+        import fsspec
+
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    names = target.with_name(digest + ".names")
-    known = names.read_text(encoding="utf-8").splitlines() if names.exists() else []
-    if name not in known:
-        with names.open("a", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-    return ArchivedFile(digest, target, name, len(content))
+            with fsspec.open(_object_url(str(row[1]), sha256), "rb") as fh:
+                content = fh.read()
+        except FileNotFoundError as exc:
+            raise ArchiveError(f"archived object missing: {sha256} in {row[1]}") from exc
+    data = bytes(content)
+    if sha256_of(data) != sha256:
+        raise ArchiveCorrupt(f"archived bytes no longer match their checksum: {sha256}")
+    return data
 
 
-def read_archived(sha256: str, *, data_dir: Path | None = None) -> bytes:
-    """The archived bytes of `sha256`; every reader goes through here, whatever stores them."""
-    return archive_path(sha256, data_dir).read_bytes()
+def archived_names(sha256: str, *, conn: psycopg.Connection | None = None) -> list[str]:
+    with _connection(conn) as c:
+        rows = c.execute(
+            "SELECT name FROM archive_names WHERE sha256 = %s ORDER BY first_seen_at, name", (sha256,)
+        ).fetchall()
+    return [str(r[0]) for r in rows]

@@ -2,7 +2,13 @@
 
 The batch row, the new vintages and the quarantined rows commit together or not at all, so a
 load killed midway leaves nothing behind and can simply be retried. A figure whose value and
-status equal its current vintage adds nothing; a different one adds a vintage (a revision).
+status equal its current vintage adds nothing; a different one that outranks it (see _insert_changed)
+adds a vintage (a revision); one that does not is kept in observations_superseded.
+
+Ordering: the comparison and the insert run while this load holds the advisory lock of every
+indicator it writes, and loaded_at is a clock read under those locks, so vintage time is commit
+order among loads that share an indicator: a long load that started first but commits last is
+stamped last and was compared with what the shorter one committed.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class LoadCounts:
     new: int = 0
     revised: int = 0
     unchanged: int = 0
+    confirmed: int = 0  # the same value and status from another source that outranks the current one
+    superseded: int = 0  # figures that lost to a better claim already known: kept, not current
     rejected: int = 0
     resolved: int = 0  # rows earlier loads of this file had quarantined that passed now
     reprocess_of: int | None = None
@@ -239,11 +247,11 @@ def _stage_text(frame: pd.DataFrame) -> Iterator[str]:
 
 INSERT_COLUMNS = (
     "jurisdiction_id, indicator_code, period_start, period_type, period_end, value, status, source_id, "
-    "batch_id, file_sha256, file_name, sheet, row_num, cell, fetched_at"
+    "batch_id, file_sha256, file_name, sheet, row_num, cell, fetched_at, loaded_at, source_priority"
 )
 SELECT_COLUMNS = (
     "jurisdiction_id, indicator_code, period_start, period_type, period_end, value, status, %(source_id)s, "
-    "%(batch_id)s, %(sha)s, %(file_name)s, sheet, row_num, cell, %(fetched_at)s"
+    "%(batch_id)s, %(sha)s, %(file_name)s, sheet, row_num, cell, %(fetched_at)s, %(loaded_at)s, %(priority)s"
 )
 
 
@@ -263,8 +271,21 @@ def _overlaps_existing(cur: psycopg.Cursor[Any], stage: pd.DataFrame) -> bool:
     return bool(row and row[0])
 
 
-def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[int, int, int, int]:
-    """New vintages for figures that are new or differ from their current vintage; the counts."""
+def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCounts:
+    """Compare the staged figures with their current vintages and write what they add; the counts
+    (batch_id and status left for the caller). new + revised + confirmed + unchanged + superseded is
+    every staged row; inserted = new + revised + confirmed."""
+    # Which claim is current when several give a figure: the greater (status = 'final',
+    # source_priority, fetched_at), compared left to right — final beats provisional, then the source
+    # priority of its spec, then the newest publication; a tie goes to the later load
+    # (docs/ingestion.md, "Order and precedence"). A staged figure is then:
+    #   new        no current vintage                                  -> a vintage
+    #   revised    another value or status, and it outranks            -> a vintage
+    #   confirmed  the same value and status from ANOTHER source that  -> a vintage (its provenance
+    #              outranks                                               now wins)
+    #   unchanged  the same value and status from the same source      -> nothing
+    #   superseded it does not outrank (and is no unchanged repeat)    -> observations_superseded,
+    #              unless this source already made that same claim        once
     # Only the current vintages of this file's indicators and periods are compared.
     row = cur.execute(
         f"""
@@ -274,32 +295,79 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> tuple[i
             FROM chitieu_stage
         ), cur AS (
             SELECT DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)
-                   o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.value, o.status
+                   o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.value, o.status,
+                   o.source_id, o.source_priority, o.fetched_at
             FROM observations o, bounds b
             WHERE o.indicator_code = ANY (b.inds) AND o.period_start BETWEEN b.lo AND b.hi
             ORDER BY o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.loaded_at DESC
-        ), cls AS MATERIALIZED (
-            SELECT s.*, c.jurisdiction_id IS NOT NULL AS existed,
-                   (c.jurisdiction_id IS NULL OR c.value IS DISTINCT FROM s.value
-                    OR c.status IS DISTINCT FROM s.status) AS changed
+        ), cmp AS (
+            SELECT s.*, c.jurisdiction_id IS NULL AS fresh,
+                   (c.value IS NOT DISTINCT FROM s.value AND c.status IS NOT DISTINCT FROM s.status) AS same,
+                   c.source_id IS NOT DISTINCT FROM %(source_id)s AS own,
+                   (s.status = 'final', %(priority)s::integer, %(fetched_at)s::timestamptz)
+                       >= (c.status = 'final', c.source_priority, c.fetched_at) AS wins
             FROM chitieu_stage s
             LEFT JOIN cur c USING (jurisdiction_id, indicator_code, period_type, period_start)
+        ), cls AS MATERIALIZED (
+            SELECT cmp.*,
+                   CASE WHEN fresh THEN 'new'
+                        WHEN same AND own THEN 'unchanged'
+                        WHEN NOT wins THEN 'superseded'
+                        WHEN same THEN 'confirmed'
+                        ELSE 'revised' END AS outcome
+            FROM cmp
         ), ins AS (
             INSERT INTO observations ({INSERT_COLUMNS})
-            SELECT {SELECT_COLUMNS} FROM cls WHERE changed
+            SELECT {SELECT_COLUMNS} FROM cls WHERE outcome IN ('new', 'revised', 'confirmed')
+            RETURNING 1
+        ), lost AS (
+            INSERT INTO observations_superseded ({INSERT_COLUMNS})
+            SELECT {SELECT_COLUMNS} FROM cls
+            WHERE outcome = 'superseded' AND NOT EXISTS (
+                SELECT 1 FROM observations_superseded x
+                WHERE x.jurisdiction_id = cls.jurisdiction_id AND x.indicator_code = cls.indicator_code
+                  AND x.period_type = cls.period_type AND x.period_start = cls.period_start
+                  AND x.source_id = %(source_id)s AND x.value = cls.value AND x.status = cls.status)
             RETURNING 1
         )
-        SELECT count(*) FILTER (WHERE NOT existed),
-               count(*) FILTER (WHERE existed AND changed),
-               count(*) FILTER (WHERE existed AND NOT changed),
+        SELECT count(*) FILTER (WHERE outcome = 'new'),
+               count(*) FILTER (WHERE outcome = 'revised'),
+               count(*) FILTER (WHERE outcome = 'confirmed'),
+               count(*) FILTER (WHERE outcome = 'unchanged'),
+               count(*) FILTER (WHERE outcome = 'superseded'),
                (SELECT count(*) FROM ins)
         FROM cls
         """,
         params,
     ).fetchone()
     assert row is not None
-    new, revised, unchanged, inserted = (int(x) for x in row)
-    return new, revised, unchanged, inserted
+    new, revised, confirmed, unchanged, superseded, inserted = (int(x) for x in row)
+    assert inserted == new + revised + confirmed
+    return LoadCounts(
+        0, "", new=new, revised=revised, confirmed=confirmed, unchanged=unchanged, superseded=superseded
+    )
+
+
+def _source_priority(cur: psycopg.Cursor[Any], source_id: str) -> int:
+    """The priority declared in the source's spec (0 when it declares none, or for uploads)."""
+    row = cur.execute(
+        "SELECT coalesce((spec->>'priority')::integer, 0) FROM sources WHERE id = %s", (source_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+VINTAGE_CLOCK_LOCK = "chitieu-vintage-clock"  # also taken (shared) by vintage_now() in SQL
+
+
+def _vintage_clock(cur: psycopg.Cursor[Any]) -> datetime:
+    """The vintage time of this load: clock_timestamp() (not now(), the transaction's start) read
+    under the vintage-clock lock, held until commit. A reader that took the same lock shared
+    (`SELECT vintage_now()`) therefore never sees a vintage stamped before its clock commit after
+    it: as_of(t) for such a t can never change later. Taken after the indicator locks, never before."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (VINTAGE_CLOCK_LOCK,))
+    row = cur.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _session_settings(conn: psycopg.Connection, rows: int) -> None:
@@ -391,31 +459,43 @@ def load_rows(
             "sha": info.file_sha256,
             "file_name": info.file_name,
             "fetched_at": info.fetched_at,
+            "priority": _source_priority(cur, info.source_id),
         }
         if progress is not None:
             progress("upsert", 0, len(stage))
+        # The vintage time: read now that every load this one could conflict with has committed (it
+        # held the locks) or will wait for ours, so loaded_at follows commit order, not start order.
+        params["loaded_at"] = _vintage_clock(cur)
         if _overlaps_existing(cur, stage):
             cur.execute("ANALYZE chitieu_stage")
-            new, revised, unchanged, inserted = _insert_changed(cur, params)
+            counts = _insert_changed(cur, params)
         else:  # nothing to compare with: every row is a first vintage (the first load of a source)
             cur.execute(
                 f"""INSERT INTO observations ({INSERT_COLUMNS})
                     SELECT {SELECT_COLUMNS} FROM chitieu_stage""",
                 params,
             )
-            new, revised, unchanged, inserted = cur.rowcount, 0, 0, cur.rowcount
+            counts = LoadCounts(0, "", new=cur.rowcount)
+        new, revised, unchanged = counts.new, counts.revised, counts.unchanged
+        inserted = counts.new + counts.revised + counts.confirmed
         if progress is not None:
             progress("upsert", len(stage), len(stage))
         _copy_rejected(cur, batch_id, info, rejected)
         resolved = _resolve_earlier_rejections(cur, batch_id, info)
         summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
+        if counts.confirmed:
+            summary["confirmed"] = counts.confirmed
+        if counts.superseded:
+            summary["superseded"] = counts.superseded
         if resolved:
             summary["resolved_rejections"] = resolved
         reconciliation = summary.get("reconciliation")
-        if isinstance(reconciliation, dict):  # the figures found unchanged were counted as loaded
+        # The parse counted every good figure as loaded; now the comparison knows which were unchanged.
+        # A superseded claim is stored too (observations_superseded), so it counts as loaded.
+        if isinstance(reconciliation, dict):
             reconciliation = summary["reconciliation"] = {
                 **reconciliation,
-                "loaded": inserted,
+                "loaded": inserted + counts.superseded,
                 "unchanged": unchanged,
             }
         cur.execute(
@@ -448,4 +528,6 @@ def load_rows(
                     ),
                 ),
             )
-    return LoadCounts(batch_id, "loaded", new, revised, unchanged, len(rejected), resolved, already)
+    counts.batch_id, counts.status = batch_id, "loaded"
+    counts.rejected, counts.resolved, counts.reprocess_of = len(rejected), resolved, already
+    return counts

@@ -43,6 +43,8 @@ class IngestResult:
     rows_new: int = 0
     rows_unchanged: int = 0
     rows_revised: int = 0
+    rows_confirmed: int = 0  # same value and status as the current figure, from a source that outranks it
+    rows_superseded: int = 0  # figures kept but not current: a better claim was already known
     rows_rejected: int = 0
     rows_missing: int = 0  # cells holding a missing marker ('-', 'x', '..'): skipped, not rejected
     rows_resolved: int = 0  # rows earlier loads of this file had quarantined that passed this time
@@ -50,7 +52,6 @@ class IngestResult:
     error: str | None = None
     observations: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    archived_path: str | None = None
     notes: list[str] = field(default_factory=list)
     # every non-empty cell of the file's tables in exactly one category (see Reconciliation)
     reconciliation: dict[str, int] = field(default_factory=dict)
@@ -72,6 +73,8 @@ class IngestResult:
             "new": self.rows_new,
             "unchanged": self.rows_unchanged,
             "revised": self.rows_revised,
+            "confirmed": self.rows_confirmed,
+            "superseded": self.rows_superseded,
             "rejected": self.rows_rejected,
             "missing_skipped": self.rows_missing,
             "resolved_rejections": self.rows_resolved,
@@ -241,9 +244,8 @@ def ingest_payload(
         summary={"url": payload.url, "resource": payload.resource, "size": len(payload.content)},
     )
     if not dry_run:
-        archived = archive_bytes(payload.content, payload.name, sha256=sha)
-        info.archived_path = result.archived_path = str(archived.path)
         assert conn is not None
+        archive_bytes(payload.content, payload.name, conn=conn, sha256=sha)
         loaded = None if reprocess else find_loaded_batch(conn, source_id, sha)
         if loaded is not None:
             result.batch_id = record_skipped(conn, info, loaded)
@@ -328,9 +330,11 @@ def ingest_payload(
     result.status = counts.status
     result.rows_resolved, result.reprocess_of = counts.resolved, counts.reprocess_of
     result.rows_new, result.rows_revised, result.rows_unchanged = counts.new, counts.revised, counts.unchanged
-    result.rows_loaded = counts.new + counts.revised
+    result.rows_confirmed, result.rows_superseded = counts.confirmed, counts.superseded
+    result.rows_loaded = counts.new + counts.revised + counts.confirmed
     if counts.status == "loaded":
-        recon.loaded, recon.unchanged = result.rows_loaded, counts.unchanged
+        # a figure that lost to a better claim is still stored (observations_superseded): loaded, not lost
+        recon.loaded, recon.unchanged = result.rows_loaded + counts.superseded, counts.unchanged
         result.reconciliation = recon.as_dict()
     return result
 

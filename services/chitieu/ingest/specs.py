@@ -49,6 +49,8 @@ class SourceSpec(BaseModel):
     unit_conversions: dict[str, float] = Field(default_factory=dict)  # 'ratio_to_pct' or indicator code -> x
     period: str | None = None  # constant period as written ('2024', '2024-H1')
     status: str | None = None  # constant status ('final' | 'provisional')
+    # Precedence among sources giving the same figure with the same status: the higher wins.
+    priority: int = 0
     schedule: str | None = None  # cron or '@yearly' style preset
     expected_release_lag: str | None = None  # '120 days' or ISO 8601 'P120D'
     resources: list[str] = Field(default_factory=list)

@@ -38,6 +38,13 @@ def on_skipped(context: Any) -> None:
     _record(context, "skipped")
 
 
+def on_execute(context: Any) -> None:
+    """In the task runner, before the task: die with the supervising process (see die_with_parent)."""
+    from chitieu.pipeline.processes import die_with_parent
+
+    die_with_parent()
+
+
 def default_args(**overrides: Any) -> dict[str, Any]:
     from chitieu.settings import get_settings
 
@@ -48,6 +55,7 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=30),
+        "on_execute_callback": on_execute,
         "on_success_callback": on_success,
         "on_failure_callback": on_failure,
         "on_retry_callback": on_retry,
@@ -55,6 +63,14 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     }
     args.update(overrides)
     return args
+
+
+def inbox_queue() -> str:
+    """The executor queue of the tasks that touch the inbox folder (import, final move): served only
+    by the workers of the host that has the folder. Ignored by the LocalExecutor."""
+    from chitieu.settings import get_settings
+
+    return get_settings().pipeline_inbox_queue
 
 
 def run_clock(context: Any) -> str:

@@ -1,8 +1,12 @@
-"""The inbox folder: where spreadsheets are dropped (by hand or by the API) to be ingested.
+"""The inbox folder: a drop location on one host, where spreadsheets are dropped to be ingested.
 
-DATA_DIR/inbox/<name>       waiting
+DATA_DIR/inbox/<name>       waiting (then imported into the archive, once: an inbox_items row)
 DATA_DIR/processed/<sha12>-<name> + <sha12>-<name>.report.json   loaded (or skipped: already loaded)
 DATA_DIR/rejected/<sha12>-<name>  + <sha12>-<name>.report.json   could not be loaded
+
+Only the import and the final move touch this folder (tasks on the inbox queue, served by the
+workers of the host that has it); loading reads the imported bytes from the archive on any worker,
+and the report is kept in the database (inbox_items.report) before it is written beside the file.
 
 A writer places a file atomically (write `.<name>.part`, then rename), so a half-written file is
 never picked up. Names are prefixed by the content's sha256 so two different files with the same
@@ -18,12 +22,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 REPORT_SUFFIX = ".report.json"
 IGNORED_SUFFIXES = (".part", ".tmp", REPORT_SUFFIX, "~")
 
 
 def folders(data_dir: Path) -> dict[str, Path]:
-    names = ("inbox", "processed", "rejected", "archive")
+    names = ("inbox", "processed", "rejected")
     paths = {name: data_dir / name for name in names}
     for path in paths.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -116,3 +122,24 @@ def settle(data_dir: Path, path: Path, sha256: str, outcome: str, report: dict[s
     report["report_path"] = str(report_path)
     report["path"] = str(dest)
     return report
+
+
+def import_file(conn: psycopg.Connection, path: Path, *, host: str) -> int:
+    """Archive an inbox file and record it as an inbox item, in one transaction; the item's id.
+
+    Idempotent: the same bytes under the same name are one item, whoever imports them again (a
+    retry, a file dropped twice), so a file is imported once and loaded once."""
+    from chitieu.ingest.archive import archive_bytes, sha256_of
+
+    content = path.read_bytes()
+    sha = sha256_of(content)
+    with conn.transaction():
+        archive_bytes(content, path.name, conn=conn, sha256=sha)
+        row = conn.execute(
+            """INSERT INTO inbox_items (sha256, name, options, imported_by) VALUES (%s, %s, %s::jsonb, %s)
+               ON CONFLICT (sha256, name) DO UPDATE SET name = EXCLUDED.name
+               RETURNING id""",
+            (sha, path.name, json.dumps(read_options(path), ensure_ascii=False), host),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])

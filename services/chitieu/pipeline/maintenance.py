@@ -6,9 +6,7 @@ licensed server would do with a job.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -51,32 +49,22 @@ def prune_evaluations(conn: psycopg.Connection, *, retention_days: int) -> dict[
     return {"cutoff": cutoff.isoformat(), "chunks_dropped": len(dropped), "runs_deleted": runs.rowcount}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def verify_archive(conn: psycopg.Connection, *, limit: int | None = None) -> dict[str, Any]:
+    """Every file a batch was loaded from is still archived and still hashes to its checksum."""
+    from chitieu.ingest.archive import ArchiveCorrupt, ArchiveError, read_archived
 
-
-def verify_archive(conn: psycopg.Connection, data_dir: Path, *, limit: int | None = None) -> dict[str, Any]:
-    """Every archived raw file still exists and still hashes to the checksum it was loaded under."""
     rows = conn.execute(
-        """SELECT DISTINCT ON (file_sha256) file_sha256, archived_path
-           FROM load_batches
-           WHERE archived_path IS NOT NULL AND file_sha256 IS NOT NULL
-           ORDER BY file_sha256, id DESC
-           LIMIT %s""",
+        """SELECT DISTINCT file_sha256 FROM load_batches
+           WHERE file_sha256 IS NOT NULL ORDER BY file_sha256 LIMIT %s""",
         (limit,),
     ).fetchall()
     missing: list[str] = []
     corrupt: list[str] = []
-    for sha, archived in rows:
-        path = Path(archived)
-        if not path.is_absolute():
-            path = data_dir / path
-        if not path.exists():
-            missing.append(str(path))
-        elif _sha256(path) != sha:
-            corrupt.append(str(path))
+    for (sha,) in rows:
+        try:
+            read_archived(sha, conn=conn)
+        except ArchiveCorrupt:
+            corrupt.append(sha)
+        except ArchiveError:
+            missing.append(sha)
     return {"checked": len(rows), "missing": missing, "corrupt": corrupt}

@@ -1,10 +1,12 @@
 """`chitieu pipeline run|up|down`: the whole job on samples/ through real Airflow 3 components.
 
 run: DB migrated, catalog loaded, fake publishers + webhook receiver started, sample spreadsheets
-     dropped into the inbox, Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor;
-     metadata in database `airflow`) started, every ingestion DAG and the inbox DAG triggered, the
-     asset-triggered evaluation and notification runs awaited, the deadlines and maintenance DAGs run;
-     then everything this command started is stopped. Bounded by PIPELINE_TIMEOUT_SECONDS.
+     dropped into the inbox, Airflow (api-server, scheduler, dag-processor, triggerer; metadata in
+     database `airflow`) started — with the LocalExecutor, or the CeleryExecutor plus Redis (installed
+     from Debian when absent) and N workers with distinct host names —, every ingestion DAG and the
+     inbox DAG triggered and awaited, then the evaluation once, the notifications, the deadlines and
+     maintenance DAGs; then everything this command started is stopped, by pid. Bounded by
+     PIPELINE_TIMEOUT_SECONDS.
 up:  the same services plus the API, left running (pid files under LOCAL_DIR/run); down stops them.
 """
 
@@ -62,19 +64,60 @@ def _publisher_port(settings: Settings) -> int:
     return urlparse(settings.publisher_base_url).port or 8765
 
 
-def service_commands(settings: Settings, *, with_api: bool) -> dict[str, list[str]]:
+def worker_name(index: int) -> str:
+    """The Celery and task-instance host name of local worker `index`: distinct per worker."""
+    return f"worker-{index}@{socket.getfqdn()}"
+
+
+def redis_command(settings: Settings, run: Path) -> list[str]:
+    return [
+        "redis-server", "--bind", settings.redis_host, "--port", str(settings.redis_port),
+        "--save", "", "--appendonly", "no", "--dir", str(run), "--protected-mode", "no",
+    ]  # fmt: skip
+
+
+def worker_command(settings: Settings, index: int) -> list[str]:
+    # --skip-serve-logs: the workers of `pipeline run|up` share AIRFLOW_HOME/logs with the api-server
+    # (and N log servers on one host would fight over one port); other hosts use remote logging.
+    return [
+        _bin("airflow"), "celery", "worker", "--celery-hostname", worker_name(index),
+        "--queues", f"default,{settings.pipeline_inbox_queue}",
+        "--concurrency", str(settings.pipeline_worker_concurrency), "--skip-serve-logs",
+    ]  # fmt: skip
+
+
+def ensure_redis(settings: Settings, say: Say) -> None:
+    """Redis from Debian when no broker is configured and it is not installed (like TimescaleDB)."""
+    if settings.celery_broker_url or shutil.which("redis-server"):
+        return
+    script = PROJECT_ROOT / "infra" / "local" / "install-redis.sh"
+    say(f"installing Redis ({script})")
+    if subprocess.run(["bash", str(script)], check=False).returncode != 0:
+        raise PipelineError(f"{script} failed; install redis-server or set CELERY_BROKER_URL")
+
+
+def service_commands(
+    settings: Settings, *, with_api: bool, executor: str = "local", workers: int = 0
+) -> dict[str, list[str]]:
     cmds: dict[str, list[str]] = {}
+    if executor == "celery" and not settings.celery_broker_url:
+        cmds["redis"] = redis_command(settings, run_dir(settings))
     if importlib.util.find_spec("chitieu.testing.publishers") is not None:
         cmds["publishers"] = [
             sys.executable, "-m", "chitieu.testing.publishers",
             "--root", str(settings.samples_dir / "publishers"), "--port", str(_publisher_port(settings)),
+            "--host", settings.demo_services_host,
         ]  # fmt: skip
     cmds["webhook"] = [
         sys.executable, "-m", "chitieu.pipeline.receiver",
         "--out", str(notifications_file(settings)), "--port", str(settings.demo_webhook_port),
+        "--host", settings.demo_services_host,
     ]  # fmt: skip
     for component in COMPONENTS:
         cmds[f"airflow-{component}"] = [_bin("airflow"), component]
+    if executor == "celery":
+        for index in range(1, workers + 1):
+            cmds[f"worker-{index}"] = worker_command(settings, index)
     if with_api:
         cmds["api"] = [
             _bin("chitieu"), "serve", "--host", settings.api_host, "--port", str(settings.api_port),
@@ -89,10 +132,10 @@ def prepare(settings: Settings, say: Say) -> None:
 
     say(local.up(settings))
     try:  # the embedded cluster gets it from `db up`; on a DATABASE_URL server we may have to create it
-        if local.ensure_database(settings, "airflow"):
-            say("created database airflow (Airflow's metadata)")
+        if local.ensure_database(settings, settings.airflow_database):
+            say(f"created database {settings.airflow_database} (Airflow's metadata)")
     except Exception as exc:
-        say(f"[yellow]could not check/create database airflow: {exc}[/]")
+        say(f"[yellow]could not check/create database {settings.airflow_database}: {exc}[/]")
     with connect() as conn:
         applied = migrate.migrate(conn, settings.schemas_dir)
         migrate.ensure_readonly_login(conn, settings)
@@ -122,6 +165,7 @@ def prepare(settings: Settings, say: Say) -> None:
 
 def _ports(settings: Settings) -> dict[str, tuple[int, str]]:
     return {
+        "redis": (settings.redis_port, "REDIS_PORT"),
         "publishers": (_publisher_port(settings), "PUBLISHER_BASE_URL"),
         "webhook": (settings.demo_webhook_port, "DEMO_WEBHOOK_PORT"),
         "airflow-api-server": (settings.airflow_port, "AIRFLOW_PORT"),
@@ -139,11 +183,15 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def start_services(settings: Settings, say: Say, *, with_api: bool) -> Started:
+def start_services(
+    settings: Settings, say: Say, *, with_api: bool, executor: str = "local", workers: int = 0
+) -> Started:
     rd = run_dir(settings)
-    env = airflow_env(settings)
+    env = airflow_env(settings, executor=executor)
     logs = airflow_home(settings) / "logs"
-    commands = service_commands(settings, with_api=with_api)
+    if executor == "celery":
+        ensure_redis(settings, say)
+    commands = service_commands(settings, with_api=with_api, executor=executor, workers=workers)
     ports = _ports(settings)
     busy = [
         f"127.0.0.1:{ports[name][0]} ({ports[name][1]}) for {name}"
@@ -161,7 +209,12 @@ def start_services(settings: Settings, say: Say, *, with_api: bool) -> Started:
         if processes.running(rd, name) is not None:
             say(f"{name}: already running")
             continue
-        processes.start(rd, name, cmd, env=env, log=logs / f"{name}.log", cwd=PROJECT_ROOT)
+        own = (
+            {**env, "AIRFLOW_HOSTNAME": worker_name(int(name.split("-")[1]))}
+            if name.startswith("worker-")
+            else env
+        )
+        processes.start(rd, name, cmd, env=own, log=logs / f"{name}.log", cwd=PROJECT_ROOT)
         started.names.append(name)
         say(f"{name}: started (log {logs / f'{name}.log'})")
     return started
@@ -169,26 +222,43 @@ def start_services(settings: Settings, say: Say, *, with_api: bool) -> Started:
 
 def stop_services(settings: Settings, names: list[str] | None, say: Say) -> None:
     rd = run_dir(settings)
-    # Stop the scheduler before the api-server its task runners report to.
+    # Stop the scheduler first (nothing more is queued), then the workers, then the api-server their
+    # task runners report to, and the broker last.
     order = [
         "airflow-scheduler",
+        "worker",
         "airflow-triggerer",
         "airflow-dag-processor",
         "api",
         "airflow-api-server",
         "publishers",
         "webhook",
+        "redis",
     ]
+
+    def rank(name: str) -> int:
+        key = "worker" if name.startswith("worker-") else name
+        return order.index(key) if key in order else len(order)
+
     wanted = processes.managed_names(rd) if names is None else names
-    for name in sorted(wanted, key=lambda n: order.index(n) if n in order else len(order)):
+    for name in sorted(wanted, key=rank):
         if processes.stop(rd, name):
             say(f"{name}: stopped")
 
 
 def place_samples(settings: Settings) -> list[Path]:
+    """The sample spreadsheets into the inbox, except those a source spec already reads: one file
+    reaching the database through two routes (two sources) would be two claims for each figure."""
+    from chitieu.ingest.specs import load_source_specs
+
+    by_spec = {
+        (PROJECT_ROOT / s.path).resolve()
+        for s in load_source_specs(settings.sources_dir)
+        if s.path and not s.url
+    }
     placed = []
     for path in sorted((settings.samples_dir / "inbox").glob("*")):
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and path.resolve() not in by_spec:
             placed.append(inbox.place(settings.data_dir, path.name, path.read_bytes()))
     return placed
 
@@ -278,15 +348,21 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     expected = expected_dags(settings)
     say(f"waiting for the dag-processor to register {len(expected)} DAGs...")
     client.wait_dags(expected, timeout=max(60.0, min(300.0, deadline - time.monotonic())))
-    for dag_id in sorted(expected):
+    # The evaluation stays paused while the loads run (a paused DAG queues no asset-triggered run):
+    # evaluated on part of the figures, targets would open alerts the rest of the figures close.
+    client.pause("evaluate")
+    for dag_id in sorted(expected - {"evaluate"}):
         client.unpause(dag_id)
     since = datetime.now(UTC) - timedelta(seconds=5)
     first = [*sorted(d for d in expected if d.startswith("ingest_")), "inbox"]
     say("triggering: " + ", ".join(first))
     runs = [(d, client.trigger(d)) for d in first]
     states = _wait_runs(client, runs, deadline, say)
-    say("waiting for the evaluation (observations Asset)...")
-    evaluation = _await_follow_up(client, "evaluate", since, deadline, say)
+    # Unpausing also started each DAG's latest scheduled run (catchup=False): wait for those too.
+    states |= _settle(client, set(first), since, deadline, say)
+    say("every load done: evaluating once")
+    client.unpause("evaluate")
+    evaluation = [("evaluate", client.trigger("evaluate"))]
     states |= _wait_runs(client, evaluation, deadline, say)
     say("waiting for the notifications (alerts Asset)...")
     notify = _await_follow_up(client, "notify", since, deadline, say)
@@ -322,11 +398,15 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     return RunReport(states, failures)
 
 
-def run(settings: Settings, say: Say) -> RunReport:
+def run(
+    settings: Settings, say: Say, *, executor: str | None = None, workers: int | None = None
+) -> RunReport:
+    executor = executor or settings.pipeline_executor
+    workers = settings.pipeline_workers if workers is None else workers
     prepare(settings, say)
     placed = place_samples(settings)
     say(f"{len(placed)} sample spreadsheets placed in {settings.data_dir / 'inbox'}")
-    started = start_services(settings, say, with_api=False)
+    started = start_services(settings, say, with_api=False, executor=executor, workers=workers)
     client = AirflowClient(
         api_url(settings), settings.airflow_admin_user, settings.airflow_admin_password.get_secret_value()
     )
@@ -340,9 +420,15 @@ def run(settings: Settings, say: Say) -> RunReport:
         stop_services(settings, started.names, say)
 
 
-def up(settings: Settings, say: Say) -> None:
+def up(settings: Settings, say: Say, *, executor: str | None = None, workers: int | None = None) -> None:
     prepare(settings, say)
-    start_services(settings, say, with_api=True)
+    start_services(
+        settings,
+        say,
+        with_api=True,
+        executor=executor or settings.pipeline_executor,
+        workers=settings.pipeline_workers if workers is None else workers,
+    )
     client = AirflowClient(
         api_url(settings), settings.airflow_admin_user, settings.airflow_admin_password.get_secret_value()
     )

@@ -107,5 +107,27 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere a no-op).
+
+    Airflow's task runner puts itself in its own process group, so killing a worker's group leaves
+    it running; with this (set by the runner and by Celery's pool processes) a killed worker takes
+    its tasks with it and their retries run alone. If the parent is already gone, exit now."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def managed_names(run_dir: Path) -> list[str]:
     return sorted(p.stem for p in run_dir.glob("*.pid"))

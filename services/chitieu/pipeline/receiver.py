@@ -1,6 +1,6 @@
 """A local JSON webhook receiver for demos and tests: the alerts' apprise `json://` channels
 (catalog/routes.yaml defaults to json://127.0.0.1:8099/...) deliver here, each message appended as
-one JSON line to a file. Binds 127.0.0.1 only.
+one JSON line to a file. Binds 127.0.0.1 unless told otherwise (DEMO_SERVICES_HOST).
 
     python -m chitieu.pipeline.receiver --port 8099 --out .local/run/notifications.jsonl
 """
@@ -48,8 +48,8 @@ class WebhookReceiver(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, out: Path | None = None):
-        super().__init__(("127.0.0.1", port), _Handler)
+    def __init__(self, port: int = 0, out: Path | None = None, host: str = "127.0.0.1"):
+        super().__init__((host, port), _Handler)
         self.messages: list[dict[str, Any]] = []
         self.out = out
         self._lock = threading.Lock()
@@ -57,7 +57,8 @@ class WebhookReceiver(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def record(self, message: dict[str, Any]) -> None:
         with self._lock:
@@ -79,10 +80,11 @@ class WebhookReceiver(ThreadingHTTPServer):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    server = WebhookReceiver(args.port, args.out)
+    server = WebhookReceiver(args.port, args.out, args.host)
     try:
         server.serve_forever()
     finally:

@@ -1,4 +1,4 @@
-"""Task bodies of the DAGs, as plain functions: small JSON values in (ids, paths, timestamps) and
+"""Task bodies of the DAGs, as plain functions: small JSON values in (ids, hashes, timestamps) and
 out (counts, batch ids, statuses). No Airflow imports, no data frames through XCom, no shared
 local temp files between tasks — so each task can run on any worker (Celery, Kubernetes).
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,11 @@ def list_resources(spec_id: str) -> list[str]:
     """The independent units of work of a source (one mapped task each). May do network I/O."""
     from chitieu.ingest.connectors import get_connector
 
-    resources = get_connector(_spec(spec_id)).resources()
+    spec = _spec(spec_id)
+    if spec.kind == "spreadsheet" and not spec.resources:
+        # One file named by the spec: each worker resolves it itself (no machine path in XCom).
+        return [""]
+    resources = get_connector(spec).resources()
     # A connector with no sub-resources still has one unit of work: the whole source ('').
     return [str(r) if r is not None else "" for r in resources] or [""]
 
@@ -186,42 +191,85 @@ def verdict(results: list[dict[str, Any] | None], *, fail_on_rejected: bool = Tr
 # --- inbox DAG -------------------------------------------------------------------------------------
 
 
-def list_inbox() -> list[str]:
-    return inbox.pending_files(get_settings().data_dir)
-
-
-def ingest_inbox_file(path: str) -> dict[str, Any]:
-    """Ingest one inbox file and move it to processed/ or rejected/ with its report beside it."""
-    from chitieu.ingest.pipeline import ingest_file
-
+def import_inbox() -> list[int]:
+    """Import every file waiting in this host's inbox into the archive (inbox items); the ids of
+    every item still to be loaded (those of earlier runs too). Runs where the inbox folder is."""
     data_dir = get_settings().data_dir
-    file = Path(path)
-    if not file.exists():
-        # A retry after the move: the report tells what happened. Nothing to redo.
-        name = file.name
-        for outcome in ("processed", "rejected"):
-            for report_path in sorted((data_dir / outcome).glob(f"*-{name}{inbox.REPORT_SUFFIX}")):
-                loaded: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
-                return loaded
-        return {"path": path, "outcome": "missing", "batches": []}
-    sha = inbox.sha256_file(file)
-    options = inbox.read_options(file)
     with connect(autocommit=True) as conn:
-        result = ingest_file(conn, file, source_id="upload", indicator=options.get("indicator"))
-    batch = _batch_summary(result)
-    outcome = "rejected" if batch.get("status") in ("rejected", "failed") else "processed"
-    report = {
-        "source": "upload",
-        "resource": file.name,
-        "original_name": file.name,
-        "options": options,
-        "batches": [batch],
-        "rows_loaded": int(batch.get("loaded") or 0),
-        "rows_revised": int(batch.get("revised") or 0),
-        "rows_rejected": int(batch.get("rejected") or 0),
-        "settled_at_run": True,
-    }
-    return inbox.settle(data_dir, file, sha, outcome, report)
+        for path in inbox.pending_files(data_dir):
+            inbox.import_file(conn, Path(path), host=socket.gethostname())
+        rows = conn.execute("SELECT id FROM inbox_items WHERE state = 'pending' ORDER BY id").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def ingest_inbox_item(item_id: int) -> dict[str, Any]:
+    """Load one imported inbox file from the archive (on any worker); its report, also kept in
+    inbox_items. A retry of an item already settled returns the stored report."""
+    from chitieu.ingest.archive import read_archived
+    from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
+    from chitieu.ingest.pipeline import ingest_payload
+    from chitieu.ingest.records import Payload
+
+    with connect(autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT sha256, name, options, imported_at, state, report FROM inbox_items WHERE id = %s",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            raise TaskFailed(f"inbox item {item_id} not found / không tìm thấy tệp hộp thư")
+        sha, name, options, imported_at, state, stored = row
+        if state != "pending":
+            return dict(stored)
+        indicator = (options or {}).get("indicator")
+        payload = Payload(name=name, content=read_archived(sha, conn=conn), fetched_at=imported_at)
+        result = ingest_payload(
+            conn,
+            payload,
+            spec=None,
+            source_id="upload",
+            connector=SpreadsheetConnector(None, indicator=indicator),
+            indicator=indicator,
+        )
+        batch = _batch_summary(result)
+        outcome = "rejected" if batch.get("status") in ("rejected", "failed") else "processed"
+        report = {
+            "item": item_id,
+            "source": "upload",
+            "resource": name,
+            "original_name": name,
+            "options": options or {},
+            "batches": [batch],
+            "rows_loaded": int(batch.get("loaded") or 0),
+            "rows_revised": int(batch.get("revised") or 0),
+            "rows_rejected": int(batch.get("rejected") or 0),
+            "outcome": outcome,
+            "sha256": sha,
+            "file": inbox.settled_name(sha, name),
+        }
+        conn.execute(
+            """UPDATE inbox_items SET state = %s, report = %s::jsonb, settled_at = clock_timestamp()
+               WHERE id = %s AND state = 'pending'""",
+            (outcome, json.dumps(jsonable(report), ensure_ascii=False), item_id),
+        )
+    return report
+
+
+def settle_inbox() -> dict[str, Any]:
+    """Move this host's inbox files whose items are loaded to processed/ or rejected/, each with its
+    report beside it. Runs where the inbox folder is; a file still pending stays for the next run."""
+    data_dir = get_settings().data_dir
+    moved: dict[str, int] = {}
+    with connect(autocommit=True) as conn:
+        for path in map(Path, inbox.pending_files(data_dir)):
+            sha = inbox.sha256_file(path)
+            row = conn.execute(
+                "SELECT state, report FROM inbox_items WHERE sha256 = %s AND name = %s", (sha, path.name)
+            ).fetchone()
+            if row is None or row[0] == "pending":
+                continue
+            inbox.settle(data_dir, path, sha, str(row[0]), dict(row[1]))
+            moved[str(row[0])] = moved.get(str(row[0]), 0) + 1
+    return {"moved": moved}
 
 
 # --- evaluation DAG ------------------------------------------------------------------------------
@@ -303,7 +351,7 @@ def verify_archive(limit: int | None = None) -> dict[str, Any]:
     from chitieu.pipeline import maintenance
 
     with connect(autocommit=True) as conn:
-        report = maintenance.verify_archive(conn, get_settings().data_dir, limit=limit)
+        report = maintenance.verify_archive(conn, limit=limit)
     if report["missing"] or report["corrupt"]:
         raise TaskFailed(
             "archive integrity check failed / kho lưu trữ không toàn vẹn: "

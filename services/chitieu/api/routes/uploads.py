@@ -250,7 +250,7 @@ async def upload(
         except UploadRefused as exc:
             refused = exc
         sha = sha256_of(content)
-        archived = archive_bytes(content, name, data_dir=settings.data_dir, sha256=sha)
+        archived = archive_bytes(content, name, sha256=sha)
         job_id = uuid.uuid4()
         job: dict[str, Any] = {
             "job_id": job_id,
