@@ -4,6 +4,8 @@ catalog with citations and succession, series with vintages and provenance, stat
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,6 +144,21 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     assert {s["status"] for s in on_track} == {"on_track"} and on_track[0][
         "status_label_vi"
     ] == "Đúng lộ trình"  # the vocabulary (chitieu.statuses)
+    # The headline verdict has its own filter: the rows whose headline (not ratio) is among those asked.
+    behind = ("needs_acceleration", "limited_progress", "deteriorating")
+    by_headline = loaded_db.execute(
+        "SELECT target_id FROM evaluations WHERE headline_status = ANY(%s) ORDER BY target_id",
+        (list(behind),),
+    ).fetchall()
+    headline_rows = _all_pages(api, "/api/v1/statuses", h, headline=list(behind))
+    assert sorted(s["target_id"] for s in headline_rows) == [r[0] for r in by_headline]
+    assert {s["headline_status"] for s in headline_rows} <= set(behind) and headline_rows
+    exported = api.get(
+        "/api/v1/exports/statuses", headers=h, params={"headline": list(behind), "format": "csv"}
+    )
+    assert exported.status_code == 200
+    header, *records = csv.reader(io.StringIO(exported.text.lstrip("\ufeff")))
+    assert sorted(r[header.index("target_id")] for r in records) == [r[0] for r in by_headline]
 
     # A revised figure, a second run: the latest statuses move on, `as_of` between the runs does not.
     loaded_db.execute(

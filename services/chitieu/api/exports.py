@@ -249,6 +249,7 @@ class Filters:
     jurisdiction_ids: list[str] | None = None
     indicator: str | None = None
     statuses: list[str] | None = None
+    headlines: list[str] | None = None
     state: str | None = None
     rule: str | None = None
     as_of: datetime | None = None
@@ -267,6 +268,7 @@ def query(
         "jids": f.jurisdiction_ids,
         "ind": f.indicator,
         "statuses": f.statuses,
+        "headlines": f.headlines,
         "state": f.state,
         "rule": f.rule,
         "as_of": f.as_of,

@@ -200,6 +200,7 @@ _STATUS_FILTERS = {
     "jids": "l.jurisdiction_id = ANY(%(jids)s::text[])",
     "ind": "l.indicator_code = %(ind)s",
     "statuses": "l.status = ANY(%(statuses)s::text[])",
+    "headlines": "hv.key = ANY(%(headlines)s::text[])",
     "after": f"({STATUS_KEY}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)",
 }
 
@@ -207,7 +208,8 @@ _STATUS_FILTERS = {
 def status_rows(run_id: int | None, given: Container[str] = ()) -> str:
     """FROM and WHERE of the statuses (the JSON pages and the export): the latest, from the table the
     evaluation refreshes, or the rows of one past run (%(run)s); with the names a reader needs and the
-    filters named in `given` of %(plan)s, %(jids)s, %(ind)s, %(statuses)s, and the keyset cursor
+    filters named in `given` of %(plan)s, %(jids)s, %(ind)s, %(statuses)s (the ratio's status),
+    %(headlines)s (the headline verdict), and the keyset cursor
     `after` (%(a0)s, %(a1)s, %(a2)s). Key: STATUS_KEY (target_id, jurisdiction_id, check year or 0).
 
     Words come from status_vocabulary (chitieu.statuses); the headline verdict is read from the
@@ -263,6 +265,7 @@ async def statuses(
     jurisdiction_ids: list[str] | None,
     indicator: str | None,
     statuses: list[str] | None,
+    headlines: list[str] | None = None,
     after: list[Any] | None,
     limit: int,
 ) -> JsonPage:
@@ -275,6 +278,7 @@ async def statuses(
         "jids": jurisdiction_ids,
         "ind": indicator,
         "statuses": statuses,
+        "headlines": headlines,
         "a0": a0,
         "a1": a1,
         "a2": a2,

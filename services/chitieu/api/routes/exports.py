@@ -58,6 +58,7 @@ _APPLIES: dict[str, tuple[Dataset, ...]] = {
     "jurisdiction": ("targets", "statuses", "observations", "alerts"),
     "indicator": ("targets", "statuses", "observations", "alerts"),
     "status": ("statuses",),
+    "headline": ("statuses",),
     "as_of": ("statuses", "observations"),
     "vintages": ("observations",),
     "state": ("alerts",),
@@ -233,6 +234,9 @@ async def export(
     jurisdiction: Annotated[str | None, Query(description="An id, a code or a name in any spelling")] = None,
     indicator: str | None = None,
     status: Annotated[list[Status] | None, Query(description="statuses only; repeat for several")] = None,
+    headline: Annotated[
+        list[Status] | None, Query(description="statuses only: the headline verdict; repeat for several")
+    ] = None,
     as_of: Annotated[
         IsoDateTime | None,
         Query(description="statuses, observations: what was known at this time (without an offset: UTC+7)"),
@@ -245,7 +249,8 @@ async def export(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     given = {
-        "plan": plan, "jurisdiction": jurisdiction, "indicator": indicator, "status": status, "as_of": as_of,
+        "plan": plan, "jurisdiction": jurisdiction, "indicator": indicator,
+        "status": status, "headline": headline, "as_of": as_of,
         "vintages": vintages, "state": state, "rule": rule,
     }  # fmt: skip
     stray = [k for k, v in given.items() if v is not None and dataset not in _APPLIES[k]]
@@ -261,6 +266,7 @@ async def export(
         jurisdiction_ids=jurisdiction_ids(jurisdiction),
         indicator=indicator,
         statuses=list(status) if status else None,
+        headlines=list(headline) if headline else None,
         state=state,
         rule=rule,
         as_of=aware(as_of),

@@ -102,7 +102,12 @@ async def list_statuses(
     plan: str | None = None,
     jurisdiction: Annotated[str | None, Query(description="An id, a code or a name in any spelling")] = None,
     indicator: str | None = None,
-    status: Annotated[list[Status] | None, Query(description="Repeat for several")] = None,
+    status: Annotated[
+        list[Status] | None, Query(description="The ratio's status; repeat for several")
+    ] = None,
+    headline: Annotated[
+        list[Status] | None, Query(description="The headline verdict (what leaders see); repeat for several")
+    ] = None,
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -126,6 +131,7 @@ async def list_statuses(
                     jurisdiction_ids=jids,
                     indicator=indicator,
                     statuses=list(status) if status else None,
+                    headlines=list(headline) if headline else None,
                     after=after,
                     limit=limit,
                 )
