@@ -115,7 +115,9 @@ def die_with_parent() -> None:
 
     Airflow's task runner puts itself in its own process group, so killing a worker's group leaves
     it running; with this (set by the runner and by Celery's pool processes) a killed worker takes
-    its tasks with it and their retries run alone. If the parent is already gone, exit now."""
+    its tasks with it and their retries run alone. If the parent is already gone, exit now: this is
+    called some time after the fork (a runner parses its DAG first), and a parent that died in
+    between has left this process re-parented to init."""
     import ctypes
     import ctypes.util
     import sys
@@ -123,6 +125,8 @@ def die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     parent = os.getppid()
+    if parent == 1:  # orphaned before the request: nobody supervises this process any more
+        os._exit(1)
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
