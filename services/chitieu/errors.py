@@ -1,0 +1,25 @@
+"""The one error base: every refusal we raise carries its reason in English and Vietnamese and a stable
+code, so the CLI, the API's problem documents and the DAG logs show the same two sentences without
+parsing a joined string."""
+
+from __future__ import annotations
+
+
+class ChitieuError(Exception):
+    """A refusal with a reason in English (`en`), Vietnamese (`vi`) and a machine-readable `code`."""
+
+    code: str = "error"
+
+    def __init__(self, en: str, vi: str, *, code: str | None = None) -> None:
+        super().__init__(en)
+        self.en = en
+        self.vi = vi
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.en
+
+    def both(self) -> str:
+        """Both sentences for a plain-text log line or terminal: Vietnamese first, as our users read."""
+        return f"{self.vi} / {self.en}"
