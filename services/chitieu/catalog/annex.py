@@ -23,14 +23,25 @@ import yaml
 from chitieu.catalog.indicators import Indicator, IndicatorRegistry, load_indicators
 from chitieu.catalog.phrases import ParsedTarget, PhraseError, parse_target_phrase
 from chitieu.catalog.plans import ANNEX_SUFFIX, Citation, Plan, Target, load_plans
+from chitieu.errors import ChitieuError
 from chitieu.textnorm import fold_key, nfc
 
 
-class AnnexError(ValueError):
+class AnnexError(ChitieuError):
+    """An annex that cannot be imported at all (unknown plan, no header row, unreadable file)."""
+
+    code = "annex_refused"
+
     def __init__(self, reason_vi: str, reason_en: str) -> None:
-        self.reason_vi = reason_vi
-        self.reason_en = reason_en
-        super().__init__(f"{reason_vi} / {reason_en}")
+        super().__init__(reason_en, reason_vi)
+
+    @property
+    def reason_en(self) -> str:
+        return self.en
+
+    @property
+    def reason_vi(self) -> str:
+        return self.vi
 
 
 _COLUMNS: dict[str, tuple[str, ...]] = {

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from chitieu.textnorm import fold_key, nfc
 
-VALUE_TYPES = (
+ValueType = Literal[
     "share_pct",
     "index_0_1",
     "score_0_100",
@@ -22,9 +22,12 @@ VALUE_TYPES = (
     "rate_per_1000",
     "growth_pct_per_year",
     "amount",
-)
-DIRECTIONS = ("higher", "lower")
-AGGREGATIONS = ("sum", "weighted_mean", "mean", "none")
+]
+Direction = Literal["higher", "lower"]
+Aggregation = Literal["sum", "weighted_mean", "mean", "none"]
+VALUE_TYPES: tuple[str, ...] = get_args(ValueType)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 # Plausible range of each value type; the YAML may narrow or widen it per indicator.
 DEFAULT_BOUNDS: dict[str, tuple[float | None, float | None]] = {
@@ -79,8 +82,8 @@ def indicator_from_dict(row: dict[str, Any]) -> Indicator:
         aliases=tuple(nfc(a) for a in row.get("aliases") or ()),
         unit=nfc(row["unit"]),
         value_type=value_type,
-        direction=row.get("direction", "lower" if value_type == "rank" else "higher"),
-        aggregation=row.get("aggregation", "none" if value_type == "rank" else "sum"),
+        direction=row.get("direction") or ("lower" if value_type == "rank" else "higher"),
+        aggregation=row.get("aggregation") or ("none" if value_type == "rank" else "sum"),
         aggregation_weight=row.get("aggregation_weight"),
         min_value=float(row["min_value"]) if row.get("min_value") is not None else lo,
         max_value=float(row["max_value"]) if row.get("max_value") is not None else hi,

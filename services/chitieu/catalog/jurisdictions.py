@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from chitieu.textnorm import fold_key, nfc
+from chitieu.vietnam_time import TZ
 
 MERGER_DATE = date(2025, 7, 1)
 MERGER_LEGAL_BASIS = "Nghị quyết 202/2025/QH15 (Resolution 202/2025/QH15)"
@@ -119,7 +120,7 @@ class JurisdictionRegistry:
         raw = nfc(str(text)).strip()
         if not raw:
             return None
-        day = on or date.today()
+        day = on or datetime.now(TZ).date()
         if _ID_RE.match(raw.lower()) and raw.lower() in self.items:
             return self.items[raw.lower()]
         code = normalise_code(raw)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from chitieu.catalog.indicators import load_indicators
 from chitieu.catalog.jurisdictions import load_jurisdictions
@@ -22,21 +23,24 @@ from chitieu.catalog.plans import Baseline, Plan, load_plans
 def _upsert(conn: psycopg.Connection, table: str, key: tuple[str, ...], row: dict[str, Any]) -> int:
     cols = list(row)
     updates = [c for c in cols if c not in key]
-    placeholders = ", ".join(f"%({c})s" for c in cols)
+    name = sql.Identifier(table)
+    conflict: sql.Composable = sql.SQL("DO NOTHING")
     if updates:
-        set_clause = ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
-        distinct = (
-            f"({', '.join(f'{table}.{c}' for c in updates)}) IS DISTINCT FROM "
-            f"({', '.join(f'EXCLUDED.{c}' for c in updates)})"
+        conflict = sql.SQL("DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})").format(
+            sets=sql.SQL(", ").join(
+                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in updates
+            ),
+            old=sql.SQL(", ").join(sql.Identifier(table, c) for c in updates),
+            new=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in updates),
         )
-        conflict = f"DO UPDATE SET {set_clause} WHERE {distinct}"
-    else:
-        conflict = "DO NOTHING"
-    query = (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({', '.join(key)}) {conflict}"
+    query = sql.SQL("INSERT INTO {t} ({cols}) VALUES ({values}) ON CONFLICT ({key}) {conflict}").format(
+        t=name,
+        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+        values=sql.SQL(", ").join(map(sql.Placeholder, cols)),
+        key=sql.SQL(", ").join(map(sql.Identifier, key)),
+        conflict=conflict,
     )
-    cur = conn.execute(query.encode(), row)  # table/column names are ours, never user input
+    cur = conn.execute(query, row)
     return max(cur.rowcount, 0)
 
 

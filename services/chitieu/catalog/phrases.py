@@ -27,17 +27,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chitieu.errors import ChitieuError
 from chitieu.textnorm import fold, nfc
 
 
-class PhraseError(ValueError):
-    """A target phrase that cannot be read; carries Vietnamese and English reasons."""
+class PhraseError(ChitieuError):
+    """A target phrase that cannot be read; `en`/`vi` give the reason, `text` the phrase."""
+
+    code = "unreadable_phrase"
 
     def __init__(self, text: str, reason_vi: str, reason_en: str) -> None:
+        super().__init__(reason_en, reason_vi)
         self.text = text
-        self.reason_vi = reason_vi
-        self.reason_en = reason_en
-        super().__init__(f"{reason_vi} / {reason_en}: {text!r}")
+
+    @property
+    def reason_en(self) -> str:
+        return self.en
+
+    @property
+    def reason_vi(self) -> str:
+        return self.vi
+
+    def __str__(self) -> str:
+        return f"{self.en}: {self.text!r}"
 
 
 @dataclass(frozen=True)
@@ -225,7 +237,7 @@ def parse_target_phrase(text: str, unit_hint: str | None = None) -> ParsedTarget
     if m:
         n = float(m.group("n"))
         rest = m.group("rest")
-        cohort, scope = _cohort(rest, original)
+        cohort, scope = _cohort(rest)
         return ParsedTarget(
             kind="rank",
             operator="<=",
@@ -314,7 +326,7 @@ def parse_target_phrase(text: str, unit_hint: str | None = None) -> ParsedTarget
     )
 
 
-def _cohort(rest_folded: str, original: str) -> tuple[str | None, str | None]:
+def _cohort(rest_folded: str) -> tuple[str | None, str | None]:
     rest = rest_folded.strip()
     scope = None
     if "asean" in rest:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from chitieu.catalog.types import IndicatorCode, JurisdictionId, NonEmpty, PlanId, TargetId, Year
 
 Operator = Literal[">=", ">", "<=", "<", "="]
 Kind = Literal["level", "rank", "count", "growth", "milestone"]
@@ -26,9 +29,9 @@ class _Model(BaseModel):
 
 
 class Citation(_Model):
-    document: str
+    document: NonEmpty
     section: str | None = None
-    quote: str
+    quote: str = Field(min_length=5)
 
 
 class Baseline(_Model):
@@ -38,10 +41,10 @@ class Baseline(_Model):
     or a figure whose year the text leaves open, bounded by what the text does say).
     """
 
-    indicator: str
-    jurisdiction: str | None = None  # default: the plan's jurisdiction
+    indicator: IndicatorCode
+    jurisdiction: JurisdictionId | None = None  # default: the plan's jurisdiction
     value: float
-    year: int | None = None
+    year: Year | None = None
     period_start: date | None = None
     period_end: date | None = None
     year_stated: bool = True
@@ -62,21 +65,22 @@ class Baseline(_Model):
     def period_label(self) -> str:
         if self.year is not None:
             return str(self.year)
-        assert self.period_start is not None and self.period_end is not None
+        assert self.period_start is not None
+        assert self.period_end is not None
         return f"{self.period_start.isoformat()}/{self.period_end.isoformat()}"
 
 
 class TargetBaseline(_Model):
-    year: int | None = None
+    year: Year | None = None
     value: float | None = None
     note: str | None = None
 
 
 class Target(_Model):
-    id: str
-    indicator: str
-    jurisdiction: str | None = None  # default: the plan's jurisdiction
-    target_year: int | None = None  # default: the plan's horizon (2030)
+    id: TargetId
+    indicator: IndicatorCode
+    jurisdiction: JurisdictionId | None = None  # default: the plan's jurisdiction
+    target_year: Year | None = None  # default: the plan's horizon (2030)
     kind: Kind
     operator: Operator | None = None
     value: float | None = None
@@ -92,8 +96,8 @@ class Target(_Model):
     citation: Citation
     needs_review: bool = False
     notes: str | None = None
-    # Filled in by load_plans:
-    plan_id: str | None = None
+    # Filled in by load_plans (not part of the file's schema):
+    plan_id: SkipJsonSchema[str | None] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
@@ -105,35 +109,59 @@ class Target(_Model):
                 raise ValueError(f"{self.id}: kind {self.kind} needs operator and value")
         if self.value_max is not None and self.value is not None and self.value_max < self.value:
             raise ValueError(f"{self.id}: value_max {self.value_max} is below value {self.value}")
+        if self.kind == "rank" and (
+            self.operator not in ("<=", "<", "=") or (self.value is not None and self.value < 1)
+        ):
+            raise ValueError(f"{self.id}: a rank target is a ceiling ('<=', '<', '=') of at least 1")
         return self
 
 
 class ReportingObligation(_Model):
-    code: str
-    description: str
+    code: PlanId
+    description: NonEmpty
     recurrence: Recurrence
-    due_dates: list[str] = Field(default_factory=list)  # 'MM-DD' (recurring) or 'YYYY-MM-DD' (once)
-    first_year: int | None = None
+    # 'MM-DD' (recurring) or 'YYYY-MM-DD' (once)
+    due_dates: list[Annotated[str, Field(pattern=r"^(\d{4}-)?\d{2}-\d{2}$")]] = Field(default_factory=list)
+    first_year: Year | None = None
     recipient: str | None = None
     citation: Citation | None = None
 
+    @model_validator(mode="after")
+    def _due_dates_fit(self) -> ReportingObligation:
+        once = self.recurrence == "once"
+        for d in self.due_dates:
+            if once != (len(d) == 10):
+                raise ValueError(
+                    f"{self.code}: due date {d!r} must be "
+                    + ("YYYY-MM-DD for a one-off report" if once else "MM-DD for a recurring report")
+                )
+        return self
+
 
 class Plan(_Model):
-    id: str
-    document_number: str
-    title: str
-    issuer: str
+    """catalog/plans/<plan-id>.yaml"""
+
+    id: PlanId
+    document_number: NonEmpty
+    title: NonEmpty
+    issuer: NonEmpty
     issued_on: date | None = None
     issued_on_note: str | None = None
-    jurisdiction: str
+    jurisdiction: JurisdictionId
     kind: Literal["provincial", "national"] = "provincial"
-    horizon_year: int = 2030
+    horizon_year: Year = 2030
     source_file: str | None = None
     notes: str | None = None
     reporting_obligations: list[ReportingObligation] = Field(default_factory=list)
     baselines: list[Baseline] = Field(default_factory=list)
-    targets: list[Target] = Field(default_factory=list)
+    targets: list[Target]
     unquantified: list[Citation] = Field(default_factory=list)  # aims with no figure, kept for the record
+
+    @model_validator(mode="after")
+    def _date_or_note(self) -> Plan:
+        if "issued_on" in self.model_fields_set and self.issued_on is None and not self.issued_on_note:
+            raise ValueError(f"{self.id}: a plan without issued_on says why in issued_on_note")
+        return self
 
     def finalise(self) -> Plan:
         """Fill defaults that depend on the plan (jurisdiction, target year, plan id, baselines)."""

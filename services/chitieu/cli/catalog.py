@@ -1,4 +1,4 @@
-"""`chitieu catalog check|load|export|import-annex|resolve`."""
+"""`chitieu catalog check|schemas|load|export|import-annex|resolve`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class ExportFormat(StrEnum):
 
 @app.command()
 def check(catalog_dir: Path | None = CatalogDir) -> None:
-    """Validate every catalog file against schemas/catalog.schema.json, plus cross-file checks."""
+    """Validate every catalog file against its model, plus cross-file checks."""
     from chitieu.catalog.check import check_catalog
 
     violations = check_catalog(catalog_dir)
@@ -40,6 +40,32 @@ def check(catalog_dir: Path | None = CatalogDir) -> None:
     plans = load_plans(catalog_dir)
     n = sum(len(p.targets) for p in plans)
     console.print(f"[green]✓[/green] danh mục hợp lệ / catalog valid: {len(plans)} plans, {n} targets")
+
+
+@app.command()
+def schemas(
+    directory: Path | None = typer.Option(None, "--dir", help="Where the schemas go (default: schemas/)."),
+    check_only: bool = typer.Option(False, "--check", help="Only report files that differ; exit 1 if any."),
+) -> None:
+    """Write the published JSON Schemas (catalog files, source specs) generated from the models."""
+    from chitieu.catalog import schemas as published
+    from chitieu.settings import get_settings
+
+    target = directory or get_settings().schemas_dir
+    if check_only:
+        stale = published.stale(target)
+        for name in stale:
+            err.print(
+                f"[red]✗[/red] {target / name} khác mô hình / differs from the models",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if stale:
+            raise typer.Exit(1)
+        console.print("[green]✓[/green] lược đồ khớp mô hình / schemas match the models")
+        return
+    for path in published.write(target):
+        console.print(f"wrote {path}")
 
 
 @app.command()
@@ -114,7 +140,7 @@ def import_annex_cmd(
     try:
         result = import_annex(file, plan, jurisdiction=jurisdiction, catalog_dir=catalog_dir)
     except AnnexError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{exc.both()}[/red]")
         raise typer.Exit(1) from exc
     if dry_run:
         doc = result.to_document()

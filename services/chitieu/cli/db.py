@@ -20,7 +20,7 @@ def up() -> None:
     try:
         console.print(local.up(settings))
     except local.LocalDbError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc.both()}[/red]")
         raise typer.Exit(1) from exc
 
 
@@ -38,7 +38,7 @@ def migrate_cmd() -> None:
         try:
             applied = migrate.migrate(conn, settings.schemas_dir)
         except migrate.MigrationError as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{exc.both()}[/red]")
             raise typer.Exit(1) from exc
         migrate.ensure_readonly_login(conn, settings)
     console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")

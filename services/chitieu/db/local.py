@@ -19,11 +19,14 @@ from pathlib import Path
 
 import psycopg
 
+from chitieu.errors import ChitieuError
 from chitieu.settings import PROJECT_ROOT, Settings
 
 
-class LocalDbError(RuntimeError):
-    pass
+class LocalDbError(ChitieuError):
+    """The embedded cluster could not be created, started or reached."""
+
+    code = "local_db_failed"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class Cluster:
         finally:
             os.unlink(pw.name)
         if res.returncode != 0:
-            raise LocalDbError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+            out = f"\n{res.stdout}\n{res.stderr}"
+            raise LocalDbError(f"initdb failed:{out}", f"initdb thất bại:{out}")
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as fh:
             fh.write(
@@ -128,7 +132,8 @@ class Cluster:
         )
         if res.returncode != 0:
             tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
-            raise LocalDbError(f"could not start PostgreSQL:\n{res.stdout}{res.stderr}\n{tail}")
+            out = f"\n{res.stdout}{res.stderr}\n{tail}"
+            raise LocalDbError(f"could not start PostgreSQL:{out}", f"không khởi động được PostgreSQL:{out}")
 
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
@@ -156,7 +161,10 @@ def install_extension(settings: Settings) -> None:
     env = {**os.environ, "PG_MAJOR": str(settings.pg_major)}
     res = subprocess.run(["bash", str(script)], env=env, check=False)
     if res.returncode != 0:
-        raise LocalDbError(f"{script} failed with exit code {res.returncode}")
+        raise LocalDbError(
+            f"{script} failed with exit code {res.returncode}",
+            f"{script} thất bại, mã thoát {res.returncode}",
+        )
 
 
 def ensure_database(settings: Settings, name: str) -> bool:
@@ -179,7 +187,7 @@ def wait_ready(settings: Settings, timeout: float = 30.0) -> None:
         except psycopg.OperationalError as exc:
             last = exc
             time.sleep(0.3)
-    raise LocalDbError(f"database not reachable: {last}")
+    raise LocalDbError(f"database not reachable: {last}", f"không kết nối được cơ sở dữ liệu: {last}")
 
 
 def up(settings: Settings, *, extra_databases: tuple[str, ...] = ("airflow",)) -> str:

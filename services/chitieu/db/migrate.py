@@ -16,14 +16,17 @@ import psycopg
 from psycopg import sql
 
 from chitieu import statuses
+from chitieu.errors import ChitieuError
 from chitieu.settings import Settings
 
 MIGRATION_RE = re.compile(r"^(\d{3})-[a-z0-9][a-z0-9-]*\.sql$")
 LOCK_KEY = 5_700_057  # arbitrary, constant: the advisory lock id of chitieu migrations
 
 
-class MigrationError(RuntimeError):
-    pass
+class MigrationError(ChitieuError):
+    """The migrations on disk and those recorded in the database disagree."""
+
+    code = "migration_refused"
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,15 @@ def discover(schemas_dir: Path) -> list[Migration]:
     for path in sorted(schemas_dir.glob("*.sql")):
         m = MIGRATION_RE.match(path.name)
         if not m:
-            raise MigrationError(f"{path.name}: migration files must be named NNN-kebab-name.sql")
-        if m.group(1) in found:
             raise MigrationError(
-                f"two migrations share number {m.group(1)}: {found[m.group(1)].name}, {path.name}"
+                f"{path.name}: migration files must be named NNN-kebab-name.sql",
+                f"{path.name}: tệp migration phải có tên dạng NNN-ten-gach-noi.sql",
+            )
+        if m.group(1) in found:
+            pair = f"{found[m.group(1)].name}, {path.name}"
+            raise MigrationError(
+                f"two migrations share number {m.group(1)}: {pair}",
+                f"hai migration trùng số {m.group(1)}: {pair}",
             )
         found[m.group(1)] = Migration(m.group(1), path)
     return [found[k] for k in sorted(found)]
@@ -79,7 +87,9 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
                 if checksum != mig.checksum:
                     raise MigrationError(
                         f"{mig.name} changed after it was applied (recorded as {name}); "
-                        "landed migrations are never edited: add a new numbered file"
+                        "landed migrations are never edited: add a new numbered file",
+                        f"{mig.name} đã bị sửa sau khi áp dụng (ghi là {name}); "
+                        "không sửa migration đã áp dụng: hãy thêm một tệp đánh số mới",
                     )
                 continue
             with conn.transaction():
@@ -91,7 +101,10 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
             applied.append(mig.name)
         unknown = sorted(set(done) - {m.version for m in migrations})
         if unknown:
-            raise MigrationError(f"database has migrations this checkout does not: {', '.join(unknown)}")
+            raise MigrationError(
+                f"database has migrations this code does not: {', '.join(unknown)}",
+                f"cơ sở dữ liệu có migration mà mã này không có: {', '.join(unknown)}",
+            )
         views_dir = schemas_dir / "views"
         if views_dir.is_dir():
             with conn.transaction():

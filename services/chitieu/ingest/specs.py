@@ -1,4 +1,5 @@
-"""Declarative source specs: catalog/sources/*.yaml, checked against schemas/source-spec.schema.json.
+"""Declarative source specs: catalog/sources/*.yaml, validated by the `SourceSpec` model (the published
+schemas/source-spec.schema.json is generated from it).
 
 A spec says where a recurring export lives (URL or path), how to read it (sheet, header row,
 column -> field mapping, constants, unit conversions) and when it should arrive (schedule,
@@ -11,19 +12,31 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-import jsonschema
 import psycopg
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 from chitieu.settings import PROJECT_ROOT, get_settings
 
-KINDS = ("spreadsheet", "ckan", "dkan", "pxweb", "html_table", "json_766")
-FIELDS = ("jurisdiction", "jurisdiction_code", "indicator", "period", "value", "unit", "status")
-SCHEDULE_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually")
-_CRON_RE = re.compile(r"^\S+(\s+\S+){4}$")
+Kind = Literal["spreadsheet", "ckan", "dkan", "pxweb", "html_table", "json_766"]
+Field_ = Literal["jurisdiction", "jurisdiction_code", "indicator", "period", "value", "unit", "status"]
+ConstantField = Literal["jurisdiction", "indicator", "period", "unit", "status"]
+KINDS: tuple[str, ...] = get_args(Kind)
+FIELDS: tuple[str, ...] = get_args(Field_)
+_SCHEDULE_PATTERN = r"^(@(once|hourly|daily|weekly|monthly|quarterly|yearly|annually)|\S+(\s+\S+){4})$"
+# The schema's form of the lag; _LAG_RE adds the look-ahead (a bare 'P') that JSON Schema engines lack.
+_LAG_PATTERN = r"^(\d+\s*(days?|weeks?|months?|years?)|P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?)$"
 _LAG_RE = re.compile(r"^(\d+\s*(days?|weeks?|months?|years?)|P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?)$")
 _LAG_UNITS_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 
@@ -32,36 +45,55 @@ class SpecError(ValueError):
     """A source spec that does not validate."""
 
 
+@with_config(ConfigDict(extra="allow"))
+class SpecOptions(TypedDict, total=False):
+    """Kind-specific settings read by the connector; the keys every kind shares are typed here."""
+
+    decimal_mark: Literal[".", ","]  # the other mark groups thousands (default: the Vietnamese rules)
+    allow_out_of_force: bool
+
+
 class SourceSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A recurring export: where it lives, how to read it, when it should arrive."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Chỉ Tiêu source spec (catalog/sources/*.yaml)",
+        # What `_where` checks, for readers of the published schema.
+        json_schema_extra={
+            "not": {"required": ["url", "path"]},
+            "if": {"properties": {"kind": {"const": "spreadsheet"}}},
+            "then": {"anyOf": [{"required": ["url"]}, {"required": ["path"]}]},
+        },
+    )
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    kind: str
-    title: str
+    kind: Kind
+    title: str = Field(min_length=1)
     publisher: str | None = None
-    url: str | None = None  # may contain '{publisher_base_url}'
-    path: str | None = None  # relative to the project root, or absolute
+    # may contain '{publisher_base_url}'
+    url: str | None = Field(default=None, pattern=r"^(https?://|\{publisher_base_url\})")
+    path: str | None = Field(default=None, min_length=1)  # relative to the project root, or absolute
     sheet: str | None = None
     header_row: int | None = Field(default=None, ge=1)  # 1-based row of the header
-    columns: dict[str, str] = Field(default_factory=dict)  # field -> column header as written
+    # field -> column header as written
+    columns: dict[Field_, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     indicator: str | None = None  # constant indicator (code, name or alias)
-    constants: dict[str, Any] = Field(default_factory=dict)  # field -> constant value
-    unit_conversions: dict[str, float] = Field(default_factory=dict)  # 'ratio_to_pct' or indicator code -> x
+    constants: dict[ConstantField, Any] = Field(default_factory=dict)  # field -> constant value
+    # 'ratio_to_pct' or indicator code -> x
+    unit_conversions: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     period: str | None = None  # constant period as written ('2024', '2024-H1')
-    status: str | None = None  # constant status ('final' | 'provisional')
-    # Precedence among sources giving the same figure with the same status: the higher wins.
-    priority: int = 0
-    schedule: str | None = None  # cron or '@yearly' style preset
-    expected_release_lag: str | None = None  # '120 days' or ISO 8601 'P120D'
+    status: Literal["final", "provisional"] | None = None  # constant status
+    priority: int = Field(
+        default=0,
+        description="precedence among sources giving the same figure with the same status: the higher wins",
+    )
+    schedule: str | None = Field(default=None, pattern=_SCHEDULE_PATTERN)  # cron or '@yearly' style preset
+    # '120 days' or ISO 8601 'P120D'
+    expected_release_lag: str | None = Field(default=None, pattern=_LAG_PATTERN)
     resources: list[str] = Field(default_factory=list)
-    options: dict[str, Any] = Field(default_factory=dict)  # kind-specific (read by the connector)
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, v: str) -> str:
-        if v not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        return v
+    options: SpecOptions = Field(default_factory=lambda: SpecOptions())
 
     @field_validator("url")
     @classmethod
@@ -70,28 +102,6 @@ class SourceSpec(BaseModel):
         if v is None or "{publisher_base_url}" not in v:
             return v
         return v.replace("{publisher_base_url}", get_settings().publisher_base_url.rstrip("/"))
-
-    @field_validator("columns")
-    @classmethod
-    def _columns(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = set(v) - set(FIELDS)
-        if unknown:
-            raise ValueError(f"unknown column fields {sorted(unknown)}; allowed: {', '.join(FIELDS)}")
-        return v
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, v: str | None) -> str | None:
-        if v is not None and v not in ("final", "provisional"):
-            raise ValueError("status must be 'final' or 'provisional'")
-        return v
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, v: str | None) -> str | None:
-        if v is not None and v not in SCHEDULE_PRESETS and not _CRON_RE.match(v.strip()):
-            raise ValueError("schedule must be a 5-field cron expression or a preset such as '@yearly'")
-        return v
 
     @field_validator("expected_release_lag")
     @classmethod
@@ -145,26 +155,14 @@ class SourceSpec(BaseModel):
         return 1.0
 
 
-def schema_path() -> Path:
-    return get_settings().schemas_dir / "source-spec.schema.json"
-
-
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_path().read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
-
-
 def parse_spec(doc: Any, *, origin: str = "<spec>") -> SourceSpec:
-    """Validate one spec document (JSON Schema first, for messages that point at the field)."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.path))
-    if errors:
-        lines = [f"{origin}: {'/'.join(str(p) for p in e.path) or '(top)'}: {e.message}" for e in errors]
-        raise SpecError("\n".join(lines))
+    """Validate one spec document; every error names the field it is about."""
     try:
         return SourceSpec.model_validate(doc)
-    except ValueError as exc:
-        raise SpecError(f"{origin}: {exc}") from exc
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        lines = [f"{origin}: {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors]
+        raise SpecError("\n".join(lines)) from exc
 
 
 def load_source_specs(dir: Path | None = None) -> list[SourceSpec]:
