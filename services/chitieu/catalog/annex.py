@@ -270,6 +270,48 @@ def _resolve_indicator(reg: IndicatorRegistry, names: list[str], parsed: ParsedT
     return None
 
 
+@dataclass
+class _Reading:
+    """What reading one annex table carries from row to row."""
+
+    plan: Plan
+    jurisdiction: str
+    registry: IndicatorRegistry
+    source_name: str
+    cols: dict[str, int]
+    header_year: int | None
+    group_year: int | None = None
+    names_by_item: dict[str, str] = field(default_factory=dict)
+    seen_ids: set[str] = field(default_factory=set)
+    new_indicators: dict[str, Indicator] = field(default_factory=dict)
+
+    @property
+    def document(self) -> str:
+        return f"{self.plan.document_number} - Phụ lục (annex)"
+
+    def cell(self, r: AnnexRow, key: str) -> str:
+        ci = self.cols.get(key)
+        return r.cells[ci].strip() if ci is not None and ci < len(r.cells) else ""
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A row that states a target: its cells and where it sits in the numbering."""
+
+    row: int
+    tt: str
+    name: str
+    unit: str
+    text: str
+    agency: str
+    item: str | None
+    parent_name: str | None
+
+    @property
+    def full_text(self) -> str:
+        return " | ".join(x for x in (self.tt, self.name, self.unit, self.text) if x)
+
+
 def import_annex(
     path: Path,
     plan_id: str,
@@ -277,24 +319,7 @@ def import_annex(
     catalog_dir: Path | None = None,
 ) -> AnnexResult:
     """Read an annex table and return the targets (and plan-specific indicators) it defines."""
-    plans = {p.id: p for p in load_plans(catalog_dir)}
-    if plan_id not in plans:
-        raise AnnexError(f"Không có kế hoạch {plan_id!r} trong danh mục", f"Unknown plan {plan_id!r}")
-    plan: Plan = plans[plan_id]
-    jur_id = plan.jurisdiction
-    if jurisdiction:
-        from chitieu.catalog.jurisdictions import load_jurisdictions
-
-        j = load_jurisdictions(catalog_dir).resolve(
-            jurisdiction, on=plan.issued_on or date(plan.horizon_year - 5, 1, 1)
-        )
-        if j is None:
-            raise AnnexError(
-                f"Không nhận ra đơn vị hành chính {jurisdiction!r}", f"Unknown jurisdiction {jurisdiction!r}"
-            )
-        jur_id = j.id
-    registry = load_indicators(catalog_dir)
-
+    plan, jur_id = _plan_and_jurisdiction(plan_id, jurisdiction, catalog_dir)
     rows = read_rows(path)
     header = _find_header(rows)
     if header is None:
@@ -303,131 +328,154 @@ def import_annex(
             "Header row not found (TT | Chỉ tiêu | Đơn vị | Kết quả | Cơ quan chủ trì theo dõi)",
         )
     hidx, cols, header_year = header
+    reading = _Reading(plan, jur_id, load_indicators(catalog_dir), path.name, cols, header_year)
     result = AnnexResult(plan_id=plan_id, jurisdiction=jur_id, source_file=path.name)
-    document = f"{plan.document_number} - Phụ lục (annex)"
-    group_year: int | None = None
-    names_by_item: dict[str, str] = {}
-    seen_ids: set[str] = set()
-    new_indicators: dict[str, Indicator] = {}
-
-    def cell(r: AnnexRow, key: str) -> str:
-        ci = cols.get(key)
-        return r.cells[ci].strip() if ci is not None and ci < len(r.cells) else ""
-
     for r in rows[hidx + 1 :]:
-        if not any(c.strip() for c in r.cells):
-            continue
-        tt, name, unit, text, agency = (cell(r, k) for k in ("tt", "name", "unit", "result", "agency"))
-        # A row of column numbers under the header ('(1) (2) (3)...' or '1 2 3 4 5').
-        if (
-            all(re.fullmatch(r"\(?\d+\)?", c.strip()) for c in r.cells if c.strip())
-            and not name[:1].isalpha()
-        ):
-            continue
-        fold_tt = fold_key(tt)
-        is_group = bool(_ROMAN_RE.match(fold_tt)) or bool(re.fullmatch(r"[a-z]", fold_tt))
-        if not name and not text:
-            # A group title merged across the row lands in the first non-empty cell.
-            title = next((c for c in r.cells if c.strip()), "")
-            year = _group_year(title)
-            if year:
-                group_year = year
-            continue
-        if is_group or (name and not text and not unit):
-            year = _group_year(name or tt)
-            if year:
-                group_year = year
-            if tt and _ITEM_RE.match(tt):
-                names_by_item[_item_key(tt)] = name
+        line = _target_line(reading, r)
+        if line is None:
             continue
         result.rows_read += 1
-        item = _item_key(tt) if tt and _ITEM_RE.match(tt) else None
-        if item:
-            names_by_item[item] = name
-        full_text = " | ".join(x for x in (tt, name, unit, text) if x)
         try:
-            parsed = parse_target_phrase(text, unit_hint=unit or None)
+            parsed = parse_target_phrase(line.text, unit_hint=line.unit or None)
         except PhraseError as exc:
             result.unparsed.append(
-                {"row": r.row, "text": full_text, "reason_vi": exc.reason_vi, "reason_en": exc.reason_en}
+                {"row": r.row, "text": line.full_text, "reason_vi": exc.vi, "reason_en": exc.en}
             )
             continue
-        parent_name = names_by_item.get(item.rsplit(".", 1)[0]) if item and "." in item else None
-        lookup = [name] + (
-            [f"{parent_name} {name}", parent_name] if parent_name and parsed.kind != "milestone" else []
-        )
-        ind = None if parsed.kind == "milestone" else _resolve_indicator(registry, lookup, parsed)
-        needs_review = False
-        if ind is None:
-            code = f"{plan_id.replace('-', '_')}__{_slug(item or f'r{r.row}').replace('-', '_')}"
-            vt = _value_type_for(parsed, unit)
-            ind = Indicator(
-                code=code,
-                name_vi=f"{parent_name} - {name}" if parent_name else name,
-                name_en=f"(annex item {item or r.row}; to be translated)",
-                aliases=(name,),
-                unit=unit or parsed.unit or ("hoàn thành (0/1)" if parsed.kind == "milestone" else "-"),
-                value_type=vt,
-                direction="lower"
-                if vt == "rank" or (parsed.explicit_operator and parsed.operator in ("<", "<="))
-                else "higher",
-                aggregation="none"
-                if vt == "rank" or parsed.kind == "milestone"
-                else ("sum" if vt == "count" else "mean"),
-                aggregation_weight=None,
-                min_value=0.0 if parsed.kind == "milestone" else None,
-                max_value=1.0 if parsed.kind == "milestone" else None,
-                plan_specific=plan_id,
-                needs_review=parsed.kind != "milestone",
-                description=f"Created from row {r.row} of {path.name}; no dictionary indicator matched.",
-            )
-            # The annex file is rewritten whole, so every plan-specific indicator it uses goes in it.
-            new_indicators[code] = ind
-            needs_review = parsed.kind != "milestone"
-        operator = parsed.operator
-        if (
-            ind.direction == "lower"
-            and not parsed.explicit_operator
-            and parsed.kind not in ("rank", "growth")
-        ):
-            operator = "<="  # a bare figure for a lower-is-better series is a ceiling
-        target_year = group_year or header_year or plan.horizon_year
-        base_id = f"{plan_id}.a{_slug(item)}" if item else f"{plan_id}.r{r.row}"
-        tid, n = base_id, 2
-        while tid in seen_ids:
-            tid, n = f"{base_id}-{n}", n + 1
-        seen_ids.add(tid)
-        notes = [f"annex row {r.row}"]
-        if parsed.approximate:
-            notes.append("'khoảng' (about)")
-        notes.extend(parsed.notes)
-        result.targets.append(
-            Target(
-                id=tid,
-                indicator=ind.code,
-                jurisdiction=jur_id if jur_id != plan.jurisdiction else None,
-                target_year=target_year,
-                kind=parsed.kind if parsed.kind != "count" or ind.value_type == "count" else "level",  # type: ignore[arg-type]
-                operator=operator,  # type: ignore[arg-type]
-                value=parsed.value,
-                value_max=parsed.value_max,
-                every_year=parsed.every_year,
-                relative_to=parsed.relative_to,  # type: ignore[arg-type]
-                milestone_object=name if parsed.kind == "milestone" else None,
-                due_date=date(target_year, 12, 31) if parsed.kind == "milestone" else None,
-                lead_agency=agency or None,
-                phrase=text,
-                citation=Citation(
-                    document=document,
-                    section=f"Phụ lục, mục {item}" if item else f"Phụ lục, dòng {r.row}",
-                    quote=full_text,
-                ),
-                needs_review=needs_review,
-                notes="; ".join(notes),
-            )
-        )
-    result.indicators = list(new_indicators.values())
+        ind, needs_review = _indicator_for(reading, line, parsed)
+        result.targets.append(_target(reading, line, parsed, ind, needs_review))
+    result.indicators = list(reading.new_indicators.values())
     return result
+
+
+def _plan_and_jurisdiction(
+    plan_id: str, jurisdiction: str | None, catalog_dir: Path | None
+) -> tuple[Plan, str]:
+    """The plan the annex belongs to, and the jurisdiction its targets are for (default: the plan's)."""
+    plans = {p.id: p for p in load_plans(catalog_dir)}
+    if plan_id not in plans:
+        raise AnnexError(f"Không có kế hoạch {plan_id!r} trong danh mục", f"Unknown plan {plan_id!r}")
+    plan = plans[plan_id]
+    if not jurisdiction:
+        return plan, plan.jurisdiction
+    from chitieu.catalog.jurisdictions import load_jurisdictions
+
+    j = load_jurisdictions(catalog_dir).resolve(
+        jurisdiction, on=plan.issued_on or date(plan.horizon_year - 5, 1, 1)
+    )
+    if j is None:
+        raise AnnexError(
+            f"Không nhận ra đơn vị hành chính {jurisdiction!r}", f"Unknown jurisdiction {jurisdiction!r}"
+        )
+    return plan, j.id
+
+
+def _target_line(reading: _Reading, r: AnnexRow) -> _Line | None:
+    """The row as a target line; None for blank rows, column numbers and group titles (whose target
+    year and item names are remembered for the rows below)."""
+    if not any(c.strip() for c in r.cells):
+        return None
+    tt, name, unit, text, agency = (reading.cell(r, k) for k in ("tt", "name", "unit", "result", "agency"))
+    # A row of column numbers under the header ('(1) (2) (3)...' or '1 2 3 4 5').
+    if all(re.fullmatch(r"\(?\d+\)?", c.strip()) for c in r.cells if c.strip()) and not name[:1].isalpha():
+        return None
+    fold_tt = fold_key(tt)
+    is_group = bool(_ROMAN_RE.match(fold_tt)) or bool(re.fullmatch(r"[a-z]", fold_tt))
+    if not name and not text:
+        # A group title merged across the row lands in the first non-empty cell.
+        year = _group_year(next((c for c in r.cells if c.strip()), ""))
+        reading.group_year = year or reading.group_year
+        return None
+    if is_group or (name and not text and not unit):
+        year = _group_year(name or tt)
+        reading.group_year = year or reading.group_year
+        if tt and _ITEM_RE.match(tt):
+            reading.names_by_item[_item_key(tt)] = name
+        return None
+    item = _item_key(tt) if tt and _ITEM_RE.match(tt) else None
+    if item:
+        reading.names_by_item[item] = name
+    parent_name = reading.names_by_item.get(item.rsplit(".", 1)[0]) if item and "." in item else None
+    return _Line(r.row, tt, name, unit, text, agency, item, parent_name)
+
+
+def _indicator_for(reading: _Reading, line: _Line, parsed: ParsedTarget) -> tuple[Indicator, bool]:
+    """The dictionary indicator the line names, else a new plan-specific one (and whether to review)."""
+    if parsed.kind != "milestone":
+        lookup = [line.name]
+        if line.parent_name:
+            lookup += [f"{line.parent_name} {line.name}", line.parent_name]
+        found = _resolve_indicator(reading.registry, lookup, parsed)
+        if found is not None:
+            return found, False
+    plan_id = reading.plan.id
+    code = f"{plan_id.replace('-', '_')}__{_slug(line.item or f'r{line.row}').replace('-', '_')}"
+    vt = _value_type_for(parsed, line.unit)
+    milestone = parsed.kind == "milestone"
+    ind = Indicator(
+        code=code,
+        name_vi=f"{line.parent_name} - {line.name}" if line.parent_name else line.name,
+        name_en=f"(annex item {line.item or line.row}; to be translated)",
+        aliases=(line.name,),
+        unit=line.unit or parsed.unit or ("hoàn thành (0/1)" if milestone else "-"),
+        value_type=vt,
+        direction="lower"
+        if vt == "rank" or (parsed.explicit_operator and parsed.operator in ("<", "<="))
+        else "higher",
+        aggregation="none" if vt == "rank" or milestone else ("sum" if vt == "count" else "mean"),
+        aggregation_weight=None,
+        min_value=0.0 if milestone else None,
+        max_value=1.0 if milestone else None,
+        plan_specific=plan_id,
+        needs_review=not milestone,
+        description=f"Created from row {line.row} of {reading.source_name}; no dictionary indicator matched.",
+    )
+    # The annex file is rewritten whole, so every plan-specific indicator it uses goes in it.
+    reading.new_indicators[code] = ind
+    return ind, not milestone
+
+
+def _target(
+    reading: _Reading, line: _Line, parsed: ParsedTarget, ind: Indicator, needs_review: bool
+) -> Target:
+    plan = reading.plan
+    operator = parsed.operator
+    if ind.direction == "lower" and not parsed.explicit_operator and parsed.kind not in ("rank", "growth"):
+        operator = "<="  # a bare figure for a lower-is-better series is a ceiling
+    target_year = reading.group_year or reading.header_year or plan.horizon_year
+    base_id = f"{plan.id}.a{_slug(line.item)}" if line.item else f"{plan.id}.r{line.row}"
+    tid, n = base_id, 2
+    while tid in reading.seen_ids:
+        tid, n = f"{base_id}-{n}", n + 1
+    reading.seen_ids.add(tid)
+    notes = [f"annex row {line.row}"]
+    if parsed.approximate:
+        notes.append("'khoảng' (about)")
+    notes.extend(parsed.notes)
+    milestone = parsed.kind == "milestone"
+    return Target(
+        id=tid,
+        indicator=ind.code,
+        jurisdiction=reading.jurisdiction if reading.jurisdiction != plan.jurisdiction else None,
+        target_year=target_year,
+        kind=parsed.kind if parsed.kind != "count" or ind.value_type == "count" else "level",  # type: ignore[arg-type]
+        operator=operator,  # type: ignore[arg-type]
+        value=parsed.value,
+        value_max=parsed.value_max,
+        every_year=parsed.every_year,
+        relative_to=parsed.relative_to,  # type: ignore[arg-type]
+        milestone_object=line.name if milestone else None,
+        due_date=date(target_year, 12, 31) if milestone else None,
+        lead_agency=line.agency or None,
+        phrase=line.text,
+        citation=Citation(
+            document=reading.document,
+            section=f"Phụ lục, mục {line.item}" if line.item else f"Phụ lục, dòng {line.row}",
+            quote=line.full_text,
+        ),
+        needs_review=needs_review,
+        notes="; ".join(notes),
+    )
 
 
 def annex_path(plan_id: str, catalog_dir: Path | None = None) -> Path:
