@@ -172,7 +172,7 @@ def run() -> list[str]:
     lines: list[str] = []
     try:
         with psycopg.connect(dsn) as conn:
-            migrate.migrate(conn, settings.schemas_dir)
+            migrate.migrate(conn)
         with tempfile.TemporaryDirectory(prefix="chitieu-bench-") as tmp:
             csv_path = Path(tmp) / "long-1m.csv"
             t0 = time.perf_counter()

@@ -59,7 +59,7 @@ def fresh_database(name: str = "chitieu_bench") -> str:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     dsn = settings.dsn(name)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        migrate.migrate(conn, settings.schemas_dir)
+        migrate.migrate(conn)
         migrate.ensure_readonly_login(conn, settings)
     return dsn
 
@@ -330,7 +330,7 @@ def evaluated_database(name: str) -> tuple[str, list[str]]:
     dsn = settings.dsn(name)
     try:
         with psycopg.connect(dsn, autocommit=True) as existing:
-            migrate.migrate(existing, settings.schemas_dir)
+            migrate.migrate(existing)
     except (psycopg.OperationalError, migrate.MigrationError):
         dsn = fresh_database(name)
     info = build_dataset(dsn)

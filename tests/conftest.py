@@ -46,7 +46,7 @@ def template_db(base_settings: Settings) -> Iterator[str]:
     with _admin(base_settings) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with psycopg.connect(base_settings.dsn(name)) as conn:
-        migrate.migrate(conn, base_settings.schemas_dir)
+        migrate.migrate(conn)
         migrate.ensure_readonly_login(conn, base_settings)
     with _admin(base_settings) as admin:
         # TimescaleDB's background workers skip databases that refuse connections, which is

@@ -19,7 +19,7 @@ from chitieu.settings import Settings
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture()
+@pytest.fixture
 def empty_db(base_settings: Settings):
     name = f"chitieu_empty_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(base_settings.dsn("postgres"), autocommit=True) as admin:
@@ -30,21 +30,22 @@ def empty_db(base_settings: Settings):
         admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def test_migrations_apply_to_empty_database_and_rerun_is_noop(empty_db, base_settings):
-    first = migrate.migrate(empty_db, base_settings.schemas_dir)
+def test_migrations_apply_to_empty_database_and_rerun_is_noop(empty_db):
+    first = migrate.migrate(empty_db)
     # Expected from the directory itself, not from the discovery code under test.
-    expected = sorted(p.name for p in base_settings.schemas_dir.glob("*.sql"))
+    expected = sorted(p.name for p in migrate.MIGRATIONS_DIR.glob("*.sql"))
     assert len(expected) > 1
-    assert first == expected and first[0] == "001-foundation.sql"
+    assert first == expected
+    assert first[0] == "001-foundation.sql"
     recorded = empty_db.execute("SELECT name FROM schema_migrations ORDER BY version").fetchall()
     assert [r[0] for r in recorded] == expected
-    assert migrate.migrate(empty_db, base_settings.schemas_dir) == []
+    assert migrate.migrate(empty_db) == []
 
 
-def test_edited_landed_migration_is_an_error(empty_db, base_settings, tmp_path):
+def test_edited_landed_migration_is_an_error(empty_db, tmp_path):
     schemas = tmp_path / "schemas"
     schemas.mkdir()
-    shutil.copy(base_settings.schemas_dir / "001-foundation.sql", schemas)
+    shutil.copy(migrate.MIGRATIONS_DIR / "001-foundation.sql", schemas)
     migrate.migrate(empty_db, schemas)
     with (schemas / "001-foundation.sql").open("a") as fh:
         fh.write("\n-- edited\n")
@@ -60,7 +61,8 @@ def test_badly_named_migration_is_refused(tmp_path: Path):
 
 def test_hypertables_have_year_scale_chunks(db):
     info = migrate.status(db)
-    assert info["timescaledb"] and str(info["timescaledb"]).startswith("2.")
+    assert info["timescaledb"]
+    assert str(info["timescaledb"]).startswith("2.")
     rows = dict(
         db.execute(
             """SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions

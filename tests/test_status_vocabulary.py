@@ -43,12 +43,12 @@ OURS = [
     *sorted((ROOT / "services/chitieu/api").rglob("*.py")),
     *sorted((ROOT / "services/chitieu/evaluate").glob("*.py")),
     *sorted((ROOT / "services/chitieu/assess").glob("*.py")),
-    ROOT / "schemas/views/030-evaluation-views.sql",
+    ROOT / "services/chitieu/db/migrations/views/030-evaluation-views.sql",
     ROOT / "docs/assessment.md",
 ]
 DASHBOARDS = [
     *sorted((ROOT / "services/chitieu/dashboards").glob("*.py")),
-    ROOT / "schemas/views/040-dashboard-views.sql",
+    ROOT / "services/chitieu/db/migrations/views/040-dashboard-views.sql",
     *sorted((ROOT / "dashboards/build").glob("*.json")),
 ]
 

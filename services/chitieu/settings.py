@@ -35,7 +35,6 @@ class Settings(BaseSettings):
 
     # --- catalog, data and archives -------------------------------------------------------------
     catalog_dir: Path = PROJECT_ROOT / "catalog"
-    schemas_dir: Path = PROJECT_ROOT / "schemas"
     samples_dir: Path = PROJECT_ROOT / "samples"
     data_dir: Path = PROJECT_ROOT / ".local" / "data"  # inbox/, processed/, rejected/ (this host's)
     # Where received files are archived: empty = in the database (shared by every worker and the

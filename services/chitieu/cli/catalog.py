@@ -49,9 +49,9 @@ def schemas(
 ) -> None:
     """Write the published JSON Schemas (catalog files, source specs) generated from the models."""
     from chitieu.catalog import schemas as published
-    from chitieu.settings import get_settings
+    from chitieu.settings import PROJECT_ROOT
 
-    target = directory or get_settings().schemas_dir
+    target = directory or PROJECT_ROOT / "schemas"
     if check_only:
         stale = published.stale(target)
         for name in stale:

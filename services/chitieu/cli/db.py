@@ -32,11 +32,11 @@ def down() -> None:
 
 @app.command("migrate")
 def migrate_cmd() -> None:
-    """Apply pending numbered migrations from schemas/ and re-apply schemas/views/."""
+    """Apply pending numbered migrations and re-apply the views (both ship in the package)."""
     settings = get_settings()
     with connect(autocommit=True) as conn:
         try:
-            applied = migrate.migrate(conn, settings.schemas_dir)
+            applied = migrate.migrate(conn)
         except migrate.MigrationError as exc:
             console.print(f"[red]{exc.both()}[/red]")
             raise typer.Exit(1) from exc

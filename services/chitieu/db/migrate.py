@@ -1,8 +1,10 @@
-"""Numbered SQL migrations from schemas/ (NNN-name.sql), applied once each, in order.
+"""Numbered SQL migrations (NNN-name.sql), applied once each, in order.
 
-An advisory lock keeps two migrators apart; a table records each file's sha256 so that a file
-edited after it landed is an error, not a silent drift. Files in schemas/views/ hold idempotent
-definitions (views, functions) and are re-applied on every run, after the numbered ones.
+They ship inside the package (chitieu/db/migrations/, read with importlib.resources), so an installed
+chitieu migrates without a checkout. An advisory lock keeps two migrators apart; a table records each
+file's sha256 so that a file edited after it landed is an error, not a silent drift. Files in
+migrations/views/ hold idempotent definitions (views, functions) and are re-applied on every run,
+after the numbered ones.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import psycopg
@@ -21,6 +24,8 @@ from chitieu.settings import Settings
 
 MIGRATION_RE = re.compile(r"^(\d{3})-[a-z0-9][a-z0-9-]*\.sql$")
 LOCK_KEY = 5_700_057  # arbitrary, constant: the advisory lock id of chitieu migrations
+# A directory on disk: wheels are installed unpacked, and the checkout is one too.
+MIGRATIONS_DIR = Path(str(files("chitieu.db") / "migrations"))
 
 
 class MigrationError(ChitieuError):
@@ -47,9 +52,9 @@ class Migration:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
-def discover(schemas_dir: Path) -> list[Migration]:
+def discover(migrations_dir: Path = MIGRATIONS_DIR) -> list[Migration]:
     found: dict[str, Migration] = {}
-    for path in sorted(schemas_dir.glob("*.sql")):
+    for path in sorted(migrations_dir.glob("*.sql")):
         m = MIGRATION_RE.match(path.name)
         if not m:
             raise MigrationError(
@@ -66,9 +71,9 @@ def discover(schemas_dir: Path) -> list[Migration]:
     return [found[k] for k in sorted(found)]
 
 
-def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
+def migrate(conn: psycopg.Connection, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date)."""
-    migrations = discover(schemas_dir)
+    migrations = discover(migrations_dir)
     applied: list[str] = []
     conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
@@ -105,7 +110,7 @@ def migrate(conn: psycopg.Connection, schemas_dir: Path) -> list[str]:
                 f"database has migrations this code does not: {', '.join(unknown)}",
                 f"cơ sở dữ liệu có migration mà mã này không có: {', '.join(unknown)}",
             )
-        views_dir = schemas_dir / "views"
+        views_dir = migrations_dir / "views"
         if views_dir.is_dir():
             with conn.transaction():
                 for path in sorted(views_dir.glob("*.sql")):

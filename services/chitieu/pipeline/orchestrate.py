@@ -137,7 +137,7 @@ def prepare(settings: Settings, say: Say) -> None:
     except Exception as exc:
         say(f"[yellow]could not check/create database {settings.airflow_database}: {exc}[/]")
     with connect() as conn:
-        applied = migrate.migrate(conn, settings.schemas_dir)
+        applied = migrate.migrate(conn)
         migrate.ensure_readonly_login(conn, settings)
     say(f"migrations: {applied}")
     with connect() as conn:

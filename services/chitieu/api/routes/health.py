@@ -15,7 +15,6 @@ from chitieu.api.auth import Gate, bearer_token
 from chitieu.api.models import Health, Ready
 from chitieu.api.problems import Problem
 from chitieu.db.migrate import discover
-from chitieu.settings import get_settings
 
 router = APIRouter(tags=["health"])
 
@@ -32,7 +31,7 @@ async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers and every migration of this release is applied unchanged
     (503 otherwise)."""
 
-    wanted = discover(get_settings().schemas_dir)
+    wanted = discover()
     try:
         engineer = await _engineer(request)
         async with request.app.state.pool.connection(timeout=3) as conn:
