@@ -158,7 +158,7 @@ def demo_env(
 ) -> Iterator[dict[str, Any]]:
     from chitieu.catalog.loader import load_catalog
     from chitieu.ingest.specs import upsert_sources
-    from chitieu.testing.publishers import PublisherServer
+    from support.publishers import PublisherServer
 
     sources = _write_specs(tmp_path / "sources", SPECS)
     data_dir = tmp_path / "data"

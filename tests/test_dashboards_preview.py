@@ -32,7 +32,7 @@ def demo_db(
     from chitieu.evaluate.engine import evaluate
     from chitieu.ingest.pipeline import ingest_file, ingest_source
     from chitieu.ingest.specs import load_source_specs, upsert_sources
-    from chitieu.testing.publishers import PublisherServer
+    from support.publishers import PublisherServer
 
     with PublisherServer(root=SAMPLES / "publishers") as publishers:
         monkeypatch.setenv("PUBLISHER_BASE_URL", publishers.url)

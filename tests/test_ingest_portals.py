@@ -27,7 +27,7 @@ from chitieu.ingest.connectors.json766 import Json766Connector, period_params
 from chitieu.ingest.connectors.pxweb import PxWebConnector
 from chitieu.ingest.records import ParseError, Payload, RawRecord
 from chitieu.ingest.specs import SourceSpec
-from chitieu.testing.publishers import PublisherServer
+from support.publishers import PublisherServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publishers"
 LONG = "3b0d8c1e-7a51-4c6e-9f0e-5a1d2c3b4e01"
@@ -667,7 +667,7 @@ def _free_port() -> int:
 def test_module_entry_point_serves_a_folder() -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chitieu.testing.publishers", "--root", str(FIXTURES), "--port", str(port)],
+        [sys.executable, "-m", "chitieu.demo.publishers", "--root", str(FIXTURES), "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )

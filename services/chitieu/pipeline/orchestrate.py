@@ -102,9 +102,9 @@ def service_commands(
     cmds: dict[str, list[str]] = {}
     if executor == "celery" and not settings.celery_broker_url:
         cmds["redis"] = redis_command(settings, run_dir(settings))
-    if importlib.util.find_spec("chitieu.testing.publishers") is not None:
+    if importlib.util.find_spec("chitieu.demo.publishers") is not None:
         cmds["publishers"] = [
-            sys.executable, "-m", "chitieu.testing.publishers",
+            sys.executable, "-m", "chitieu.demo.publishers",
             "--root", str(settings.samples_dir / "publishers"), "--port", str(_publisher_port(settings)),
             "--host", settings.demo_services_host,
         ]  # fmt: skip

@@ -1,1 +1,1 @@
-"""Test doubles that are real servers: fake publishers reproducing the portals' shapes."""
+"""Test doubles that are real servers: a Grafana that refuses what the real one refuses."""

@@ -1,7 +1,8 @@
-"""A fake publisher: one local HTTP server answering in the shapes of the real portals.
+"""The demo's publisher: one local HTTP server answering in the shapes of the real portals.
 
-None of the real publishers is reachable from build machines, so tests and the demo run against
-this server, which reproduces (see docs/connectors.md and shared/reference/data-sources.md):
+None of the real publishers is reachable from build machines, so the demo (`make run`) and the tests
+run against this server (the tests through tests/support/publishers.py, which adds failure injection
+and request recording), which reproduces (see docs/connectors.md and shared/reference/data-sources.md):
 
   CKAN     GET  /api/3/action/package_search?q=&rows=&start=
            GET  /api/3/action/datastore_search?resource_id=&limit=&offset=   (with _links.next)
@@ -24,12 +25,10 @@ Data come from Python structures or from a folder of files in the same layout:
   portal766/<period>.json              [{"ID", "TEN", "ROW_STT", "TONG_SCORE", ...}]  period: 2024, 2024-H1,
                                        2024-Q2, 2024-06
 
-    with PublisherServer(root=Path("tests/fixtures/publishers")) as srv:
+    with PublisherServer(root=Path("samples/publishers")) as srv:
         srv.url                # http://127.0.0.1:<port>
-        srv.fail_next(1)       # the next request gets a 500
-        srv.requests           # what was asked, for assertions
 
-    python -m chitieu.testing.publishers --root samples/publishers --port 8765
+    python -m chitieu.demo.publishers --root samples/publishers --port 8765
 """
 
 from __future__ import annotations
@@ -44,10 +43,9 @@ import signal
 import socket
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from chitieu.textnorm import fold
@@ -55,6 +53,8 @@ from chitieu.textnorm import fold
 SERVICE_766 = "report_tinh_766_service"
 _MISSING = {"..", "...", "-", "–", ""}
 _PERIOD_766 = re.compile(r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$")
+Reply = tuple[int, bytes, str]  # status, body, content type
+DROP: Reply = (0, b"", "")  # an `intercept` answer: close the connection without a reply
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -143,31 +143,6 @@ def render_dti_page(
     )
 
 
-# -- recording -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class _Canned:
-    status: int
-    body: bytes
-    content_type: str
-    times: int | None  # None: for ever
-
-
 class _Response(Exception):
     """Raised inside a route to answer with an error status."""
 
@@ -199,15 +174,11 @@ class PublisherServer:
             else:
                 self.data[section] = content
         self.host, self.port = host, port
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._failures: list[tuple[int | None]] = []  # (status,) or (None,) = drop the connection
-        self._canned: dict[str, _Canned] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> PublisherServer:
+    def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"publisher": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
@@ -224,7 +195,7 @@ class PublisherServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> PublisherServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -234,61 +205,10 @@ class PublisherServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    # -- test controls -----------------------------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path == path]
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
-
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """The next n requests (any path) are answered with `status`."""
-        with self._lock:
-            self._failures.extend([(status,)] * n)
-
-    def drop_next(self, n: int = 1) -> None:
-        """The next n requests get no answer: the connection is closed (a transport error)."""
-        with self._lock:
-            self._failures.extend([(None,)] * n)
-
-    def override(
-        self,
-        path: str,
-        body: bytes | str,
-        *,
-        status: int = 200,
-        content_type: str = "application/json; charset=utf-8",
-        times: int | None = None,
-    ) -> None:
-        """Answer requests to `path` (query ignored) with these bytes, `times` times (None: always)."""
-        raw = body.encode() if isinstance(body, str) else body
-        with self._lock:
-            self._canned[path] = _Canned(status, raw, content_type, times)
-
-    def _next_failure(self) -> tuple[int | None] | None:
-        with self._lock:
-            return self._failures.pop(0) if self._failures else None
-
-    def _canned_for(self, path: str) -> _Canned | None:
-        with self._lock:
-            canned = self._canned.get(path)
-            if canned is None:
-                return None
-            if canned.times is not None:
-                canned.times -= 1
-                if canned.times <= 0:
-                    del self._canned[path]
-            return canned
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
+    def intercept(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        """A reply that replaces routing (DROP: close the connection unanswered); the demo has none."""
+        del method, path, headers, body
+        return None
 
     # -- routes ------------------------------------------------------------------------------------
     def route(
@@ -364,7 +284,7 @@ class PublisherServer:
                     "error": {"resource_id": ["Missing value"], "__type": "Validation Error"},
                 },
             )
-        table = self.data[portal]["datastore"].get(resource_id)
+        table: dict[str, Any] | None = self.data[portal]["datastore"].get(resource_id)
         if table is None:
             raise _Response(
                 404,
@@ -645,32 +565,20 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakePublisher/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests assert on srv.requests; stderr noise helps nobody
+        pass  # stderr noise helps nobody; tests assert on the requests they record
 
     def _handle(self, method: str) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self.publisher._record(
-            RecordedRequest(
-                method=method,
-                path=parts.path,
-                query=parse_qs(parts.query, keep_blank_values=True),
-                body=body,
-                headers={k.lower(): v for k, v in self.headers.items()},
-            )
-        )
-        failure = self.publisher._next_failure()
-        if failure is not None:
-            if failure[0] is None:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            self._send(failure[0], b"<html><body><h1>Internal Server Error</h1></body></html>", "text/html")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.publisher.intercept(method, self.path, headers, body)
+        if reply is DROP:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
             return
-        canned = self.publisher._canned_for(parts.path)
-        if canned is not None:
-            self._send(canned.status, canned.body, canned.content_type)
+        if reply is not None:
+            self._send(*reply)
             return
         try:
             status, payload, content_type = self.publisher.route(
@@ -696,7 +604,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m chitieu.testing.publishers",
+        prog="python -m chitieu.demo.publishers",
         description="Serve fake CKAN, DKAN, PX-Web, DTI and 766 endpoints from a folder (127.0.0.1 only).",
     )
     parser.add_argument(
