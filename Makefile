@@ -26,7 +26,7 @@ $(SCHEMA_CHECK)/node_modules/.package-lock.json: $(SCHEMA_CHECK)/package-lock.js
 	npm ci --prefix $(SCHEMA_CHECK) --no-audit --no-fund
 
 setup: $(UV) $(SCHEMA_CHECK)/node_modules/.package-lock.json
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	$(CHITIEU) db up
 	$(CHITIEU) db migrate
 
@@ -44,10 +44,11 @@ down:
 	$(CHITIEU) db down
 
 lint: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	$(UV) run --frozen ruff check services tests dags benchmarks dashboards
 	$(UV) run --frozen ruff format --check services tests dags benchmarks dashboards
 	$(UV) run --frozen mypy
+	$(UV) run --frozen deptry services
 
 bench: setup
 	$(UV) run --frozen python -m benchmarks
