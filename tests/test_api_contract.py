@@ -1,4 +1,4 @@
-"""The HTTP API against its own OpenAPI document (issue 8 §5): schemathesis over every operation on a
+"""The HTTP API against its own OpenAPI document: schemathesis over every operation on a
 loaded database, the document itself (`chitieu api openapi`, no database needed), keyset pagination,
 ETags and the response cache, and one smoke test on a real uvicorn on 127.0.0.1."""
 

@@ -1,4 +1,4 @@
-"""The assessment contract (issue 5 §1), table-driven with expected values worked out by hand.
+"""The assessment contract (docs/assessment.md §1), table-driven with expected values worked out by hand.
 
 Each expected number below is derived in its comment from the method's formulas, never by calling
 the code under test. Years: t0 base, t current, T target year; R = d·CAGR(now) / |CAGR(required)|.

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chitieu.errors import ChitieuError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+Environment = Literal["development", "test", "production"]
+# Secrets whose default is written in this file (and in .env.example): anyone can read them, so they
+# are for a developer's own machine only.
+DEVELOPMENT_SECRETS = {
+    "local_pg_password": "chitieu-local",
+    "readonly_db_password": "grafana-reader-local",
+    "airflow_admin_password": "admin",
+}
+# Keys every Airflow component must share; unset, each host generates its own, which only a single
+# development machine can live with.
+SHARED_KEYS = ("airflow_secret_key", "airflow_jwt_secret", "airflow_fernet_key")
+
+
+class SettingsRefused(ChitieuError):
+    """Settings that must not run in this environment (a development default outside development)."""
+
+    code = "settings_refused"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    environment: str = Field(default="development", description="development | test | production")
+    environment: Environment = "development"
 
     # --- database -----------------------------------------------------------------------------
     # Unset: the embedded TimescaleDB cluster under LOCAL_DIR is used (`chitieu db up`).
@@ -22,7 +43,7 @@ class Settings(BaseSettings):
     local_dir: Path = PROJECT_ROOT / ".local"
     local_pg_port: int = 55432
     local_pg_user: str = "chitieu"
-    local_pg_password: SecretStr = SecretStr("chitieu-local")
+    local_pg_password: SecretStr = SecretStr(DEVELOPMENT_SECRETS["local_pg_password"])
     local_pg_database: str = "chitieu"
     # Where clients reach the embedded cluster, and what it listens on / accepts (set at `db up`
     # initialisation): loopback unless workers on other hosts connect to it.
@@ -31,7 +52,7 @@ class Settings(BaseSettings):
     local_pg_allowed_networks: str = "127.0.0.1/32"
     pg_major: int = 15
     readonly_db_user: str = "grafana_reader"
-    readonly_db_password: SecretStr = SecretStr("grafana-reader-local")
+    readonly_db_password: SecretStr = SecretStr(DEVELOPMENT_SECRETS["readonly_db_password"])
 
     # --- catalog, data and archives -------------------------------------------------------------
     catalog_dir: Path = PROJECT_ROOT / "catalog"
@@ -41,12 +62,12 @@ class Settings(BaseSettings):
     # API); or an fsspec URL (s3://bucket/prefix, gs://..., file:///srv/archive) every reader reaches.
     archive_url: str = ""
 
-    # --- ingestion (issue 4) ------------------------------------------------------------------------
+    # --- ingestion ----------------------------------------------------------------------------------
     # Replaces '{publisher_base_url}' in source specs' URLs; the demo's local publisher server.
     publisher_base_url: str = "http://127.0.0.1:8765"
     sources_dir: Path = PROJECT_ROOT / "catalog" / "sources"
 
-    # --- API (issue 8) ---------------------------------------------------------------------------
+    # --- API -------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8057
     api_workers: int = 1  # uvicorn worker processes of `chitieu serve`
@@ -102,14 +123,14 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = None
     grafana_folder: str = "Chỉ Tiêu"
     # The datasource `chitieu dashboards push` creates: our DB as Grafana reaches it (host:port) and
-    # its name; unset = taken from DATABASE_URL / the embedded cluster (issue 7).
+    # its name; unset = taken from DATABASE_URL / the embedded cluster.
     grafana_db_host: str | None = None
     grafana_db_name: str | None = None
 
     # --- Airflow (local runs) ---------------------------------------------------------------------
     airflow_port: int = 8080
     airflow_admin_user: str = "admin"
-    airflow_admin_password: SecretStr = SecretStr("admin")
+    airflow_admin_password: SecretStr = SecretStr(DEVELOPMENT_SECRETS["airflow_admin_password"])
     # Where every component (scheduler, workers on other hosts, the CLI) reaches the Airflow API
     # server, and the address it binds.
     airflow_database: str = "airflow"  # Airflow's metadata database, on our PostgreSQL server
@@ -131,7 +152,7 @@ class Settings(BaseSettings):
     # FQDN. `pipeline run|up` gives each Celery worker its own.
     airflow_hostname: str = ""
 
-    # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance (issue 6) ---------------------
+    # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance -----------------------------
     airflow_home: Path | None = None  # default LOCAL_DIR/airflow
     pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
     # maintenance drops evaluation chunks older than this (never the latest run's)
@@ -155,12 +176,30 @@ class Settings(BaseSettings):
     demo_services_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.database_url is None:
-                raise ValueError("DATABASE_URL must be set in production")
-            if self.readonly_db_password.get_secret_value() == "grafana-reader-local":
-                raise ValueError("READONLY_DB_PASSWORD must be changed in production")
+    def _no_development_secrets_elsewhere(self) -> Settings:
+        # Raised as is (not a ValueError), so the caller sees both sentences, not pydantic's wrapper.
+        if self.environment == "development":
+            return self
+        if self.environment == "production" and self.database_url is None:
+            raise SettingsRefused(
+                "DATABASE_URL must be set in production (the embedded database is for development)",
+                "Phải đặt DATABASE_URL khi chạy production (cơ sở dữ liệu nhúng chỉ dành cho phát triển)",
+            )
+        defaults = [
+            name.upper()
+            for name, default in DEVELOPMENT_SECRETS.items()
+            if getattr(self, name).get_secret_value() == default
+            and (name != "local_pg_password" or self.embedded)  # unused beside DATABASE_URL
+        ]
+        unset = [name.upper() for name in SHARED_KEYS if getattr(self, name) is None]
+        if defaults or unset:
+            names = ", ".join(defaults + unset)
+            raise SettingsRefused(
+                f"ENVIRONMENT={self.environment} refuses development secrets: set {names} "
+                "(default values are public; unset Airflow keys differ from host to host)",
+                f"ENVIRONMENT={self.environment} không chấp nhận bí mật dành cho phát triển: hãy đặt {names} "
+                "(giá trị mặc định ai cũng biết; khóa Airflow để trống thì mỗi máy một khác)",
+            )
         return self
 
     @property

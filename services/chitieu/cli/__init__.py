@@ -51,7 +51,13 @@ def main() -> None:
         code = run_alone(sys.argv[2:])
         if code is not None:
             sys.exit(code)
-    __getattr__("app")()
+    from chitieu.settings import SettingsRefused
+
+    try:
+        __getattr__("app")()
+    except SettingsRefused as exc:
+        print(exc.both(), file=sys.stderr)
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

@@ -1,4 +1,4 @@
-"""`chitieu pipeline run|up|down`: the whole job on samples/ through real Airflow 3 (issue 6)."""
+"""`chitieu pipeline run|up|down`: the whole job on samples/ through real Airflow 3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- Ingestion views (issue 4), re-applied on every migrate.
+-- Ingestion views, re-applied on every migrate.
 
 -- Last successful load and last attempt of each source: what the data_stale rule and the
 -- ingestion dashboard read.
