@@ -21,7 +21,7 @@ from chitieu.settings import get_settings
 PLAN = "ninh-binh-kh-03-nq-cp"
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "catalog"
     shutil.copytree(get_settings().catalog_dir, dst, ignore=shutil.ignore_patterns("sources", "routes.yaml"))
@@ -102,7 +102,8 @@ def test_import_xlsx(tmp_path: Path, catalog_copy: Path) -> None:
     assert t["a5"].needs_review is True
     new = {i.code: i for i in result.indicators}
     assert t["a5"].indicator in new
-    assert new[t["a5"].indicator].plan_specific == PLAN and new[t["a5"].indicator].value_type == "share_pct"
+    assert new[t["a5"].indicator].plan_specific == PLAN
+    assert new[t["a5"].indicator].value_type == "share_pct"
     # a milestone
     assert (t["a7"].kind, t["a7"].due_date.isoformat()) == ("milestone", "2030-12-31")
     # the unreadable row is reported with its row number and text, never dropped
@@ -180,6 +181,8 @@ def test_cli_dry_run_on_the_sample(catalog_copy: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["plan"] == PLAN and len(doc["targets"]) >= 15
-    assert doc["unparsed"] and doc["unparsed"][0]["row"] > 0
+    assert doc["plan"] == PLAN
+    assert len(doc["targets"]) >= 15
+    assert doc["unparsed"]
+    assert doc["unparsed"][0]["row"] > 0
     assert not (catalog_copy / "plans" / f"{PLAN}.annex.yaml").exists()  # dry run writes nothing

@@ -74,7 +74,7 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
     src = get_settings().catalog_dir
     dst = tmp_path / "catalog"
@@ -207,7 +207,8 @@ def test_review_corrections() -> None:
         "gii_rank",
         "world_digital_transformation_rank",
     }
-    assert t["national-57-nq-tw.t20"]["value"] == 30 and t["national-57-nq-tw.t20"]["operator"] == "<="
+    assert t["national-57-nq-tw.t20"]["value"] == 30
+    assert t["national-57-nq-tw.t20"]["operator"] == "<="
     # 'thêm ít nhất 03' depends on the 2030 outcome: flagged for review.
     assert t["binh-dinh-ctr-57.t32"]["needs_review"] is True
     # The monitoring body each programme names (Bình Định IV.7, Quảng Nam III.3); none for Ninh Thuận.
@@ -221,7 +222,8 @@ def test_review_corrections() -> None:
     assert nb["programme-review-2025"].recipient is None  # IV.2 names no recipient
     assert nb["yearly-dx-completion-assessment"].recurrence == "yearly"
     yearly_citation = nb["yearly-dx-completion-assessment"].citation
-    assert yearly_citation is not None and yearly_citation.section == "II.1"
+    assert yearly_citation is not None
+    assert yearly_citation.section == "II.1"
 
 
 def test_plan_coverage() -> None:
@@ -269,20 +271,23 @@ def test_check_reports_every_violation_with_file_and_path(catalog_copy: Path) ->
     assert all(v.startswith("catalog/plans/ninh-thuan-319-ctr-tu.yaml: $.targets[") for v in violations), (
         joined
     )
-    assert "$.targets[0].indicator" in joined and "no_such_indicator" in joined
+    assert "$.targets[0].indicator" in joined
+    assert "no_such_indicator" in joined
     assert "duplicate target id" in joined
     assert "$.targets[3].operator" in joined
     assert "$.targets[10].parent" in joined
     assert "$.targets[5].value" in joined
     assert "$.targets[6].jurisdiction" in joined
-    assert "$.targets[7].value" in joined and "outside the range" in joined
+    assert "$.targets[7].value" in joined
+    assert "outside the range" in joined
 
 
 def test_cli_check_exits_non_zero_on_errors(catalog_copy: Path) -> None:
     _edit(catalog_copy / "indicators.yaml", lambda d: d["indicators"][0].update(value_type="percent"))
     result = CliRunner().invoke(app, ["catalog", "check", "--catalog-dir", str(catalog_copy)])
     assert result.exit_code == 1
-    assert "indicators.yaml" in result.output and "value_type" in result.output
+    assert "indicators.yaml" in result.output
+    assert "value_type" in result.output
     ok = CliRunner().invoke(app, ["catalog", "check"])
     assert ok.exit_code == 0, ok.output
 

@@ -103,6 +103,9 @@ def test_succession(reg) -> None:  # type: ignore[no-untyped-def]
 
 def test_validity(reg) -> None:  # type: ignore[no-untyped-def]
     old, new = reg.get("old-52"), reg.get("new-52")
-    assert old.valid_on(BEFORE) and not old.valid_on(AFTER)
-    assert new.valid_on(AFTER) and not new.valid_on(BEFORE)
-    assert old.valid_to == BEFORE and new.valid_from == AFTER
+    assert old.valid_on(BEFORE)
+    assert not old.valid_on(AFTER)
+    assert new.valid_on(AFTER)
+    assert not new.valid_on(BEFORE)
+    assert old.valid_to == BEFORE
+    assert new.valid_from == AFTER

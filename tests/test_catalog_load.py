@@ -19,7 +19,7 @@ from chitieu.settings import get_settings
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "catalog"
     shutil.copytree(get_settings().catalog_dir, dst, ignore=shutil.ignore_patterns("sources", "routes.yaml"))
@@ -74,7 +74,8 @@ def test_load_is_complete_and_idempotent(db: psycopg.Connection) -> None:
     assert ("old-52", "pii_rank", "Y", "2024-01-01", None, 22.0) in obs
     assert ("old-52", "tfp_contribution_growth", "R", "2020-01-01", "2025-12-31", 39.6) in obs
     qn = [o for o in obs if o[0] == "old-49"]
-    assert len(qn) == 5 and all(o[2] == "R" for o in qn)  # year not stated: a span, never a year
+    assert len(qn) == 5
+    assert all(o[2] == "R" for o in qn)
     assert "year not stated" in str(
         _one(db, "SELECT note FROM observations WHERE indicator_code = 'online_application_rate'")
     )
