@@ -157,10 +157,10 @@ def test_errors(tmp_path: Path, catalog_copy: Path) -> None:
     # Each error names its cause, in Vietnamese and in English.
     with pytest.raises(AnnexError, match="Header row not found") as no_header:
         import_annex(path, PLAN, catalog_dir=catalog_copy)
-    assert "Không tìm thấy dòng tiêu đề" in no_header.value.reason_vi
+    assert "Không tìm thấy dòng tiêu đề" in no_header.value.vi
     with pytest.raises(AnnexError, match="Unknown plan 'no-such-plan'") as no_plan:
         import_annex(_annex_xlsx(tmp_path / "a.xlsx"), "no-such-plan", catalog_dir=catalog_copy)
-    assert "Không có kế hoạch" in no_plan.value.reason_vi
+    assert "Không có kế hoạch" in no_plan.value.vi
 
 
 def test_cli_dry_run_on_the_sample(catalog_copy: Path) -> None:

@@ -145,6 +145,6 @@ def test_numbers(text: str, number: float) -> None:
 def test_unreadable_phrases_raise_with_both_languages(phrase: str) -> None:
     with pytest.raises(PhraseError) as info:
         parse_target_phrase(phrase)
-    assert info.value.reason_vi
-    assert info.value.reason_en
-    assert info.value.reason_vi != info.value.reason_en  # two languages, not one text twice
+    assert info.value.vi
+    assert info.value.en
+    assert info.value.vi != info.value.en  # two languages, not one text twice

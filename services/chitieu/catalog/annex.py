@@ -35,14 +35,6 @@ class AnnexError(ChitieuError):
     def __init__(self, reason_vi: str, reason_en: str) -> None:
         super().__init__(reason_en, reason_vi)
 
-    @property
-    def reason_en(self) -> str:
-        return self.en
-
-    @property
-    def reason_vi(self) -> str:
-        return self.vi
-
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "tt": ("tt", "stt", "so tt", "so thu tu"),

@@ -40,14 +40,6 @@ class PhraseError(ChitieuError):
         super().__init__(reason_en, reason_vi)
         self.text = text
 
-    @property
-    def reason_en(self) -> str:
-        return self.en
-
-    @property
-    def reason_vi(self) -> str:
-        return self.vi
-
     def __str__(self) -> str:
         return f"{self.en}: {self.text!r}"
 
