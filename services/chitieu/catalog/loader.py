@@ -17,7 +17,7 @@ from psycopg import sql
 
 from chitieu.catalog.indicators import load_indicators
 from chitieu.catalog.jurisdictions import load_jurisdictions
-from chitieu.catalog.plans import Baseline, Plan, load_plans
+from chitieu.catalog.plans import Baseline, Plan, Target, load_plans
 
 
 def _upsert(conn: psycopg.Connection, table: str, key: tuple[str, ...], row: dict[str, Any]) -> int:
@@ -155,6 +155,14 @@ def _load_plan(conn: psycopg.Connection, plan: Plan, counts: dict[str, int]) -> 
             "spec": _jsonb({"plan_id": plan.id, "source_file": plan.source_file}),
         },
     )
+    _load_obligations(conn, plan, counts)
+    _load_targets(conn, plan, counts)
+    for baseline in plan.baselines:
+        counts["observations"] += _load_baseline(conn, plan, baseline)
+
+
+def _load_obligations(conn: psycopg.Connection, plan: Plan, counts: dict[str, int]) -> None:
+    """The plan's reporting obligations; those gone from the file are deleted."""
     codes = [o.code for o in plan.reporting_obligations]
     cur = conn.execute(
         "DELETE FROM reporting_obligations WHERE plan_id = %s AND NOT (code = ANY(%s))", (plan.id, codes)
@@ -176,44 +184,45 @@ def _load_plan(conn: psycopg.Connection, plan: Plan, counts: dict[str, int]) -> 
                 "citation": _jsonb(o.citation.model_dump()) if o.citation else None,
             },
         )
+
+
+def _load_targets(conn: psycopg.Connection, plan: Plan, counts: dict[str, int]) -> None:
+    """The plan's targets (annex targets included); those gone from the files are deleted."""
     ids = [t.id for t in plan.targets]
     cur = conn.execute("DELETE FROM targets WHERE plan_id = %s AND NOT (id = ANY(%s))", (plan.id, ids))
     counts["targets_deleted"] += max(cur.rowcount, 0)
     for t in plan.targets:
-        b = t.baseline
-        counts["targets"] += _upsert(
-            conn,
-            "targets",
-            ("id",),
-            {
-                "id": t.id,
-                "plan_id": plan.id,
-                "indicator_code": t.indicator,
-                "jurisdiction_id": t.jurisdiction,
-                "target_year": t.target_year,
-                "kind": t.kind,
-                "operator": t.operator,
-                "value": t.value,
-                "value_max": t.value_max,
-                "every_year": t.every_year,
-                "parent_target_id": t.parent,
-                "relative_to": t.relative_to,
-                "milestone_object": t.milestone_object,
-                "due_date": t.due_date,
-                "baseline_year": b.year if b else None,
-                "baseline_value": b.value if b else None,
-                "baseline_note": " ".join(b.note.split()) if b and b.note else None,
-                "lead_agency": t.lead_agency,
-                "cite_document": t.citation.document,
-                "cite_section": t.citation.section,
-                "cite_quote": t.citation.quote,
-                "needs_review": t.needs_review,
-                "notes": " ".join(t.notes.split()) if t.notes else None,
-                "phrase": t.phrase,
-            },
-        )
-    for baseline in plan.baselines:
-        counts["observations"] += _load_baseline(conn, plan, baseline)
+        counts["targets"] += _upsert(conn, "targets", ("id",), _target_row(plan, t))
+
+
+def _target_row(plan: Plan, t: Target) -> dict[str, Any]:
+    b = t.baseline
+    return {
+        "id": t.id,
+        "plan_id": plan.id,
+        "indicator_code": t.indicator,
+        "jurisdiction_id": t.jurisdiction,
+        "target_year": t.target_year,
+        "kind": t.kind,
+        "operator": t.operator,
+        "value": t.value,
+        "value_max": t.value_max,
+        "every_year": t.every_year,
+        "parent_target_id": t.parent,
+        "relative_to": t.relative_to,
+        "milestone_object": t.milestone_object,
+        "due_date": t.due_date,
+        "baseline_year": b.year if b else None,
+        "baseline_value": b.value if b else None,
+        "baseline_note": " ".join(b.note.split()) if b and b.note else None,
+        "lead_agency": t.lead_agency,
+        "cite_document": t.citation.document,
+        "cite_section": t.citation.section,
+        "cite_quote": t.citation.quote,
+        "needs_review": t.needs_review,
+        "notes": " ".join(t.notes.split()) if t.notes else None,
+        "phrase": t.phrase,
+    }
 
 
 def baseline_period(b: Baseline) -> tuple[str, date, date | None]:
