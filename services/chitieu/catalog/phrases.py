@@ -204,10 +204,21 @@ def parse_target_phrase(text: str, unit_hint: str | None = None) -> ParsedTarget
     original = _clean(str(text))
     folded = fold(original)
     every_year = any(w in folded for w in _EVERY_YEAR)
-    notes: list[str] = []
+    relative = _RELATIVE_RE.search(folded) is not None
+    if not re.search(r"\d", folded):
+        return _without_number(original, folded, every_year, relative)
+    rank = _rank(folded, every_year)
+    if rank is not None:
+        return rank
+    qty = _Quantity.read(original)
+    if _GROWTH_RE.search(fold(qty.tail)) or ("tang" in qty.head.split() and "%" in qty.tail):
+        return _growth(qty, every_year)
+    return _level(qty, every_year, relative, unit_hint)
 
-    rel = _RELATIVE_RE.search(folded)
-    if rel and not re.search(r"\d", folded):
+
+def _without_number(original: str, folded: str, every_year: bool, relative: bool) -> ParsedTarget:
+    """'trên trung bình cả nước' (a margin over the national figure) or a milestone."""
+    if relative:
         return ParsedTarget(
             kind="level",
             operator=">",
@@ -217,23 +228,21 @@ def parse_target_phrase(text: str, unit_hint: str | None = None) -> ParsedTarget
             every_year=every_year,
             notes=("value 0 = margin over the national figure of the same year",),
         )
+    if any(folded == w or folded.startswith(w + " ") for w in _MILESTONE_WORDS):
+        return ParsedTarget(
+            kind="milestone", operator=None, value=None, milestone=original, every_year=every_year
+        )
+    raise PhraseError(original, "Không tìm thấy giá trị số", "No numeric value found")
 
-    if not re.search(r"\d", folded):
-        if any(folded == w or folded.startswith(w + " ") for w in _MILESTONE_WORDS):
-            return ParsedTarget(
-                kind="milestone", operator=None, value=None, milestone=original, every_year=every_year
-            )
-        raise PhraseError(original, "Không tìm thấy giá trị số", "No numeric value found")
 
+def _rank(folded: str, every_year: bool) -> ParsedTarget | None:
     m = _RANK_GROUP_RE.search(folded)
     if m:
-        n = float(m.group("n"))
-        rest = m.group("rest")
-        cohort, scope = _cohort(rest)
+        cohort, scope = _cohort(m.group("rest"))
         return ParsedTarget(
             kind="rank",
             operator="<=",
-            value=n,
+            value=float(m.group("n")),
             unit="hạng",
             rank_cohort=cohort,
             scope=scope,
@@ -241,79 +250,95 @@ def parse_target_phrase(text: str, unit_hint: str | None = None) -> ParsedTarget
         )
     m = _RANK_POS_RE.search(folded)
     if m and "%" not in folded:
-        notes_r = (f"ranked of {m.group('of')}",) if m.group("of") else ()
         return ParsedTarget(
             kind="rank",
             operator="<=",
             value=float(m.group("n")),
             unit="hạng",
             every_year=every_year,
-            notes=notes_r,
+            notes=(f"ranked of {m.group('of')}",) if m.group("of") else (),
         )
+    return None
 
-    qty = _QTY_RE.search(original)
-    if qty is None:  # pragma: no cover - guarded by the digit check above
-        raise PhraseError(original, "Không tìm thấy giá trị số", "No numeric value found")
-    try:
-        a = parse_number(qty.group("a"))
-        b = parse_number(qty.group("b")) if qty.group("b") else None
-    except ValueError as exc:
-        raise PhraseError(original, "Số không hợp lệ", "Invalid number") from exc
-    if b is not None and b < a:
-        raise PhraseError(original, "Khoảng giá trị ngược (cận dưới lớn hơn cận trên)", "Band is reversed")
-    head = fold(original[: qty.start()])
-    tail = original[qty.end() :]
-    approximate = any(re.search(rf"(^|\s){w}($|\s)", head) for w in _APPROX)
 
-    if _GROWTH_RE.search(fold(tail)) or ("tang" in head.split() and "%" in tail):
-        decreasing = "giam" in head.split()
-        unit = "%/năm"
-        if decreasing:
-            return ParsedTarget(
-                kind="growth",
-                operator="<=",
-                value=-a,
-                value_max=-b if b is not None else None,
-                unit=unit,
-                every_year=every_year,
-                approximate=approximate,
+@dataclass(frozen=True)
+class _Quantity:
+    """The phrase's number (or band a..b) and the words before (folded) and after it."""
+
+    a: float
+    b: float | None
+    head: str
+    tail: str
+
+    @classmethod
+    def read(cls, original: str) -> _Quantity:
+        qty = _QTY_RE.search(original)
+        if qty is None:  # pragma: no cover - guarded by the digit check of the caller
+            raise PhraseError(original, "Không tìm thấy giá trị số", "No numeric value found")
+        try:
+            a = parse_number(qty.group("a"))
+            b = parse_number(qty.group("b")) if qty.group("b") else None
+        except ValueError as exc:
+            raise PhraseError(original, "Số không hợp lệ", "Invalid number") from exc
+        if b is not None and b < a:
+            raise PhraseError(
+                original, "Khoảng giá trị ngược (cận dưới lớn hơn cận trên)", "Band is reversed"
             )
-        op, explicit = _operator(head.replace("tang", " "))
+        return cls(a, b, fold(original[: qty.start()]), original[qty.end() :])
+
+    @property
+    def approximate(self) -> bool:
+        return any(re.search(rf"(^|\s){w}($|\s)", self.head) for w in _APPROX)
+
+
+def _growth(qty: _Quantity, every_year: bool) -> ParsedTarget:
+    if "giam" in qty.head.split():
         return ParsedTarget(
             kind="growth",
-            operator=op if op in (">", ">=") else ">=",
-            value=a,
-            value_max=b,
-            unit=unit,
+            operator="<=",
+            value=-qty.a,
+            value_max=-qty.b if qty.b is not None else None,
+            unit="%/năm",
             every_year=every_year,
-            explicit_operator=explicit,
-            approximate=approximate,
+            approximate=qty.approximate,
         )
+    op, explicit = _operator(qty.head.replace("tang", " "))
+    return ParsedTarget(
+        kind="growth",
+        operator=op if op in (">", ">=") else ">=",
+        value=qty.a,
+        value_max=qty.b,
+        unit="%/năm",
+        every_year=every_year,
+        explicit_operator=explicit,
+        approximate=qty.approximate,
+    )
 
-    op, explicit = _operator(head)
-    ftail = fold(tail)
-    if re.match(r"^\s*%?\s*tro len", ftail):
+
+def _level(qty: _Quantity, every_year: bool, relative: bool, unit_hint: str | None) -> ParsedTarget:
+    notes: list[str] = []
+    op, explicit = _operator(qty.head)
+    if re.match(r"^\s*%?\s*tro len", fold(qty.tail)):
         op, explicit = ">=", True
     if op is None:
         op = ">="
-    if b is not None and op in (">", "<", "<="):
+    if qty.b is not None and op in (">", "<", "<="):
         notes.append("band with a strict or upper-bound operator")
-    level_unit = _unit_from(tail)
+    level_unit = _unit_from(qty.tail)
     if level_unit and fold(level_unit).startswith("tro len"):
         level_unit = None
-    if rel:
+    if relative:
         notes.append("stated relative to the national average")
-    kind = _kind_for(level_unit, a, unit_hint)
     return ParsedTarget(
-        kind=kind,
+        kind=_kind_for(level_unit, qty.a, unit_hint),
         operator=op,
-        value=a,
-        value_max=b,
+        value=qty.a,
+        value_max=qty.b,
         unit=level_unit or (unit_hint.strip() if unit_hint and unit_hint.strip() else None),
         every_year=every_year,
         explicit_operator=explicit,
-        approximate=approximate,
-        relative_to="national" if rel else None,
+        approximate=qty.approximate,
+        relative_to="national" if relative else None,
         notes=tuple(notes),
     )
 
