@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
+import chitieu
 from chitieu.cli import app
 from chitieu.db import local, migrate
 from chitieu.settings import Settings
@@ -51,6 +52,14 @@ def test_edited_landed_migration_is_an_error(empty_db, tmp_path):
         fh.write("\n-- edited\n")
     with pytest.raises(migrate.MigrationError, match="changed after it was applied"):
         migrate.migrate(empty_db, schemas)
+
+
+def test_migrations_ship_inside_the_package():
+    # Package data, so an installed chitieu migrates without a checkout of this repository.
+    package = Path(chitieu.__file__).resolve().parent
+    assert migrate.MIGRATIONS_DIR.resolve() == package / "db" / "migrations"
+    assert migrate.discover()[0].name == "001-foundation.sql"
+    assert sorted((migrate.MIGRATIONS_DIR / "views").glob("*.sql"))
 
 
 def test_badly_named_migration_is_refused(tmp_path: Path):
