@@ -9,7 +9,7 @@
 
 -- Recompute the precomputed tables (migration 040) in one transaction: readers see the previous
 -- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
--- engine's own definition (view evaluations_latest, schemas/views/030: the run with the latest
+-- engine's own definition (view evaluations_latest, views/030: the run with the latest
 -- as_of), so the dashboards, `chitieu status` and the alerts always agree.
 CREATE OR REPLACE FUNCTION dash_refresh() RETURNS void
 LANGUAGE plpgsql AS $fn$
