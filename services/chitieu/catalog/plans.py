@@ -99,6 +99,13 @@ class Target(_Model):
     # Filled in by load_plans (not part of the file's schema):
     plan_id: SkipJsonSchema[str | None] = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_id_not_written(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "plan_id" in data:
+            raise ValueError("plan_id is not written in a target: it is the plan file's id")
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Target:
         if self.kind == "milestone":
