@@ -371,7 +371,7 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     evaluation = [("evaluate", client.trigger("evaluate"))]
     states |= _wait_runs(client, evaluation, deadline, say)
     say("waiting for the notifications (alerts Asset)...")
-    notify = _await_follow_up(client, "notify", since, deadline)
+    notify = _await_follow_up(client, "notify", since, deadline, say)
     states |= _wait_runs(client, notify, deadline, say)
     last = [(d, client.trigger(d)) for d in ("deadlines", "maintenance")]
     states |= _wait_runs(client, last, deadline, say)
