@@ -116,8 +116,8 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 @functools.cache
 def _prctl() -> Callable[..., int] | None:
-    """libc's prctl (Linux only), looked up once in the parent: a child should not go searching
-    for libc in the instant after a fork."""
+    """libc's prctl (Linux only), looked up once, before any fork under the hook: a child should
+    not go searching for libc in the instant after a fork."""
     if not sys.platform.startswith("linux"):
         return None
     prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
@@ -161,8 +161,8 @@ def _child_dies_with_its_parent() -> None:
 def forked_processes_die_with_their_parent() -> None:
     """From now on, every process this one forks without exec dies when its parent dies.
 
-    Each child asks the kernel (PR_SET_PDEATHSIG) right after the fork, before anything else runs
-    in it, and exits if its parent is already gone. The hook is part of the interpreter a child
+    Each child asks the kernel (PR_SET_PDEATHSIG) right after the fork, before the code that forked
+    it goes on, and exits if its parent is already gone. The hook is part of the interpreter a child
     inherits, so the children's own forks are covered too: a whole tree of forks (a Celery worker's
     pool processes, the task supervisors in them, the task runners they fork, Airflow's helper
     processes) goes down with its root, however it was killed. A child that execs keeps the request
