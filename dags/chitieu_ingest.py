@@ -36,7 +36,9 @@ def build(entry: SourceDagEntry) -> Any:
             if entry.error:
                 from chitieu.pipeline.tasks import TaskFailed
 
-                raise TaskFailed(f"invalid source spec / cấu hình nguồn không hợp lệ: {entry.error}")
+                raise TaskFailed(
+                    f"invalid source spec: {entry.error}", f"cấu hình nguồn không hợp lệ: {entry.error}"
+                )
             from chitieu.pipeline import tasks
 
             return tasks.list_resources(entry.spec_id)

@@ -292,7 +292,8 @@ def test_demo_on_celery_with_a_worker_in_another_namespace_equals_the_local_exec
         assert not report.failures, (report.failures, said[-20:])
         assert set(report.states.values()) == {"success"}, report.states
         hosts = _hostnames(client, report.states)
-        assert NS_WORKER in hosts and orchestrate.worker_name(1) in hosts, hosts
+        assert NS_WORKER in hosts, hosts
+        assert orchestrate.worker_name(1) in hosts, hosts
         # The namespace's worker loaded figures, and its only way to the database, Redis and the API
         # is the link (its namespace has nothing else but its own loopback).
         assert any(".ingest" in t for t in hosts[NS_WORKER]), hosts[NS_WORKER]
@@ -316,7 +317,9 @@ def test_demo_on_celery_with_a_worker_in_another_namespace_equals_the_local_exec
 def _kill_mid_load(client: Any, settings: Settings, ns_worker: processes.Managed, link: Link) -> None:
     """A new revision of the test source is loaded while this test holds the indicator's lock, so
     the load waits inside its transaction (batch row written, figures staged); the worker running it
-    is killed, the lock released, and the retry must run on the other worker and load it once."""
+    is killed (its main process only), the lock released, and the retry must run on the other
+    worker and load it once."""
+    from chitieu.pipeline.airflow_env import run_dir
     from chitieu.pipeline.orchestrate import worker_name
 
     path = Path(settings.sources_dir).parent / "figures.csv"
@@ -326,17 +329,20 @@ def _kill_mid_load(client: Any, settings: Settings, ns_worker: processes.Managed
         holder.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"chitieu-figures:{INDICATOR}",))
         run_id = client.trigger(dag_id)
         victim = _wait_for_blocked_load(client, settings, dag_id, run_id)
-        if victim == NS_WORKER:
-            survivor = worker_name(1)
-            # The host is lost: every process of that worker goes at once. (Killing only the main
-            # process was seen to leave one forked worker process alive, so that is not relied on.)
-            os.kill(ns_worker.pid, signal.SIGKILL)
-            for pid in _netns_pids(link.netns):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        else:
-            survivor = NS_WORKER
-            _kill_tree(processes.running(processes_dir(settings), "worker-1"))
+        survivor = worker_name(1) if victim == NS_WORKER else NS_WORKER
+        main = ns_worker if victim == NS_WORKER else processes.running(run_dir(settings), "worker-1")
+        assert main is not None
+        # Only the worker's main process is killed (SIGKILL: no chance to clean up); every process
+        # it forked must go with it, or a lost task would keep running beside its retry.
+        tree = _worker_processes(main.pid, link.netns if victim == NS_WORKER else None)
+        print(f"processes of {victim} at the kill:\n{_describe(tree)}")
+        # at least the main process, its two pool processes (one supervising the task) and the task
+        # runner, which sits in a process group of its own
+        assert len(tree) >= 4, _describe(tree)
+        assert any(p.pgid != main.pid for p in tree), _describe(tree)
+        os.kill(main.pid, signal.SIGKILL)
+        left = _survivors(tree, main.pid, link.netns if victim == NS_WORKER else None)
+        assert not left, f"still running 10 s after {victim}'s main process was killed:\n{_describe(left)}"
         holder.execute("SELECT pg_advisory_unlock_all()")
     deadline = time.monotonic() + 300
     while client.run(dag_id, run_id)["state"] not in ("success", "failed"):
@@ -344,7 +350,8 @@ def _kill_mid_load(client: Any, settings: Settings, ns_worker: processes.Managed
         time.sleep(3)
     [ingest] = [ti for ti in client.task_instances(dag_id, run_id) if ti["task_id"] == "ingest"]
     assert ingest["state"] == "success"
-    assert ingest["try_number"] >= 2 and ingest["hostname"] == survivor, ingest
+    assert ingest["try_number"] >= 2, ingest
+    assert ingest["hostname"] == survivor, ingest
     with psycopg.connect(settings.dsn()) as conn:
         batches = conn.execute(
             """SELECT status, rows_loaded + coalesce((summary->>'superseded')::int, 0) FROM load_batches
@@ -362,22 +369,68 @@ def _kill_mid_load(client: Any, settings: Settings, ns_worker: processes.Managed
     assert kept == [(rows,)]
 
 
-def processes_dir(settings: Settings) -> Path:
-    from chitieu.pipeline.airflow_env import run_dir
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int
+    ticks: int  # start time: tells the process from a later one with the same pid
+    cmdline: str
 
-    return run_dir(settings)
+
+def _proc(pid: int) -> Proc | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the command name may hold spaces and parentheses
+    if fields[0] in ("Z", "X"):
+        return None
+    return Proc(pid, int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]), cmdline.strip())
 
 
-def _kill_tree(managed: processes.Managed | None) -> None:
-    """SIGKILL a worker and every process under it at once (a host lost, not a clean stop)."""
-    import psutil
+def _all_processes() -> list[Proc]:
+    found = (_proc(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit())
+    return [p for p in found if p is not None]
 
-    assert managed is not None
-    root = psutil.Process(managed.pid)
-    victims = [root, *root.children(recursive=True)]
-    for proc in victims:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
+
+def _worker_processes(main: int, netns: str | None) -> list[Proc]:
+    """Every live process of one worker: its main process and its descendants, anything still in
+    the session it was started in (an orphan keeps its session), and for the namespace's worker
+    everything in that namespace."""
+    everything = _all_processes()
+    mine = {p.pid: p for p in everything if p.pid == main or p.sid == main}
+    children: dict[int, list[Proc]] = {}
+    for p in everything:
+        children.setdefault(p.ppid, []).append(p)
+    stack = [main]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            mine[child.pid] = child
+            stack.append(child.pid)
+    if netns is not None:
+        mine.update({p.pid: p for p in map(_proc, _netns_pids(netns)) if p is not None})
+    return sorted(mine.values(), key=lambda p: p.pid)
+
+
+def _survivors(tree: list[Proc], main: int, netns: str | None, wait: float = 10.0) -> list[Proc]:
+    """What is left of a killed worker after `wait`: the processes of `tree` still alive (same pid
+    and start time) and whatever else still belongs to the worker."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = {p.pid: p for p in tree if (now := _proc(p.pid)) is not None and now.ticks == p.ticks}
+        alive.update({p.pid: p for p in _worker_processes(main, netns)})
+        if not alive or time.monotonic() > deadline:
+            return sorted(alive.values(), key=lambda p: p.pid)
+        time.sleep(0.2)
+
+
+def _describe(procs: list[Proc]) -> str:
+    rows = [f"{'pid':>7} {'ppid':>7} {'pgid':>7} {'sid':>7}  cmdline"]
+    rows += [f"{p.pid:>7} {p.ppid:>7} {p.pgid:>7} {p.sid:>7}  {p.cmdline[:160]}" for p in procs]
+    return "\n".join(rows)
 
 
 def _wait_for_blocked_load(client: Any, settings: Settings, dag_id: str, run_id: str) -> str:

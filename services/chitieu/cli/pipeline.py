@@ -39,7 +39,7 @@ def run(executor: str | None = EXECUTOR, workers: int | None = WORKERS) -> None:
     try:
         report = orchestrate.run(settings, _say, executor=executor, workers=workers)
     except orchestrate.PipelineError as exc:
-        console.print(f"[bold red]pipeline run failed / quy trình lỗi:[/] {exc}")
+        console.print(f"[bold red]pipeline run failed / quy trình lỗi:[/] {exc.both()}")
         console.print(f"Airflow logs: {airflow_home(settings) / 'logs'}")
         raise typer.Exit(1) from exc
     runs = Table(title="Airflow DAG runs / các lượt chạy DAG")
@@ -118,12 +118,13 @@ def _where_to_look(*, running: bool) -> None:
 def up(executor: str | None = EXECUTOR, workers: int | None = WORKERS) -> None:
     """Start Airflow, the API, the fake publishers and the webhook receiver; keep them running."""
     from chitieu.pipeline import orchestrate
+    from chitieu.pipeline.airflow_client import AirflowError
 
     settings = get_settings()
     try:
         orchestrate.up(settings, _say, executor=executor, workers=workers)
-    except (orchestrate.PipelineError, orchestrate.AirflowError) as exc:
-        console.print(f"[bold red]pipeline up failed:[/] {exc}")
+    except (orchestrate.PipelineError, AirflowError) as exc:
+        console.print(f"[bold red]pipeline up failed / khởi động lỗi:[/] {exc.both()}")
         raise typer.Exit(1) from exc
     _where_to_look(running=True)
     console.print("Stop with `make down` (chitieu pipeline down).")

@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 
+from chitieu.errors import ChitieuError
+
 TERMINAL = ("success", "failed")
 
 
-class AirflowError(RuntimeError):
-    pass
+class AirflowError(ChitieuError):
+    code = "airflow_failed"
 
 
 class AirflowClient:
@@ -38,12 +40,18 @@ class AirflowClient:
             except httpx.HTTPError as exc:
                 last = exc
             time.sleep(1.0)
-        raise AirflowError(f"Airflow api-server not healthy at {self.base_url} after {timeout:.0f}s: {last}")
+        raise AirflowError(
+            f"Airflow api-server not healthy at {self.base_url} after {timeout:.0f}s: {last}",
+            f"máy chủ API của Airflow tại {self.base_url} chưa sẵn sàng sau {timeout:.0f}s: {last}",
+        )
 
     def _login(self) -> str:
         res = self._http.post("/auth/token", json={"username": self._auth[0], "password": self._auth[1]})
         if res.status_code >= 300:
-            raise AirflowError(f"Airflow login failed ({res.status_code}): {res.text[:300]}")
+            raise AirflowError(
+                f"Airflow login failed ({res.status_code}): {res.text[:300]}",
+                f"đăng nhập Airflow thất bại ({res.status_code}): {res.text[:300]}",
+            )
         token: str = res.json()["access_token"]
         return token
 
@@ -58,7 +66,10 @@ class AirflowClient:
                 self._token = self._login()
                 continue
             if res.status_code >= 300:
-                raise AirflowError(f"{method} {path}: {res.status_code} {res.text[:500]}")
+                raise AirflowError(
+                    f"Airflow refused {method} {path}: {res.status_code} {res.text[:500]}",
+                    f"Airflow từ chối {method} {path}: {res.status_code} {res.text[:500]}",
+                )
             return res.json() if res.content else None
         return None
 
@@ -84,10 +95,13 @@ class AirflowClient:
             errors = self.import_errors()
             if errors:
                 text = "\n".join(f"{e.get('filename')}: {e.get('stack_trace', '')[-800:]}" for e in errors)
-                raise AirflowError(f"DAG import errors:\n{text}")
+                raise AirflowError(f"DAG import errors:\n{text}", f"lỗi nạp DAG:\n{text}")
             time.sleep(2.0)
         missing = sorted(expected - set(found))
-        raise AirflowError(f"DAGs not registered after {timeout:.0f}s: {missing}")
+        raise AirflowError(
+            f"DAGs not registered after {timeout:.0f}s: {missing}",
+            f"DAG chưa được đăng ký sau {timeout:.0f}s: {missing}",
+        )
 
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})

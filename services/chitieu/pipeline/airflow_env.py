@@ -126,6 +126,9 @@ def airflow_env(
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "chitieu.pipeline.airflow_env.hostname",
         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "chitieu.pipeline.celery_worker.CELERY_CONFIG",
+        # a worker's helper processes are plain forks, so they inherit the hook that makes them die
+        # with the worker (a forkserver or spawn child, the default from Python 3.14, would not)
+        "AIRFLOW__CELERY__MP_START_METHOD": "fork",
         "AIRFLOW__CELERY__BROKER_URL": broker_url(settings),
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(settings),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(settings.pipeline_worker_concurrency),

@@ -38,7 +38,7 @@ def on_skipped(context: Any) -> None:
     _record(context, "skipped")
 
 
-def on_execute(context: Any) -> None:
+def on_execute(_context: Any) -> None:
     """In the task runner, before the task: die with the supervising process (see die_with_parent)."""
     from chitieu.pipeline.processes import die_with_parent
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from chitieu.errors import ChitieuError
 from chitieu.pipeline import inbox, processes
 from chitieu.pipeline.airflow_client import TERMINAL, AirflowClient, AirflowError
 from chitieu.pipeline.airflow_env import (
@@ -42,8 +43,8 @@ FIXED_DAGS = ("inbox", "evaluate", "notify", "deadlines", "maintenance")
 Say = Callable[[str], None]
 
 
-class PipelineError(RuntimeError):
-    pass
+class PipelineError(ChitieuError):
+    code = "pipeline_failed"
 
 
 @dataclass
@@ -93,7 +94,10 @@ def ensure_redis(settings: Settings, say: Say) -> None:
     script = PROJECT_ROOT / "infra" / "local" / "install-redis.sh"
     say(f"installing Redis ({script})")
     if subprocess.run(["bash", str(script)], check=False).returncode != 0:
-        raise PipelineError(f"{script} failed; install redis-server or set CELERY_BROKER_URL")
+        raise PipelineError(
+            f"{script} failed; install redis-server or set CELERY_BROKER_URL",
+            f"{script} thất bại; hãy cài redis-server hoặc đặt CELERY_BROKER_URL",
+        )
 
 
 def service_commands(
@@ -159,7 +163,10 @@ def prepare(settings: Settings, say: Say) -> None:
             [_bin("airflow"), "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     if res.returncode != 0:
-        raise PipelineError(f"airflow db migrate failed (exit {res.returncode}); see {log}")
+        raise PipelineError(
+            f"airflow db migrate failed (exit {res.returncode}); see {log}",
+            f"airflow db migrate thất bại (mã {res.returncode}); xem {log}",
+        )
     say(f"Airflow metadata database migrated (log: {log})")
 
 
@@ -199,10 +206,10 @@ def start_services(
         if name in ports and processes.running(rd, name) is None and not _port_free(ports[name][0])
     ]
     if busy:
+        ports_busy = ", ".join(busy)
         raise PipelineError(
-            "ports in use by another program / cổng đang bị chiếm: "
-            + ", ".join(busy)
-            + "; stop it or choose other ports in .env"
+            f"ports in use by another program: {ports_busy}; stop it or choose other ports in .env",
+            f"cổng đang bị chương trình khác chiếm: {ports_busy}; hãy dừng nó hoặc chọn cổng khác trong .env",
         )
     started = Started()
     for name, cmd in commands.items():
@@ -283,10 +290,8 @@ def _wait_runs(
         if all(s in TERMINAL for s in states.values()):
             return states
         if time.monotonic() > deadline:
-            raise PipelineError(
-                "timed out waiting for "
-                + ", ".join(f"{d}:{r}" for (d, r), s in states.items() if s not in TERMINAL)
-            )
+            waiting = ", ".join(f"{d}:{r}" for (d, r), s in states.items() if s not in TERMINAL)
+            raise PipelineError(f"timed out waiting for {waiting}", f"hết thời gian chờ {waiting}")
         time.sleep(3.0)
 
 
@@ -306,7 +311,7 @@ def _await_follow_up(
 
 
 def _settle(
-    client: AirflowClient, dag_ids: set[str], since: datetime, deadline: float, say: Say
+    client: AirflowClient, dag_ids: set[str], since: datetime, deadline: float
 ) -> dict[tuple[str, str], str]:
     """Every run of `dag_ids` since `since`, once none is queued or running (seen twice, 5 s apart)."""
     quiet = 0
@@ -321,7 +326,8 @@ def _settle(
         if quiet >= 2:
             return states
         if time.monotonic() > deadline:
-            raise PipelineError("timed out waiting for " + ", ".join(f"{d}:{r}" for d, r in busy))
+            waiting = ", ".join(f"{d}:{r}" for d, r in busy)
+            raise PipelineError(f"timed out waiting for {waiting}", f"hết thời gian chờ {waiting}")
         time.sleep(5.0)
 
 
@@ -359,7 +365,7 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     runs = [(d, client.trigger(d)) for d in first]
     states = _wait_runs(client, runs, deadline, say)
     # Unpausing also started each DAG's latest scheduled run (catchup=False): wait for those too.
-    states |= _settle(client, set(first), since, deadline, say)
+    states |= _settle(client, set(first), since, deadline)
     say("every load done: evaluating once")
     client.unpause("evaluate")
     evaluation = [("evaluate", client.trigger("evaluate"))]
@@ -371,14 +377,14 @@ def drive_dags(client: AirflowClient, settings: Settings, say: Say) -> RunReport
     states |= _wait_runs(client, last, deadline, say)
     # Unpausing also lets the scheduler start each DAG's latest scheduled run (catchup=False), and
     # the deadlines run emits the alerts Asset: wait until every run of ours has finished.
-    states |= _settle(client, expected, since, deadline, say)
+    states |= _settle(client, expected, since, deadline)
     # The scheduler creates asset-triggered runs some seconds after the event, so the last loads
     # can land after the last evaluation's as_of with no run yet to cover them: catch up by hand.
     if _evaluation_behind_data(settings):
         say("  figures loaded after the last evaluation: evaluating and notifying again")
         for dag_id in ("evaluate", "notify"):
             states |= _wait_runs(client, [(dag_id, client.trigger(dag_id))], deadline, say)
-        states |= _settle(client, expected, since, deadline, say)
+        states |= _settle(client, expected, since, deadline)
     failures = []
     home = airflow_home(settings)
     for (dag_id, run_id), state in sorted(states.items()):
@@ -414,7 +420,10 @@ def run(
         client.wait_healthy(timeout=180)
         return drive_dags(client, settings, say)
     except AirflowError as exc:
-        raise PipelineError(f"{exc}\ncomponent logs: {airflow_home(settings) / 'logs'}") from exc
+        logs = airflow_home(settings) / "logs"
+        raise PipelineError(
+            f"{exc.en}\ncomponent logs: {logs}", f"{exc.vi}\nnhật ký các thành phần: {logs}", code=exc.code
+        ) from exc
     finally:
         client.close()
         stop_services(settings, started.names, say)

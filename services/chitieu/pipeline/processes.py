@@ -8,11 +8,15 @@ only while the pid still belongs to the process we started (same start time).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,27 +114,64 @@ def _reap(pid: int) -> None:
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def die_with_parent() -> None:
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux only), looked up once, before any fork under the hook: a child should
+    not go searching for libc in the instant after a fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    return prctl
+
+
+def die_with_parent(parent: int | None = None) -> None:
     """Have the kernel SIGKILL this process when its parent dies (Linux; elsewhere a no-op).
 
-    Airflow's task runner puts itself in its own process group, so killing a worker's group leaves
-    it running; with this (set by the runner and by Celery's pool processes) a killed worker takes
-    its tasks with it and their retries run alone. If the parent is already gone, exit now: this is
-    called some time after the fork (a runner parses its DAG first), and a parent that died in
-    between has left this process re-parented to init."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
+    `parent` is the pid of the process that forked this one, when known. Without it, the current
+    parent is taken, and one that is already init means the real parent died before this request
+    (a task runner asks only after parsing its DAG): exit now. Either way the parent is checked
+    again once the request is in place, so a parent that dies in between is not missed."""
+    prctl = _prctl()
+    if prctl is None:
         return
-    parent = os.getppid()
-    if parent == 1:  # orphaned before the request: nobody supervises this process any more
+    if parent is None:
+        parent = os.getppid()
+        if parent == 1:  # orphaned before the request: nobody supervises this process any more
+            os._exit(1)
+    if os.getppid() != parent:
         os._exit(1)
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+_forking_pid = 0  # the pid of this process, noted just before it forks; the child reads its copy
+
+
+def _note_forking_pid() -> None:
+    global _forking_pid
+    _forking_pid = os.getpid()
+
+
+def _child_dies_with_its_parent() -> None:
+    die_with_parent(_forking_pid)
+
+
+@functools.cache
+def forked_processes_die_with_their_parent() -> None:
+    """From now on, every process this one forks without exec dies when its parent dies.
+
+    Each child asks the kernel (PR_SET_PDEATHSIG) right after the fork, before the code that forked
+    it goes on, and exits if its parent is already gone. The hook is part of the interpreter a child
+    inherits, so the children's own forks are covered too: a whole tree of forks (a Celery worker's
+    pool processes, the task supervisors in them, the task runners they fork, Airflow's helper
+    processes) goes down with its root, however it was killed. A child that execs keeps the request
+    but not the hook. The kernel watches the *thread* that forked: a child forked from a thread that
+    then ends is killed with it, so call this only in processes that fork from long-lived threads
+    (a Celery worker forks from its main threads)."""
+    if _prctl() is None:
+        return
+    os.register_at_fork(before=_note_forking_pid, after_in_child=_child_dies_with_its_parent)
 
 
 def managed_names(run_dir: Path) -> list[str]:

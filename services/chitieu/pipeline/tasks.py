@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chitieu.db.connect import connect
+from chitieu.errors import ChitieuError
 from chitieu.pipeline import inbox
 from chitieu.pipeline.jsonable import jsonable
 from chitieu.settings import get_settings
@@ -24,8 +25,15 @@ from chitieu.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class TaskFailed(RuntimeError):
-    """A task finished its work but found something that must make the run fail (visible in Airflow)."""
+class TaskFailed(ChitieuError):
+    """A task finished its work but found something that must make the run fail (visible in Airflow).
+
+    Its text is both sentences: Airflow's task log, where it is read, shows only str()."""
+
+    code = "task_failed"
+
+    def __str__(self) -> str:
+        return self.both()
 
 
 def _clock(value: str | datetime) -> datetime:
@@ -100,10 +108,9 @@ def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
     if failed:
         # A fetch that failed (network, publisher down) is worth a retry with backoff; the failed
         # batch stays recorded in load_batches for the data-operations dashboard.
-        raise TaskFailed(
-            f"{spec_id}:{resource or '*'}: fetch failed / không tải được: "
-            + "; ".join(str(b.get("error")) for b in failed)
-        )
+        errors = "; ".join(str(b.get("error")) for b in failed)
+        where = f"{spec_id}:{resource or '*'}"
+        raise TaskFailed(f"{where}: fetch failed: {errors}", f"{where}: không tải được: {errors}")
     return {
         "source": spec_id,
         "resource": resource,
@@ -184,7 +191,8 @@ def verdict(results: list[dict[str, Any] | None], *, fail_on_rejected: bool = Tr
             if b.get("status") in ("rejected", "failed")
         ]
         if bad:
-            raise TaskFailed("payload rejected whole / tệp bị từ chối toàn bộ:\n" + "\n".join(bad))
+            lines = "\n".join(bad)
+            raise TaskFailed(f"payload rejected whole:\n{lines}", f"tệp bị từ chối toàn bộ:\n{lines}")
     return summary
 
 
@@ -216,7 +224,7 @@ def ingest_inbox_item(item_id: int) -> dict[str, Any]:
             (item_id,),
         ).fetchone()
         if row is None:
-            raise TaskFailed(f"inbox item {item_id} not found / không tìm thấy tệp hộp thư")
+            raise TaskFailed(f"inbox item {item_id} not found", f"không tìm thấy tệp hộp thư {item_id}")
         sha, name, options, imported_at, state, stored = row
         if state != "pending":
             return dict(stored)
@@ -280,7 +288,8 @@ def evaluate_all(as_of: str | None = None) -> dict[str, Any]:
 
     with connect(autocommit=True) as conn:
         summary = evaluate(conn, as_of=_parse_ts(as_of))
-    return jsonable(summary)
+    out: dict[str, Any] = jsonable(summary)
+    return out
 
 
 def sync_alerts(now: str) -> dict[str, Any]:
@@ -288,7 +297,8 @@ def sync_alerts(now: str) -> dict[str, Any]:
 
     with connect(autocommit=True) as conn:
         summary = sync(conn, _clock(now))
-    return jsonable(summary)
+    out: dict[str, Any] = jsonable(summary)
+    return out
 
 
 def refresh_dashboards() -> dict[str, Any]:
@@ -307,7 +317,8 @@ def drain_outbox(now: str, limit: int = 100) -> dict[str, Any]:
 
     with connect(autocommit=True) as conn:
         summary = drain(conn, _clock(now), limit=limit)
-    return jsonable(summary)
+    out: dict[str, Any] = jsonable(summary)
+    return out
 
 
 def check_deadlines(now: str) -> dict[str, Any]:
@@ -353,9 +364,10 @@ def verify_archive(limit: int | None = None) -> dict[str, Any]:
     with connect(autocommit=True) as conn:
         report = maintenance.verify_archive(conn, limit=limit)
     if report["missing"] or report["corrupt"]:
+        missing, corrupt = len(report["missing"]), len(report["corrupt"])
+        first = (report["missing"] + report["corrupt"])[:10]
         raise TaskFailed(
-            "archive integrity check failed / kho lưu trữ không toàn vẹn: "
-            f"{len(report['missing'])} missing / thiếu, {len(report['corrupt'])} corrupt / sai checksum: "
-            f"{(report['missing'] + report['corrupt'])[:10]}"
+            f"archive integrity check failed: {missing} missing, {corrupt} corrupt: {first}",
+            f"kho lưu trữ không toàn vẹn: thiếu {missing}, sai checksum {corrupt}: {first}",
         )
     return report
