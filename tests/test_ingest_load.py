@@ -13,7 +13,7 @@ import pytest
 
 from chitieu.catalog.indicators import IndicatorRegistry, indicator_from_dict
 from chitieu.ingest.archive import archived_names, read_archived
-from chitieu.ingest.pipeline import ingest_file
+from chitieu.ingest.intake import ingest_file
 from chitieu.ingest.transform import Catalog
 from chitieu.settings import get_settings
 from ingest_support import TEST_INDICATORS, test_catalog, xlsx_bytes

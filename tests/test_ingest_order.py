@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
-from chitieu.ingest.pipeline import IngestResult, ingest_payload
+from chitieu.ingest.intake import IngestResult, ingest_payload
 from chitieu.ingest.records import Payload
 from chitieu.settings import get_settings
 from ingest_support import test_catalog, xlsx_bytes

@@ -715,7 +715,7 @@ def test_module_entry_point_serves_a_folder() -> None:
 def test_portal_records_normalise_without_rejections(
     srv: PublisherServer, kind: str, path: str, fields: dict[str, Any], expected: list[tuple[int, int, int]]
 ) -> None:
-    from chitieu.ingest.pipeline import ingest_source
+    from chitieu.ingest.intake import ingest_source
 
     results = ingest_source(None, make_spec(kind, srv.url + path, **fields), dry_run=True)
     assert [(r.rows_read, r.rows_loaded, r.rows_missing) for r in results] == expected

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from chitieu.cli import app
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
-from chitieu.ingest.pipeline import ingest_payload
+from chitieu.ingest.intake import ingest_payload
 from chitieu.ingest.records import Payload
 from chitieu.settings import get_settings
 from ingest_support import xlsx_bytes

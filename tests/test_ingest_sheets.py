@@ -17,7 +17,7 @@ from chitieu.catalog.jurisdictions import load_jurisdictions
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
 from chitieu.ingest.connectors.spreadsheet.cells import Limits
 from chitieu.ingest.connectors.spreadsheet.grid import read_workbook
-from chitieu.ingest.pipeline import IngestResult, ingest_payload
+from chitieu.ingest.intake import IngestResult, ingest_payload
 from chitieu.ingest.records import ParseError, Payload
 from chitieu.ingest.transform import Catalog
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chitieu.ingest.connectors import CONNECTORS, UnknownConnectorError, connector_class, get_connector
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, sniff_kind
-from chitieu.ingest.pipeline import ingest_payload
+from chitieu.ingest.intake import ingest_payload
 from chitieu.ingest.records import ParseError
 from chitieu.ingest.specs import SourceSpec
 from ingest_support import payload, test_catalog, to_cp1258, xlsx_bytes

@@ -112,7 +112,7 @@ def ingest(
     ),
 ) -> None:
     """Nạp số liệu từ tệp hoặc URL / load figures from a file or URL (archive, validate, load)."""
-    from chitieu.ingest.pipeline import ingest_file, ingest_source
+    from chitieu.ingest.intake import ingest_file, ingest_source
     from chitieu.ingest.specs import SpecError, get_source_spec
 
     if fmt not in ("table", "json"):
