@@ -188,7 +188,8 @@ def _label_texts(series: pd.Series) -> list[str]:
     """Repeated labels (ids, codes, sheet, status): each distinct one is formatted once."""
     codes, uniq = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     texts = np.array([*[_csv_quote(str(u)) for u in uniq], ""], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _free_texts(series: pd.Series) -> list[str]:
@@ -207,14 +208,16 @@ def _free_texts(series: pd.Series) -> list[str]:
 def _date_texts(series: pd.Series) -> list[str]:
     codes, uniq = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     texts = np.array([*[d.isoformat() for d in uniq], ""], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _float_texts(series: pd.Series) -> list[str]:
     """repr() of each value (exact round trip), computed once per distinct value."""
     codes, uniq = pd.factorize(series.to_numpy(dtype="float64"), use_na_sentinel=False)
     texts = np.array([repr(float(v)) for v in uniq], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _int_texts(series: pd.Series) -> list[str]:
@@ -371,7 +374,8 @@ def _vintage_clock(cur: psycopg.Cursor[Any]) -> datetime:
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (VINTAGE_CLOCK_LOCK,))
     row = cur.execute("SELECT clock_timestamp()").fetchone()
     assert row is not None
-    return row[0]
+    stamp: datetime = row[0]
+    return stamp
 
 
 def _session_settings(conn: psycopg.Connection, rows: int) -> None:
