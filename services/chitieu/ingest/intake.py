@@ -300,6 +300,7 @@ def ingest_payload(
     good, rejected = validate(candidates)
     recon.missing += missing
     recon.duplicate = len(candidates) - len(rejected) - len(good)
+    del candidates  # when validation dropped rows, `good` is a new frame: never hold both
     good, held = plausibility.check(good, plausibility.current_figures(conn, good))
     if len(held):
         rejected = pd.concat([rejected, _quarantine_records(held)], ignore_index=True)
