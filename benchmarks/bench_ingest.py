@@ -1,7 +1,7 @@
 """Ingestion benchmark: a generated 1,000,000-row long CSV loaded four ways into one server.
 
-(a) our full path (sniff, parse, normalize, validate with pandera, COPY to staging, set-based insert of
-    vintages), run in a child process so its peak RSS can be measured;
+(a) our full path (sniff, parse, normalize, validate with pandera, the plausibility guard, COPY to
+    staging, set-based insert of vintages), run in a child process so its peak RSS can be measured;
 (b) pandas DataFrame.to_sql(method="multi", chunksize=10_000) into the same observations table — slow,
     so timed on a 100,000-row slice and extrapolated (said so in the output);
 (c) a bare COPY of the CSV into an unlogged, unindexed table of text columns: the machine's limit;
@@ -271,7 +271,7 @@ def run() -> list[str]:
         lines += [
             f"ingest: {rows:,} rows, long CSV of {size_mib:.0f} MiB (generated in {gen_s:.1f} s)",
             f"  (a) full path      {a['ingest_s']:7.2f} s  {a_rate:12,.0f} rows/s  "
-            f"(parse, normalize, pandera, COPY, vintage upsert; +{a['import_s']:.1f} s imports)",
+            f"(parse, normalize, pandera, guard, COPY, vintage insert; +{a['import_s']:.1f} s imports)",
             f"  (b) pandas to_sql  {b_s:7.2f} s  {b_rate:12,.0f} rows/s  "
             f"(method='multi', chunksize=10_000; timed on {SLICE_B:,} rows, extrapolated: "
             f"{rows / b_rate:,.0f} s for {rows:,})",
