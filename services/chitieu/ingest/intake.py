@@ -456,7 +456,8 @@ def ingest_source(
                 )
             )
     except Exception as exc:  # a fetch that failed: recorded as a failed batch, never silent
-        error = exc.both() if isinstance(exc, ChitieuError) else f"{exc} / {exc}"
+        # ours say why in both languages; anything else (a bug, a driver error) only has its own text
+        error = exc.both() if isinstance(exc, ChitieuError) else f"{type(exc).__name__}: {exc}"
         result = IngestResult(
             None, "failed", None, source_id=spec.id, file_name=resource or spec.url, error=error
         )
