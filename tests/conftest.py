@@ -117,7 +117,7 @@ def load_samples(dsn: str) -> None:
     from chitieu.catalog.loader import load_catalog
     from chitieu.dashboards.views import refresh
     from chitieu.evaluate.engine import evaluate
-    from chitieu.ingest.pipeline import ingest_file
+    from chitieu.ingest.intake import ingest_file
 
     samples = Path(__file__).resolve().parents[1] / "samples" / "inbox"
     with psycopg.connect(dsn) as conn:

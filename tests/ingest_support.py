@@ -63,18 +63,24 @@ def test_catalog() -> Catalog:
 test_catalog.__test__ = False  # type: ignore[attr-defined]  # not a test
 
 
-def xlsx_bytes(
-    rows: list[list[Any]],
-    title: str = "Sheet1",
-    extra_sheets: dict[str, list[list[Any]]] | None = None,
-    merges: list[str] | None = None,
-) -> bytes:
+def workbook(rows: list[list[Any]], title: str = "Sheet1") -> tuple[Workbook, Any]:
+    """A workbook whose first sheet, named `title`, holds `rows`; and that sheet."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = title
     for r in rows:
         ws.append(r)
+    return wb, ws
+
+
+def xlsx_bytes(
+    rows: list[list[Any]],
+    title: str = "Sheet1",
+    extra_sheets: dict[str, list[list[Any]]] | None = None,
+    merges: list[str] | None = None,
+) -> bytes:
+    wb, ws = workbook(rows, title)
     for m in merges or []:
         ws.merge_cells(m)
     for name, more in (extra_sheets or {}).items():

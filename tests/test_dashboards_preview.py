@@ -30,7 +30,7 @@ def demo_db(
     """`loaded_db` (catalog, two sample spreadsheets, evaluation, alerts) plus the rest of the demo."""
     from chitieu.alerts.lifecycle import sync_alerts
     from chitieu.evaluate.engine import evaluate
-    from chitieu.ingest.pipeline import ingest_file, ingest_source
+    from chitieu.ingest.intake import ingest_file, ingest_source
     from chitieu.ingest.specs import load_source_specs, upsert_sources
     from support.publishers import PublisherServer
 

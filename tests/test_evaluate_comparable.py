@@ -234,7 +234,7 @@ def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):
 
     from chitieu.alerts.lifecycle import sync_alerts
     from chitieu.dashboards.views import refresh
-    from chitieu.ingest.pipeline import ingest_file
+    from chitieu.ingest.intake import ingest_file
 
     db = loaded_db
     inbox = Path(__file__).resolve().parents[1] / "samples" / "inbox"

@@ -48,12 +48,14 @@ def test_dry_run_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest.
         9.5,
         "final",
     )
-    assert first["source"]["file"] == "kts.xlsx" and first["source"]["cell"] == "D3"
+    assert first["source"]["file"] == "kts.xlsx"
+    assert first["source"]["cell"] == "D3"
     assert doc["observations"][1]["jurisdiction"]["code"] == "52"  # the merged Gia Lai in 2025-H2
     (rej,) = doc["rejected"]
     assert set(rej) == {"sheet", "row", "column", "raw", "reason"}
     assert (rej["sheet"], rej["row"], rej["column"], rej["raw"]) == ("KTS", 5, "A5", "Không Rõ")
-    assert doc["summary"]["read"] == 3 and doc["summary"]["rejected"] == 1
+    assert doc["summary"]["read"] == 3
+    assert doc["summary"]["rejected"] == 1
 
 
 @pytest.mark.db
@@ -69,9 +71,11 @@ def test_load_then_reload_via_cli(db: psycopg.Connection, tmp_path: Path) -> Non
     s2 = json.loads(second.stdout)["summary"]
     assert (s2["status"], s2["loaded"]) == ("skipped", 0)
     table = runner.invoke(app, ["ingest", str(path)])
-    assert table.exit_code == 0 and "skipped" in table.stdout
+    assert table.exit_code == 0
+    assert "skipped" in table.stdout
     row = db.execute("SELECT count(*) FROM observations").fetchone()
-    assert row is not None and row[0] == 2
+    assert row is not None
+    assert row[0] == 2
 
 
 def test_unreadable_file_exits_non_zero(tmp_path: Path) -> None:
@@ -102,9 +106,11 @@ def test_template_round_trip(tmp_path: Path) -> None:
         "Trạng thái",
     ]
     ranges = {str(dv.sqref).split(":")[0][0]: dv for dv in ws.data_validations.dataValidation}
-    assert {"C", "G", "H"} <= set(ranges) and ranges["H"].type == "list"
+    assert {"C", "G", "H"} <= set(ranges)
+    assert ranges["H"].type == "list"
     body = list(ws.iter_rows(min_row=4, values_only=True))
-    assert body and all(r[0] == "58" and r[1] == "Ninh Thuận" for r in body)
+    assert body
+    assert all(r[0] == "58" and r[1] == "Ninh Thuận" for r in body)
     pairs = {(r[2], r[4]) for r in body}
     assert ("digital_economy_share_grdp", "2024") in pairs
 
@@ -112,7 +118,9 @@ def test_template_round_trip(tmp_path: Path) -> None:
     empty = runner.invoke(app, ["ingest", str(out), "--dry-run"])
     assert empty.exit_code == 0, empty.output
     doc = json.loads(empty.stdout)
-    assert doc["summary"]["missing_skipped"] == len(body) and not doc["rejected"] and not doc["observations"]
+    assert doc["summary"]["missing_skipped"] == len(body)
+    assert not doc["rejected"]
+    assert not doc["observations"]
 
     # filled in by the province, shape untouched
     filled = tmp_path / "mau-da-dien.xlsx"
@@ -128,10 +136,12 @@ def test_template_round_trip(tmp_path: Path) -> None:
     got = {o["period"]: (o["value"], o["status"]) for o in doc["observations"]}
     years = sorted(r[4] for r in body if r[2] == "digital_economy_share_grdp")
     assert sorted(got) == years
-    assert len(years) >= 2 and got["2024"][1] == "provisional"
+    assert len(years) >= 2
+    assert got["2024"][1] == "provisional"
     assert all(got[y][1] == "final" for y in years if y != "2024")
 
 
 def test_template_for_unknown_province_fails_cleanly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["template", "--jurisdiction", "Atlantis", "-o", str(tmp_path / "x.xlsx")])
-    assert result.exit_code == 2 and "Atlantis" in result.output
+    assert result.exit_code == 2
+    assert "Atlantis" in result.output

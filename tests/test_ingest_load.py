@@ -10,10 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from chitieu.catalog.indicators import IndicatorRegistry, indicator_from_dict
 from chitieu.ingest.archive import archived_names, read_archived
-from chitieu.ingest.pipeline import ingest_file
+from chitieu.ingest.intake import ingest_file
 from chitieu.ingest.transform import Catalog
 from chitieu.settings import get_settings
 from ingest_support import TEST_INDICATORS, test_catalog, xlsx_bytes
@@ -44,8 +45,8 @@ V1 = [
 ]
 
 
-def count(db: psycopg.Connection, sql: str, *args: Any) -> int:
-    row = db.execute(sql, args).fetchone()
+def count(db: psycopg.Connection, query: str | sql.Composable, *args: Any) -> int:
+    row = db.execute(query, args).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -126,7 +127,8 @@ def test_load_with_provenance_and_quarantine(db: psycopg.Connection, tmp_path: P
     ).fetchall()
     assert len(rej) == 1
     assert rej[0][:6] == (res.batch_id, "KTS", 6, "A6", "Tỉnh Không Tồn Tại", "unknown_jurisdiction")
-    assert "không nhận ra" in rej[0][6] and "unknown jurisdiction" in rej[0][7]
+    assert "không nhận ra" in rej[0][6]
+    assert "unknown jurisdiction" in rej[0][7]
 
 
 def test_reload_of_the_same_file_is_skipped(db: psycopg.Connection, tmp_path: Path) -> None:
@@ -134,7 +136,9 @@ def test_reload_of_the_same_file_is_skipped(db: psycopg.Connection, tmp_path: Pa
     first = ingest_file(db, path, catalog=test_catalog())
     before = count(db, "SELECT count(*) FROM observations")
     again = ingest_file(db, path, catalog=test_catalog())
-    assert again.status == "skipped" and again.rows_loaded == 0 and not again.changed
+    assert again.status == "skipped"
+    assert again.rows_loaded == 0
+    assert not again.changed
     assert count(db, "SELECT count(*) FROM observations") == before
     assert count(db, "SELECT count(*) FROM rejected_rows") == 1  # not quarantined twice
     statuses = db.execute(
@@ -209,7 +213,8 @@ def test_revision_adds_a_vintage_and_as_of_keeps_the_old_figure(
         "WHERE jurisdiction_id='old-58' AND period_start='2023-01-01'",
         (between,),
     ).fetchone()
-    assert cur == (10.7, "final") and old == (10.5, "provisional")
+    assert cur == (10.7, "final")
+    assert old == (10.5, "provisional")
     batch = db.execute(
         "SELECT rows_loaded, rows_revised, rows_unchanged FROM load_batches WHERE id=%s", (res.batch_id,)
     ).fetchone()
@@ -236,9 +241,13 @@ def test_a_final_figure_marked_provisional_later_stays_final(db: psycopg.Connect
     v2[3][4] = "sơ bộ"
     res = ingest_file(db, write(tmp_path, "v2.xlsx", v2), catalog=test_catalog())
     assert (res.rows_revised, res.rows_loaded, res.rows_superseded) == (0, 0, 1)
-    where = "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
-    assert db.execute(f"SELECT value, status FROM observations_current {where}").fetchone() == (11.2, "final")
-    kept = db.execute(f"SELECT value, status, file_name FROM observations_superseded {where}").fetchall()
+    where = sql.SQL(
+        "WHERE jurisdiction_id='old-58' AND indicator_code='kts_grdp' AND period_start='2024-01-01'"
+    )
+    current = sql.SQL("SELECT value, status FROM observations_current {}").format(where)
+    assert db.execute(current).fetchone() == (11.2, "final")
+    superseded = sql.SQL("SELECT value, status, file_name FROM observations_superseded {}").format(where)
+    kept = db.execute(superseded).fetchall()
     assert kept == [(11.2, "provisional", "v2.xlsx")]
 
 
@@ -246,17 +255,21 @@ def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: P
     path = tmp_path / "hong.xlsx"
     path.write_bytes(b"not a workbook at all")
     res = ingest_file(db, path, catalog=test_catalog())
-    assert res.status == "rejected" and res.batch_id is not None
+    assert res.status == "rejected"
+    assert res.batch_id is not None
     assert count(db, "SELECT count(*) FROM observations") == 0
     row = db.execute("SELECT status, error FROM load_batches WHERE id=%s", (res.batch_id,)).fetchone()
-    assert row is not None and row[0] == "rejected" and "CSV" in row[1]
+    assert row is not None
+    assert row[0] == "rejected"
+    assert "CSV" in row[1]
     assert count(db, "SELECT count(*) FROM rejected_rows WHERE reason_code='unreadable_file'") == 1
     assert read_archived(res.file_sha256 or "") == path.read_bytes()  # archived before parsing
 
 
 def test_dry_run_touches_nothing(db: psycopg.Connection, tmp_path: Path) -> None:
     res = ingest_file(None, write(tmp_path, "d.xlsx", V1), dry_run=True, catalog=test_catalog())
-    assert res.status == "dry_run" and len(res.observations) == 3
+    assert res.status == "dry_run"
+    assert len(res.observations) == 3
     assert count(db, "SELECT count(*) FROM load_batches") == 0
     assert count(db, "SELECT count(*) FROM archive_files") == 0
 
@@ -274,7 +287,7 @@ def test_a_load_killed_during_copy_leaves_nothing_and_a_retry_succeeds(db_dsn: s
     pid = victim.info.backend_pid
     killed: list[str] = []
 
-    def kill_mid_copy(stage: str, done: int, total: int) -> None:
+    def kill_mid_copy(stage: str, _done: int, _total: int) -> None:
         if stage == "copy" and not killed:
             state = killer.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
             killed.append(state[0] if state else "")
@@ -286,13 +299,15 @@ def test_a_load_killed_during_copy_leaves_nothing_and_a_retry_succeeds(db_dsn: s
 
     with pytest.raises(psycopg.OperationalError):
         ingest_file(victim, csv_path, catalog=test_catalog(), progress=kill_mid_copy)
-    assert killed and killed[0].startswith("COPY")
+    assert killed
+    assert killed[0].startswith("COPY")
     for table in ("load_batches", "observations", "rejected_rows"):
-        assert count(killer, f"SELECT count(*) FROM {table}") == 0, table
+        assert count(killer, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))) == 0, table
     victim.close()
     with psycopg.connect(db_dsn, autocommit=True) as retry:
         res = ingest_file(retry, csv_path, catalog=test_catalog())
-    assert res.status == "loaded" and res.rows_loaded == len(rows) - 1
+    assert res.status == "loaded"
+    assert res.rows_loaded == len(rows) - 1
     assert count(killer, "SELECT count(*) FROM observations") == len(rows) - 1
     assert count(killer, "SELECT count(*) FROM load_batches WHERE status = 'loaded'") == 1
     killer.close()
@@ -308,12 +323,12 @@ def test_concurrent_loads_of_different_files_with_the_same_figures_add_one_vinta
     a_at_compare, a_waits, b_reached_compare = threading.Event(), threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
-    def a_progress(stage: str, done: int, total: int) -> None:
+    def a_progress(stage: str, done: int, _total: int) -> None:
         if stage == "upsert" and done == 0:
             a_at_compare.set()
             assert a_waits.wait(30)
 
-    def b_progress(stage: str, done: int, total: int) -> None:
+    def b_progress(stage: str, done: int, _total: int) -> None:
         if stage == "upsert" and done == 0:
             b_reached_compare.set()
 

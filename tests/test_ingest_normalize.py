@@ -1,4 +1,4 @@
-"""Normalisation rules, table-driven: numbers, missing markers, periods, units, status, Excel dates."""
+"""Normalization rules, table-driven: numbers, missing markers, periods, units, status, Excel dates."""
 
 from __future__ import annotations
 
@@ -105,7 +105,8 @@ def test_declared_decimal_mark(text: str, mark: str, expected: float | None) -> 
     # the column path (vectorised for plain texts) reads the same
     res = parse_number_series(pd.Series([text, "7", "-"], dtype=object), mark)
     assert res.bad.tolist() == [expected is None, False, False]
-    assert res.value.tolist()[1:2] == [7.0] and res.missing.tolist() == [False, False, True]
+    assert res.value.tolist()[1:2] == [7.0]
+    assert res.missing.tolist() == [False, False, True]
     if expected is not None:
         assert res.value[0] == pytest.approx(expected)
 
@@ -117,7 +118,8 @@ def test_series_agrees_with_scalar_rule() -> None:
         try:
             p = parse_number(cell)
         except NumberError:
-            assert res.bad[i] and not res.missing[i]
+            assert res.bad[i]
+            assert not res.missing[i]
             continue
         if p.value is None:
             assert res.missing[i]
@@ -130,7 +132,8 @@ def test_series_agrees_with_scalar_rule() -> None:
     assert res.value.tolist() == pytest.approx(expected, nan_ok=True)
     assert res.missing.tolist() == [c in ("-", "x", "") for c in cells]
     assert res.bad.tolist() == [c == "abc" for c in cells]
-    assert res.percent.tolist()[8] and not any(res.percent.tolist()[:8])
+    assert res.percent.tolist()[8]
+    assert not any(res.percent.tolist()[:8])
 
 
 def test_series_with_spreadsheet_numbers() -> None:
@@ -166,7 +169,7 @@ PERIODS = [
     ("T6/2024", "M", "2024-06", date(2024, 6, 1), False),
     ("15/12/2025", "M", "2025-12", date(2025, 12, 1), False),
     ("ngày 15 tháng 12 năm 2025", "M", "2025-12", date(2025, 12, 1), False),
-    (datetime(2024, 6, 30), "M", "2024-06", date(2024, 6, 1), False),
+    (datetime(2024, 6, 30), "M", "2024-06", date(2024, 6, 1), False),  # noqa: DTZ001 -- as a cell holds it
     (date(2024, 3, 31), "M", "2024-03", date(2024, 3, 1), False),
     ("2020/2025", "R", "2020/2025", date(2020, 1, 1), False),
     ("giai đoạn 2021-2025", "R", "2021/2025", date(2021, 1, 1), False),

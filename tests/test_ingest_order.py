@@ -14,9 +14,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
-from chitieu.ingest.pipeline import IngestResult, ingest_payload
+from chitieu.ingest.intake import IngestResult, ingest_payload
 from chitieu.ingest.records import Payload
 from chitieu.settings import get_settings
 from ingest_support import test_catalog, xlsx_bytes
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.db
 
 HEADER = ["Tỉnh/Thành phố", "Mã chỉ tiêu", "Kỳ", "Giá trị", "Trạng thái"]
 FETCHED = datetime(2025, 3, 1, tzinfo=UTC)
-KEY = "jurisdiction_id = 'old-58' AND indicator_code = 'kts_grdp' AND period_start = '2024-01-01'"
+KEY = sql.SQL("jurisdiction_id = 'old-58' AND indicator_code = 'kts_grdp' AND period_start = '2024-01-01'")
 
 
 @pytest.fixture(autouse=True)
@@ -69,18 +70,23 @@ def vintages(db: psycopg.Connection) -> list[tuple[float, str, datetime]]:
     return [
         (float(v), str(s), t)
         for v, s, t in db.execute(
-            f"SELECT value, status, loaded_at FROM observations WHERE {KEY} ORDER BY loaded_at"
+            sql.SQL("SELECT value, status, loaded_at FROM observations WHERE {} ORDER BY loaded_at").format(
+                KEY
+            )
         ).fetchall()
     ]
 
 
 def current(db: psycopg.Connection) -> tuple[float, str] | None:
-    row = db.execute(f"SELECT value, status FROM observations_current WHERE {KEY}").fetchone()
+    row = db.execute(
+        sql.SQL("SELECT value, status FROM observations_current WHERE {}").format(KEY)
+    ).fetchone()
     return (float(row[0]), str(row[1])) if row else None
 
 
 def as_of(db: psycopg.Connection, at: datetime) -> tuple[float, str] | None:
-    row = db.execute(f"SELECT value, status FROM observations_as_of(%s) WHERE {KEY}", (at,)).fetchone()
+    query = sql.SQL("SELECT value, status FROM observations_as_of(%s) WHERE {}").format(KEY)
+    row = db.execute(query, (at,)).fetchone()
     return (float(row[0]), str(row[1])) if row else None
 
 
@@ -102,7 +108,7 @@ def test_long_copy_started_first_but_committed_last_is_the_later_vintage(
     in_copy, release = threading.Event(), threading.Event()
     results: dict[str, IngestResult] = {}
 
-    def hold_in_copy(stage: str, done: int, total: int) -> None:
+    def hold_in_copy(stage: str, _done: int, _total: int) -> None:
         if stage == "copy" and not in_copy.is_set():
             in_copy.set()
             assert release.wait(30)
@@ -137,7 +143,7 @@ def test_a_load_waiting_for_the_indicator_lock_compares_with_what_the_holder_com
     at_compare, release = threading.Event(), threading.Event()
     results: dict[str, IngestResult] = {}
 
-    def hold_at_compare(stage: str, done: int, total: int) -> None:
+    def hold_at_compare(stage: str, done: int, _total: int) -> None:
         if stage == "upsert" and done == 0:
             at_compare.set()
             assert release.wait(30)
@@ -191,7 +197,7 @@ def test_parallel_loads_add_one_vintage_per_real_change_and_never_rewrite_as_of(
     batch_values: dict[int, float] = {}
 
     def stall(delay: float) -> Any:
-        def progress(stage: str, done: int, total: int) -> None:
+        def progress(stage: str, _done: int, _total: int) -> None:
             if stage == "copy":
                 time.sleep(delay)
 
@@ -238,7 +244,8 @@ def test_parallel_loads_add_one_vintage_per_real_change_and_never_rewrite_as_of(
     last = db.execute(
         "SELECT id FROM load_batches WHERE status = 'loaded' ORDER BY finished_at DESC LIMIT 1"
     ).fetchone()
-    assert last is not None and current(db) == (batch_values[last[0]], "final")
+    assert last is not None
+    assert current(db) == (batch_values[last[0]], "final")
     assert len(observed) > 5
     for t, seen in observed:
         assert as_of(db, t) == seen, f"as_of({t}) changed after the fact"
@@ -277,10 +284,12 @@ CLAIMS: list[dict[str, Any]] = [
 def _claims(db: psycopg.Connection) -> list[tuple[Any, ...]]:
     return sorted(
         db.execute(
-            f"""SELECT value, status, source_id, file_name, source_priority FROM observations WHERE {KEY}
-                UNION ALL
-                SELECT value, status, source_id, file_name, source_priority
-                FROM observations_superseded WHERE {KEY}"""
+            sql.SQL(
+                """SELECT value, status, source_id, file_name, source_priority FROM observations WHERE {key}
+                   UNION ALL
+                   SELECT value, status, source_id, file_name, source_priority
+                   FROM observations_superseded WHERE {key}"""
+            ).format(key=KEY)
         ).fetchall()
     )
 
@@ -307,8 +316,10 @@ def test_precedence_gives_the_same_current_figure_in_any_order_and_keeps_the_los
     )
     # the current vintage is always the best claim known when it was loaded: rank never goes down
     ranks = db.execute(
-        f"""SELECT status = 'final', source_priority, fetched_at FROM observations WHERE {KEY}
-            ORDER BY loaded_at"""
+        sql.SQL(
+            """SELECT status = 'final', source_priority, fetched_at FROM observations WHERE {}
+               ORDER BY loaded_at"""
+        ).format(KEY)
     ).fetchall()
     assert ranks == sorted(ranks)
 

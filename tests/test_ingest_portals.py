@@ -44,7 +44,7 @@ def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
 
 
-@pytest.fixture()
+@pytest.fixture
 def srv() -> Iterator[PublisherServer]:
     with PublisherServer(root=FIXTURES) as server:
         yield server
@@ -98,7 +98,8 @@ def test_ckan_datastore_paging_follows_links_and_keeps_pages_verbatim(srv: Publi
     # The payload is the three page bodies as the portal sent them, byte for byte.
     pages = [httpx.get(srv.url + r.path, params={k: v[0] for k, v in r.query.items()}).content for r in calls]
     assert payload.content == b"[" + b",\n".join(pages) + b"]"
-    assert payload.name == f"ckan-{LONG}.json" and payload.resource == LONG
+    assert payload.name == f"ckan-{LONG}.json"
+    assert payload.resource == LONG
     assert payload.meta == {"pages": "3", "total": "12"}
 
     assert [(r.jurisdiction, r.period, r.value, r.indicator, r.unit, r.status, r.row) for r in records] == [
@@ -180,7 +181,8 @@ def test_ckan_gives_up_after_the_retries(srv: PublisherServer) -> None:
     with pytest.raises(FetchError) as err:
         list(connector.fetch(LONG))
     assert err.value.status == 500
-    assert "after 3 attempts" in err.value.reason_en and "sau 3 lần thử" in err.value.reason_vi
+    assert "after 3 attempts" in err.value.en
+    assert "sau 3 lần thử" in err.value.vi
     assert len(srv.requests) == 3
 
 
@@ -189,8 +191,9 @@ def test_ckan_unknown_resource_is_a_clear_404_without_retries(srv: PublisherServ
     with pytest.raises(FetchError) as err:
         list(connector.fetch("khong-ton-tai"))
     assert err.value.status == 404
-    assert "HTTP 404" in err.value.reason_en and "khong-ton-tai" in err.value.reason_en
-    assert "lỗi HTTP 404" in err.value.reason_vi
+    assert "HTTP 404" in err.value.en
+    assert "khong-ton-tai" in err.value.en
+    assert "lỗi HTTP 404" in err.value.vi
     assert len(srv.requests) == 1
 
 
@@ -202,7 +205,8 @@ def test_ckan_garbage_body_is_kept_and_fails_to_parse(srv: PublisherServer) -> N
     assert payload.content == b"[" + garbage + b"]"  # archived as received
     with pytest.raises(ParseError) as err:
         list(connector.parse(payload))
-    assert "not valid JSON" in err.value.reason_en and "không phải JSON" in err.value.reason_vi
+    assert "not valid JSON" in err.value.en
+    assert "không phải JSON" in err.value.vi
 
 
 def test_ckan_missing_mapped_column_is_a_parse_error(srv: PublisherServer) -> None:
@@ -210,7 +214,8 @@ def test_ckan_missing_mapped_column_is_a_parse_error(srv: PublisherServer) -> No
     payload = next(connector.fetch(LONG))
     with pytest.raises(ParseError) as err:
         list(connector.parse(payload))
-    assert "'SoLieu'" in err.value.reason_en and "'SoLieu'" in err.value.reason_vi
+    assert "'SoLieu'" in err.value.en
+    assert "'SoLieu'" in err.value.vi
 
 
 # -- DKAN -------------------------------------------------------------------------------------------
@@ -241,7 +246,8 @@ def test_dkan_pages_by_offset_until_the_total(srv: PublisherServer) -> None:
 def test_dkan_needs_resources() -> None:
     with pytest.raises(ConfigError) as err:
         DkanConnector(make_spec("dkan", "http://127.0.0.1:9")).resources()
-    assert "resources" in err.value.reason_en and "resources" in err.value.reason_vi
+    assert "resources" in err.value.en
+    assert "resources" in err.value.vi
 
 
 # -- PX-Web -----------------------------------------------------------------------------------------
@@ -260,7 +266,8 @@ def test_pxweb_jsonstat2_gets_metadata_then_posts_the_query(srv: PublisherServer
         ],
         "response": {"format": "json-stat2"},
     }
-    assert payload.name == "pxweb-KTS01.json" and payload.meta["format"] == "json-stat2"
+    assert payload.name == "pxweb-KTS01.json"
+    assert payload.meta["format"] == "json-stat2"
     assert len(records) == 25
     assert [(r.jurisdiction, r.period, r.value, r.jurisdiction_code_hint) for r in records[:5]] == [
         ("CẢ NƯỚC", "2020", 12.66, "00"),
@@ -327,7 +334,8 @@ def test_pxweb_csv_with_bom(srv: PublisherServer) -> None:
         ]
     ]
     gia_lai_2020 = next(r for r in records if r.jurisdiction == "Gia Lai" and r.period == "2020")
-    assert gia_lai_2020.value == ".." and gia_lai_2020.row == 6
+    assert gia_lai_2020.value == ".."
+    assert gia_lai_2020.row == 6
 
 
 def test_pxweb_query_by_value_texts(srv: PublisherServer) -> None:
@@ -368,7 +376,8 @@ def test_pxweb_unknown_table_is_a_clear_404(srv: PublisherServer) -> None:
     connector = PxWebConnector(make_spec("pxweb", srv.url + "/pxweb/api/v1/vi/KinhTeSo/KHONG.px"))
     with pytest.raises(FetchError) as err:
         list(connector.fetch())
-    assert err.value.status == 404 and "KHONG.px" in err.value.url
+    assert err.value.status == 404
+    assert "KHONG.px" in err.value.url
     assert len(srv.requests) == 1
 
 
@@ -376,7 +385,8 @@ def test_pxweb_unknown_query_variable_is_a_config_error(srv: PublisherServer) ->
     connector = PxWebConnector(make_spec("pxweb", srv.url + KTS01, options={"query": {"Giới tính": ["Nam"]}}))
     with pytest.raises(ConfigError) as err:
         list(connector.fetch())
-    assert "Giới tính" in err.value.reason_en and "Giới tính" in err.value.reason_vi
+    assert "Giới tính" in err.value.en
+    assert "Giới tính" in err.value.vi
 
 
 def test_pxweb_garbage_data_is_a_parse_error(srv: PublisherServer) -> None:
@@ -394,7 +404,8 @@ def test_pxweb_garbage_data_is_a_parse_error(srv: PublisherServer) -> None:
     )
     with pytest.raises(ParseError) as err:
         list(connector.parse(broken))
-    assert "json-stat2" in err.value.reason_en and "json-stat2" in err.value.reason_vi
+    assert "json-stat2" in err.value.en
+    assert "json-stat2" in err.value.vi
 
 
 def payload_time() -> Any:
@@ -440,7 +451,8 @@ def test_dti_two_level_header(srv: PublisherServer) -> None:
     )
     payload, records = one(HtmlTableConnector(spec))
     assert srv.requests_to("/dti/2024")[0].method == "GET"
-    assert payload.name == "html-test-html-table-2024.html" and payload.resource == "2024"
+    assert payload.name == "html-test-html-table-2024.html"
+    assert payload.resource == "2024"
     assert len(records) == 34 * 3  # the footnote row ('Nguồn: ...') is not a province
     first = "1 | Hà Nội | 0.7748 | 0.8867 | 0.8879 | 0.9325 | 0.8793 | 0.9044 | 0.7137 | 0.9515 | 0.8241"
     assert records[:3] == [
@@ -489,14 +501,16 @@ def test_dti_page_without_thead_and_63_provinces(srv: PublisherServer) -> None:
     assert {r.period for r in records} == {"2023"}
     assert {r.indicator for r in records} == {"dti_rank", "dti_score"}
     assert nfd("Ninh Thuận") in {r.jurisdiction for r in records}
-    assert records[0].row == 3 and records[-1].row == 65
+    assert records[0].row == 3
+    assert records[-1].row == 65
 
 
 def test_dti_period_from_the_page_title(srv: PublisherServer) -> None:
     connector = HtmlTableConnector(make_spec("html_table", srv.url + "/dti/2024.html"))
     assert connector.resources() == ["page"]
     _, records = one(connector)
-    assert {r.period for r in records} == {"2024"} and len(records) == 68
+    assert {r.period for r in records} == {"2024"}
+    assert len(records) == 68
 
 
 def test_dti_missing_year_and_garbage_page(srv: PublisherServer) -> None:
@@ -513,7 +527,8 @@ def test_dti_missing_year_and_garbage_page(srv: PublisherServer) -> None:
     payload = next(connector.fetch())
     with pytest.raises(ParseError) as perr:
         list(connector.parse(payload))
-    assert "no ranking table" in perr.value.reason_en and "không có bảng xếp hạng" in perr.value.reason_vi
+    assert "no ranking table" in perr.value.en
+    assert "không có bảng xếp hạng" in perr.value.vi
 
 
 def test_table_grid_expands_rowspan_and_colspan() -> None:
@@ -587,22 +602,25 @@ def test_766_a_full_last_page_costs_one_empty_page(srv: PublisherServer) -> None
     spec = make_spec("json_766", srv.url + "/jsp/rest.jsp", options={"years": [2024], "page_size": 21})
     _, records = one(Json766Connector(spec))
     assert len(srv.requests_to("/jsp/rest.jsp")) == 4  # 21 + 21 + 21 + an empty page
-    assert len(records) == 63 and {r.indicator for r in records} == {"public_service_index_score"}
+    assert len(records) == 63
+    assert {r.indicator for r in records} == {"public_service_index_score"}
 
 
 def test_766_retry_bad_period_and_garbage(srv: PublisherServer) -> None:
     srv.fail_next(2)
     spec = make_spec("json_766", srv.url + "/jsp/rest.jsp", options={"periods": ["2025-Q3"], "page_size": 50})
     _, records = one(Json766Connector(spec))
-    assert len(records) == 34 and len(srv.requests) == 3
+    assert len(records) == 34
+    assert len(srv.requests) == 3
     with pytest.raises(ConfigError) as err:
         Json766Connector(make_spec("json_766", srv.url, options={"periods": ["Q3/2025"]})).resources()
-    assert "Q3/2025" in err.value.reason_en and "Q3/2025" in err.value.reason_vi
+    assert "Q3/2025" in err.value.en
+    assert "Q3/2025" in err.value.vi
     srv.override("/jsp/rest.jsp", '{"error": "Phiên làm việc hết hạn"}')
     payload = next(Json766Connector(spec).fetch())
     with pytest.raises(ParseError) as perr:
         list(Json766Connector(spec).parse(payload))
-    assert "expected a JSON array" in perr.value.reason_en
+    assert "expected a JSON array" in perr.value.en
 
 
 def test_766_period_params() -> None:
@@ -690,7 +708,7 @@ def test_module_entry_point_serves_a_folder() -> None:
         proc.wait(timeout=10)
 
 
-# -- through the shared ingestion path (dry run: normalised and validated, no database) -------------
+# -- through the shared ingestion path (dry run: normalized and validated, no database) -------------
 @pytest.mark.parametrize(
     ("kind", "path", "fields", "expected"),
     [
@@ -712,10 +730,10 @@ def test_module_entry_point_serves_a_folder() -> None:
         ("json_766", "/jsp/rest.jsp", {"resources": ["2025-Q3", "2024"]}, [(34, 34, 0), (63, 63, 0)]),
     ],
 )
-def test_portal_records_normalise_without_rejections(
+def test_portal_records_normalize_without_rejections(
     srv: PublisherServer, kind: str, path: str, fields: dict[str, Any], expected: list[tuple[int, int, int]]
 ) -> None:
-    from chitieu.ingest.pipeline import ingest_source
+    from chitieu.ingest.intake import ingest_source
 
     results = ingest_source(None, make_spec(kind, srv.url + path, **fields), dry_run=True)
     assert [(r.rows_read, r.rows_loaded, r.rows_missing) for r in results] == expected
@@ -738,4 +756,5 @@ def test_ckan_constant_period_from_the_spec() -> None:
 def test_html_table_url_with_year_needs_years() -> None:
     with pytest.raises(ConfigError) as err:
         HtmlTableConnector(make_spec("html_table", "http://127.0.0.1:9/dti/{year}")).resources()
-    assert "options.years" in err.value.reason_en and "options.years" in err.value.reason_vi
+    assert "options.years" in err.value.en
+    assert "options.years" in err.value.vi

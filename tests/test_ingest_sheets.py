@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +19,10 @@ from chitieu.catalog.jurisdictions import load_jurisdictions
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
 from chitieu.ingest.connectors.spreadsheet.cells import Limits
 from chitieu.ingest.connectors.spreadsheet.grid import read_workbook
-from chitieu.ingest.pipeline import IngestResult, ingest_payload
+from chitieu.ingest.intake import IngestResult, ingest_payload
 from chitieu.ingest.records import ParseError, Payload
 from chitieu.ingest.transform import Catalog
+from ingest_support import workbook
 
 SHEETS = Path(__file__).resolve().parent / "fixtures" / "sheets"
 
@@ -325,22 +328,39 @@ def test_the_period_of_a_ceased_province_is_named_by_its_cell_never_nan() -> Non
     res = run("unreadable-period.xlsx", "kts_grdp")
     by_cell = {r["column"]: r for r in res.rejected}
     assert by_cell["B2"]["reason_code"] == "bad_period"  # not "not in force for period nan"
-    assert "B2" in by_cell["B2"]["reason_en"] and "B2" in by_cell["B2"]["reason_vi"]
+    assert "B2" in by_cell["B2"]["reason_en"]
+    assert "B2" in by_cell["B2"]["reason_vi"]
     assert not any("nan" in (r["reason_en"] + r["reason_vi"]).lower() for r in res.rejected)
 
 
 # --- caps on what one file may hold --------------------------------------------------------------------
 
 
+@contextmanager
+def _setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> Iterator[None]:
+    """A setting given through the environment for the block; the settings cache is read afresh
+    on the way in and on the way out."""
+    from chitieu.settings import get_settings
+
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        monkeypatch.delenv(name)
+        get_settings.cache_clear()
+
+
+def _refusal(content: bytes, name: str, limits: Limits) -> ParseError:
+    """The ParseError reading the workbook under `limits` must raise."""
+    with pytest.raises(ParseError) as err:
+        read_workbook(content, "xlsx", name, limits)
+    return err.value
+
+
 def _one_huge_cell(chars: int) -> bytes:
     """A workbook whose single shared string is `chars` long: a few hundred kilobytes compressed."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(["Tỉnh", "2024"])
-    ws.append(["Ninh Thuận", 1.0])
+    wb, _ = workbook([["Tỉnh", "2024"], ["Ninh Thuận", 1.0]])
     buf = io.BytesIO()
     wb.save(buf)
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
@@ -361,9 +381,9 @@ def test_an_oversized_cell_is_refused_before_the_workbook_is_read() -> None:
     limits = Limits(max_cell_chars=1_000, max_rows=100, max_columns=20, max_cells=1_000)
     content = _one_huge_cell(2_000_000)  # 2 MB of text; compresses to a few kB
     assert len(content) < 100_000
-    with pytest.raises(ParseError) as err:
-        read_workbook(content, "xlsx", "bomb.xlsx", limits)
-    assert "1,000" in err.value.reason_en and "1,000" in err.value.reason_vi
+    err = _refusal(content, "bomb.xlsx", limits)
+    assert "1,000" in err.en
+    assert "1,000" in err.vi
     read_workbook(_one_huge_cell(500), "xlsx", "fine.xlsx", limits)  # under the cap: read
 
 
@@ -377,19 +397,13 @@ def test_an_oversized_cell_is_refused_before_the_workbook_is_read() -> None:
 )
 def test_row_column_and_cell_counts_are_capped(limits: Limits, what: str) -> None:
     content = (SHEETS / "stacked.xlsx").read_bytes()  # 11 rows, 3 columns, 19 cells
-    with pytest.raises(ParseError) as err:
-        read_workbook(content, "xlsx", "stacked.xlsx", limits)
-    assert what in err.value.reason_en
+    assert what in _refusal(content, "stacked.xlsx", limits).en
 
 
 def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chitieu.settings import get_settings
-
-    monkeypatch.setenv("INGEST_MAX_CELL_CHARS", "100")
-    get_settings.cache_clear()
-    try:
+    with _setting(monkeypatch, "INGEST_MAX_CELL_CHARS", "100"):
         content = _one_huge_cell(10_000)
         res = ingest_payload(
             None,
@@ -400,27 +414,18 @@ def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
             dry_run=True,
             catalog=catalog(),
         )
-    finally:
-        get_settings.cache_clear()
-    assert res.status == "rejected" and "100" in (res.error or "")
+    assert res.status == "rejected"
+    assert "100" in (res.error or "")
 
 
 def test_a_csv_over_the_caps_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chitieu.settings import get_settings
-
     content = ("Tỉnh;2024\nNinh Thuận;" + "9" * 200 + "\nKhánh Hòa;5\n").encode()
     for env, value, word in (
         ("INGEST_MAX_CELL_CHARS", "100", "100 characters"),
         ("INGEST_MAX_ROWS", "2", "rows"),
     ):
-        monkeypatch.setenv(env, value)
-        get_settings.cache_clear()
-        try:
-            with pytest.raises(ParseError) as err:
-                SpreadsheetConnector(None, indicator="kts_grdp").parse_frame(
-                    Payload(name="x.csv", content=content, fetched_at=datetime.now(UTC))
-                )
-        finally:
-            monkeypatch.delenv(env)
-            get_settings.cache_clear()
-        assert word in err.value.reason_en
+        with _setting(monkeypatch, env, value), pytest.raises(ParseError) as err:
+            SpreadsheetConnector(None, indicator="kts_grdp").parse_frame(
+                Payload(name="x.csv", content=content, fetched_at=datetime.now(UTC))
+            )
+        assert word in err.value.en

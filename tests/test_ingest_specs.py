@@ -67,7 +67,8 @@ def test_publisher_base_url_is_resolved(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_specs_are_refused(doc: dict[str, object], needle: str) -> None:
     with pytest.raises(SpecError) as err:
         parse_spec(doc, origin="bad.yaml")
-    assert "bad.yaml" in str(err.value) and needle in str(err.value)
+    assert "bad.yaml" in str(err.value)
+    assert needle in str(err.value)
 
 
 def test_release_lag_and_multipliers() -> None:
@@ -100,10 +101,12 @@ def test_upsert_sources(db: psycopg.Connection) -> None:
     assert n == len(specs) + 1  # with the 'upload' pseudo-source
     assert upsert_sources(db) == n  # idempotent
     total = db.execute("SELECT count(*) FROM sources").fetchone()
-    assert total is not None and total[0] == n  # the second upsert added no rows
+    assert total is not None
+    assert total[0] == n
     row = db.execute(
         "SELECT kind, expected_release_lag, spec->>'id' FROM sources WHERE id = 'gso-pxweb-digital-economy'"
     ).fetchone()
     assert row == ("pxweb", timedelta(days=180), "gso-pxweb-digital-economy")
     status = db.execute("SELECT count(*) FROM source_load_status").fetchone()
-    assert status is not None and status[0] == n
+    assert status is not None
+    assert status[0] == n

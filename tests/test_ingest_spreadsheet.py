@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from chitieu.ingest.connectors import CONNECTORS, UnknownConnectorError, connector_class, get_connector
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, sniff_kind
-from chitieu.ingest.pipeline import ingest_payload
+from chitieu.ingest.intake import ingest_payload
 from chitieu.ingest.records import ParseError
 from chitieu.ingest.specs import SourceSpec
 from ingest_support import payload, test_catalog, to_cp1258, xlsx_bytes
@@ -54,7 +53,8 @@ def by_cell(result) -> dict[str, dict]:  # type: ignore[no-untyped-def, type-arg
 
 def test_long_layout_below_title_rows() -> None:
     res = run(xlsx_bytes(LONG_ROWS, title="Số liệu"), "bao-cao.xlsx")
-    assert res.status == "dry_run" and res.rows_rejected == 0, res.rejected
+    assert res.status == "dry_run"
+    assert res.rows_rejected == 0, res.rejected
     obs = by_cell(res)
     assert set(obs) == {"E5", "E6", "E7", "E9"}  # real sheet rows; E10 is '-' (missing, skipped)
     assert res.rows_missing == 1
@@ -67,8 +67,10 @@ def test_long_layout_below_title_rows() -> None:
     )
     assert (e6["period"], e6["value"], e6["status"]) == ("2024", 11.25, "provisional")
     assert (e7["indicator"], e7["value"]) == ("dti_score", pytest.approx(0.5123))
-    assert e9["jurisdiction"]["code"] == "52" and e9["source"]["jurisdiction_id"] == "old-52"
-    assert e5["source"]["sheet"] == "Số liệu" and e5["source"]["row"] == 5
+    assert e9["jurisdiction"]["code"] == "52"
+    assert e9["source"]["jurisdiction_id"] == "old-52"
+    assert e5["source"]["sheet"] == "Số liệu"
+    assert e5["source"]["row"] == 5
 
 
 def test_wide_layout_with_merged_two_row_header() -> None:
@@ -86,10 +88,13 @@ def test_wide_layout_with_merged_two_row_header() -> None:
     assert res.rows_rejected == 0, res.rejected
     obs = by_cell(res)
     assert set(obs) == {"C4", "D4", "E4", "G4", "C5", "E5", "F5"}
-    assert obs["E4"]["period"] == "2023" and obs["E4"]["status"] == "provisional"
+    assert obs["E4"]["period"] == "2023"
+    assert obs["E4"]["status"] == "provisional"
     assert obs["C4"]["status"] == "final"
-    assert obs["G4"]["period"] == "2024-Q2" and obs["F5"]["period"] == "2024-H1"
-    assert obs["D4"]["value"] == 8.9 and obs["C5"]["jurisdiction"]["name"] == "Khánh Hòa"
+    assert obs["G4"]["period"] == "2024-Q2"
+    assert obs["F5"]["period"] == "2024-H1"
+    assert obs["D4"]["value"] == 8.9
+    assert obs["C5"]["jurisdiction"]["name"] == "Khánh Hòa"
     assert res.rows_missing == 2  # 'x' and '..'
 
 
@@ -180,7 +185,8 @@ def test_unknown_jurisdiction_reports_the_label_and_its_cell() -> None:
     rej = {r["reason_code"]: r for r in res.rejected}
     assert rej["unknown_jurisdiction"]["raw"] == "Tỉnh Không Tồn Tại"
     assert rej["unknown_jurisdiction"]["column"] == "A2"
-    assert rej["unparsable_value"]["raw"] == "abc" and rej["unparsable_value"]["column"] == "C3"
+    assert rej["unparsable_value"]["raw"] == "abc"
+    assert rej["unparsable_value"]["column"] == "C3"
     out = res.to_dict()["rejected"]
     assert set(out[0]) == {"sheet", "row", "column", "raw", "reason"}
     assert all(" / " in r["reason"] for r in out)  # Vietnamese / English
@@ -228,7 +234,8 @@ def test_merged_provinces_resolve_by_period() -> None:
     ids = {o["source"]["cell"]: o["source"]["jurisdiction_id"] for o in res.observations}
     assert ids == {"C2": "old-52", "C3": "new-52", "C5": "new-56", "C6": "old-56"}
     (rej,) = res.rejected
-    assert rej["reason_code"] == "jurisdiction_not_in_force" and rej["raw"] == "Ninh Thuận"
+    assert rej["reason_code"] == "jurisdiction_not_in_force"
+    assert rej["raw"] == "Ninh Thuận"
     assert "2025-H2" in rej["reason_en"]
 
 
@@ -306,7 +313,8 @@ def test_multiple_sheets_and_a_sheet_without_table() -> None:
 
 def test_missing_indicator_rejects_the_file_clearly() -> None:
     res = run(xlsx_bytes([["Tỉnh", "2022"], ["Ninh Thuận", "5"]]), "noind.xlsx")
-    assert res.status == "rejected" and "--indicator" in (res.error or "")
+    assert res.status == "rejected"
+    assert "--indicator" in (res.error or "")
 
 
 def _encrypted_xlsx() -> bytes:
@@ -370,12 +378,13 @@ def test_connector_allow_list() -> None:
     assert isinstance(get_connector(Spec()), SpreadsheetConnector)
 
 
-def test_raw_records_protocol(tmp_path: Path) -> None:
+def test_raw_records_protocol() -> None:
     """parse() yields RawRecords with the same positions the frame path uses."""
     conn = SpreadsheetConnector(None)
     recs = list(conn.parse(payload(xlsx_bytes(LONG_ROWS), "b.xlsx")))
     assert [(r.row, r.column) for r in recs][:3] == [(5, "E5"), (6, "E6"), (7, "E7")]
-    assert recs[0].jurisdiction == "Tỉnh Ninh Thuận" and recs[0].period == "2023"
+    assert recs[0].jurisdiction == "Tỉnh Ninh Thuận"
+    assert recs[0].period == "2023"
 
 
 messy_cell = st.one_of(
@@ -393,7 +402,8 @@ def test_messy_rows_never_crash_the_pipeline(rows: list[tuple[str, str, str]]) -
     csv.writer(buf, delimiter=";").writerows([["Tỉnh", "Năm", "Giá trị"], *rows])
     res = run(buf.getvalue().encode("utf-8"), "messy.csv", indicator="kts_grdp")
     if res.status == "rejected":  # only a file-level reason, stated
-        assert res.error and res.rejected[0]["reason_code"] == "unreadable_file"
+        assert res.error
+        assert res.rejected[0]["reason_code"] == "unreadable_file"
         return
     assert all(r["reason_vi"] and r["reason_en"] for r in res.rejected)
     accounted = len(res.observations) + res.rows_rejected + res.rows_missing
@@ -416,7 +426,7 @@ def test_excel_date_systems(date1904: bool, serial: int) -> None:
     ws = wb.active
     assert ws is not None
     ws.append(["Tỉnh", "Kỳ", "Giá trị"])
-    ws.append(["Ninh Thuận", datetime(2024, 6, 30), "5"])
+    ws.append(["Ninh Thuận", datetime(2024, 6, 30), "5"])  # noqa: DTZ001 -- a cell's date-time has no zone
     ws.append(["Khánh Hòa", serial, "6"])  # 2024-07-01 in the workbook's own system
     buf = io.BytesIO()
     wb.save(buf)

@@ -97,7 +97,7 @@ def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(
     catalog_db: psycopg.Connection, db_dsn: str, data_dir: Path
 ) -> None:
     from chitieu.evaluate.engine import evaluate
-    from chitieu.ingest.pipeline import ingest_file
+    from chitieu.ingest.intake import ingest_file
 
     def load(name: str) -> int | None:
         with psycopg.connect(db_dsn, autocommit=True) as conn:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from chitieu.api.upload_checks import UploadRefused, check_zip_declared, check_zip_inflated, detect
 from chitieu.ingest.archive import read_archived, sha256_of
-from chitieu.ingest.pipeline import IngestResult, ingest_bytes
+from chitieu.ingest.intake import IngestResult, ingest_bytes
 from chitieu.settings import get_settings
 
 log = logging.getLogger("chitieu.api")

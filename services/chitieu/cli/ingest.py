@@ -31,7 +31,7 @@ def _progress_bar() -> tuple[Any, Any]:
     task = bar.add_task("đọc tệp / reading", total=None)
     labels = {
         "parse": "đọc tệp / reading",
-        "normalise": "chuẩn hoá / normalising",
+        "normalize": "chuẩn hoá / normalizing",
         "validate": "kiểm tra / validating",
         "copy": "nạp / loading",
         "upsert": "ghi phiên bản / writing vintages",
@@ -112,7 +112,7 @@ def ingest(
     ),
 ) -> None:
     """Nạp số liệu từ tệp hoặc URL / load figures from a file or URL (archive, validate, load)."""
-    from chitieu.ingest.pipeline import ingest_file, ingest_source
+    from chitieu.ingest.intake import ingest_file, ingest_source
     from chitieu.ingest.specs import SpecError, get_source_spec
 
     if fmt not in ("table", "json"):
@@ -122,7 +122,7 @@ def ingest(
         try:
             spec = get_source_spec(source)
         except SpecError as exc:
-            err_console.print(f"[red]{exc}[/red]")
+            err_console.print(f"[red]{exc.both()}[/red]")
             raise typer.Exit(2) from exc
     conn = None
     if not dry_run:
@@ -195,7 +195,7 @@ def template(
     try:
         n = write_template(output, jurisdiction, plan)
     except TemplateError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{exc.both()}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"{output}: {n} dòng cần điền / rows to fill")
 
@@ -214,7 +214,7 @@ def accept(
         try:
             done = accept_quarantined(conn, rejection_id, by, note)
         except AcceptError as exc:
-            err_console.print(f"[red]{exc.vi} / {exc.en}[/red]")
+            err_console.print(f"[red]{exc.both()}[/red]")
             raise typer.Exit(2) from exc
     fig = done.candidate
     what = "đã nạp / loaded" if done.loaded else "đã có sẵn / already current"

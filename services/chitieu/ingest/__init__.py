@@ -1,1 +1,1 @@
-"""Ingestion: connectors read sources into RawRecords; normalisation, validation and loading follow."""
+"""Ingestion: connectors read sources into RawRecords; normalization, validation and loading follow."""

@@ -14,13 +14,18 @@ from typing import Any
 
 import psycopg
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.load import CHANGE_CHANNEL
 
 
-class AcceptError(Exception):
+class AcceptError(ChitieuError):
+    """A refused acceptance; `status` is the HTTP status the API answers it with."""
+
+    code = "accept_refused"
+
     def __init__(self, status: int, en: str, vi: str):
-        super().__init__(en)
-        self.status, self.en, self.vi = status, en, vi
+        super().__init__(en, vi)
+        self.status = status
 
 
 @dataclass

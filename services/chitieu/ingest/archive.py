@@ -19,17 +19,22 @@ from typing import Any
 
 import psycopg
 
+from chitieu.errors import ChitieuError
 from chitieu.settings import get_settings
 
 DATABASE_STORE = "database"
 
 
-class ArchiveError(OSError):
+class ArchiveError(ChitieuError, OSError):
     """The archived bytes of a checksum are not where the archive says."""
+
+    code = "not_archived"
 
 
 class ArchiveCorrupt(ArchiveError):
     """The archived bytes no longer hash to the checksum they were stored under."""
+
+    code = "archive_corrupt"
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def read_archived(sha256: str, *, conn: psycopg.Connection | None = None) -> byt
     with _connection(conn) as c:
         row = c.execute("SELECT content, store FROM archive_files WHERE sha256 = %s", (sha256,)).fetchone()
     if row is None:
-        raise ArchiveError(f"not archived: {sha256}")
+        raise ArchiveError(f"not archived: {sha256}", f"chưa được lưu trữ: {sha256}")
     content: Any = row[0]
     if content is None:
         import fsspec
@@ -125,10 +130,16 @@ def read_archived(sha256: str, *, conn: psycopg.Connection | None = None) -> byt
             with fsspec.open(_object_url(str(row[1]), sha256), "rb") as fh:
                 content = fh.read()
         except FileNotFoundError as exc:
-            raise ArchiveError(f"archived object missing: {sha256} in {row[1]}") from exc
+            raise ArchiveError(
+                f"archived object missing: {sha256} in {row[1]}",
+                f"không thấy bản lưu trữ {sha256} trong {row[1]}",
+            ) from exc
     data = bytes(content)
     if sha256_of(data) != sha256:
-        raise ArchiveCorrupt(f"archived bytes no longer match their checksum: {sha256}")
+        raise ArchiveCorrupt(
+            f"archived bytes no longer match their checksum: {sha256}",
+            f"bản lưu trữ không còn khớp mã kiểm tra {sha256}",
+        )
     return data
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 STAGE_COLUMNS = [
@@ -91,12 +92,12 @@ def _insert_batch(conn: psycopg.Connection, info: BatchInfo, status: str, **extr
         "status": status,
         **extra,
     }
-    placeholders = ", ".join(f"%({k})s" for k in cols)
     if "summary" in cols:
         cols["summary"] = json.dumps(cols["summary"], ensure_ascii=False, default=str)
-    row = conn.execute(
-        f"INSERT INTO load_batches ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id", cols
-    ).fetchone()
+    query = sql.SQL("INSERT INTO load_batches ({}) VALUES ({}) RETURNING id").format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)), sql.SQL(", ").join(map(sql.Placeholder, cols))
+    )
+    row = conn.execute(query, cols).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -187,7 +188,8 @@ def _label_texts(series: pd.Series) -> list[str]:
     """Repeated labels (ids, codes, sheet, status): each distinct one is formatted once."""
     codes, uniq = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     texts = np.array([*[_csv_quote(str(u)) for u in uniq], ""], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _free_texts(series: pd.Series) -> list[str]:
@@ -206,14 +208,16 @@ def _free_texts(series: pd.Series) -> list[str]:
 def _date_texts(series: pd.Series) -> list[str]:
     codes, uniq = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     texts = np.array([*[d.isoformat() for d in uniq], ""], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _float_texts(series: pd.Series) -> list[str]:
     """repr() of each value (exact round trip), computed once per distinct value."""
     codes, uniq = pd.factorize(series.to_numpy(dtype="float64"), use_na_sentinel=False)
     texts = np.array([repr(float(v)) for v in uniq], dtype=object)
-    return texts[codes].tolist()
+    out: list[str] = texts[codes].tolist()
+    return out
 
 
 def _int_texts(series: pd.Series) -> list[str]:
@@ -263,12 +267,16 @@ def _overlaps_existing(cur: psycopg.Cursor[Any], stage: pd.DataFrame) -> bool:
         "SELECT EXISTS (SELECT 1 FROM observations WHERE indicator_code = ANY (%s) "
         "AND period_start BETWEEN %s AND %s)",
         (
-            sorted(stage["indicator_code"].unique().tolist()),
+            _indicators_of(stage),
             stage["period_start"].min(),
             stage["period_start"].max(),
         ),
     ).fetchone()
     return bool(row and row[0])
+
+
+def _indicators_of(stage: pd.DataFrame) -> list[str]:
+    return sorted(str(x) for x in stage["indicator_code"].unique())
 
 
 def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCounts:
@@ -287,8 +295,7 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCou
     #   superseded it does not outrank (and is no unchanged repeat)    -> observations_superseded,
     #              unless this source already made that same claim        once
     # Only the current vintages of this file's indicators and periods are compared.
-    row = cur.execute(
-        f"""
+    query = sql.SQL("""
         WITH bounds AS (
             SELECT array_agg(DISTINCT indicator_code) AS inds,
                    min(period_start) AS lo, max(period_start) AS hi
@@ -317,12 +324,12 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCou
                         ELSE 'revised' END AS outcome
             FROM cmp
         ), ins AS (
-            INSERT INTO observations ({INSERT_COLUMNS})
-            SELECT {SELECT_COLUMNS} FROM cls WHERE outcome IN ('new', 'revised', 'confirmed')
+            INSERT INTO observations ({insert_columns})
+            SELECT {select_columns} FROM cls WHERE outcome IN ('new', 'revised', 'confirmed')
             RETURNING 1
         ), lost AS (
-            INSERT INTO observations_superseded ({INSERT_COLUMNS})
-            SELECT {SELECT_COLUMNS} FROM cls
+            INSERT INTO observations_superseded ({insert_columns})
+            SELECT {select_columns} FROM cls
             WHERE outcome = 'superseded' AND NOT EXISTS (
                 SELECT 1 FROM observations_superseded x
                 WHERE x.jurisdiction_id = cls.jurisdiction_id AND x.indicator_code = cls.indicator_code
@@ -337,9 +344,8 @@ def _insert_changed(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> LoadCou
                count(*) FILTER (WHERE outcome = 'superseded'),
                (SELECT count(*) FROM ins)
         FROM cls
-        """,
-        params,
-    ).fetchone()
+        """).format(insert_columns=sql.SQL(INSERT_COLUMNS), select_columns=sql.SQL(SELECT_COLUMNS))
+    row = cur.execute(query, params).fetchone()
     assert row is not None
     new, revised, confirmed, unchanged, superseded, inserted = (int(x) for x in row)
     assert inserted == new + revised + confirmed
@@ -367,7 +373,8 @@ def _vintage_clock(cur: psycopg.Cursor[Any]) -> datetime:
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (VINTAGE_CLOCK_LOCK,))
     row = cur.execute("SELECT clock_timestamp()").fetchone()
     assert row is not None
-    return row[0]
+    stamp: datetime = row[0]
+    return stamp
 
 
 def _session_settings(conn: psycopg.Connection, rows: int) -> None:
@@ -390,6 +397,144 @@ def _session_settings(conn: psycopg.Connection, rows: int) -> None:
         pass
 
 
+def _claim_file(cur: psycopg.Cursor[Any], info: BatchInfo) -> int | None:
+    """Two loads of the same file at once: the second waits here, then sees the first (returned)."""
+    cur.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        (_lock_key(info.source_id, info.file_sha256),),
+    )
+    return find_loaded_batch(cur.connection, info.source_id, info.file_sha256)
+
+
+def _lock_and_stamp(
+    cur: psycopg.Cursor[Any], stage: pd.DataFrame, info: BatchInfo, batch_id: int
+) -> dict[str, Any]:
+    """Take the figure locks of the file's indicators, then read the vintage clock: the parameters
+    every row of this batch is written with.
+
+    Two loads of different files with figures of the same indicators: the second compares only after
+    the first committed, so the same figure never gets two vintages. Sorted, so that loads waiting for
+    each other's indicators cannot deadlock. The vintage time is read once every load this one could
+    conflict with has committed (it held the locks) or will wait for ours, so loaded_at follows commit
+    order, not start order."""
+    cur.execute(
+        """SELECT pg_advisory_xact_lock(hashtextextended('chitieu-figures:' || code, 0))
+           FROM (SELECT unnest(%s::text[]) AS code ORDER BY 1) AS i""",
+        (_indicators_of(stage),),
+    )
+    params = {
+        "source_id": info.source_id,
+        "batch_id": batch_id,
+        "sha": info.file_sha256,
+        "file_name": info.file_name,
+        "fetched_at": info.fetched_at,
+        "priority": _source_priority(cur, info.source_id),
+    }
+    params["loaded_at"] = _vintage_clock(cur)
+    return params
+
+
+def _copy_rows(
+    cur: psycopg.Cursor[Any], table: str, columns: list[str], stage: pd.DataFrame, progress: Any
+) -> None:
+    """COPY the rows in chunks. A worker thread sends each chunk while the next one is formatted (the
+    GIL is released while it waits on the socket), so the server parses the COPY alongside our Python
+    work."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        done = 0
+        for chunk in _stage_text(stage):
+            copy.write(chunk)
+            done += chunk.count("\n")
+            if progress is not None:
+                progress("copy", done, len(stage))
+
+
+def _stage(cur: psycopg.Cursor[Any], stage: pd.DataFrame, progress: Any) -> None:
+    """The batch's figures into a temporary table, before any figure lock is taken: a long COPY never
+    holds up another load of the same indicators."""
+    cur.execute(
+        """CREATE TEMP TABLE chitieu_stage (
+               jurisdiction_id text NOT NULL, indicator_code text NOT NULL, period_type char(1) NOT NULL,
+               period_start date NOT NULL, period_end date, value double precision NOT NULL,
+               status text NOT NULL, sheet text, row_num integer, cell text
+           ) ON COMMIT DROP"""
+    )
+    if len(stage):
+        _copy_rows(cur, "chitieu_stage", STAGE_COLUMNS, stage, progress)
+
+
+def _write_figures(
+    cur: psycopg.Cursor[Any], stage: pd.DataFrame, params: dict[str, Any], progress: Any
+) -> LoadCounts:
+    """The staged figures into observations (or observations_superseded); the outcome counts.
+
+    Rows go in the order they were staged (the file's): sorting them by the vintage key or by period
+    first made the insert slower (a server-side sort, and rows hopping between the hypertable's chunks)."""
+    if progress is not None:
+        progress("upsert", 0, len(stage))
+    if _overlaps_existing(cur, stage):
+        cur.execute("ANALYZE chitieu_stage")
+        counts = _insert_changed(cur, params)
+    else:  # nothing to compare with: every row is a first vintage (the first load of a source)
+        query = sql.SQL("INSERT INTO observations ({}) SELECT {} FROM chitieu_stage").format(
+            sql.SQL(INSERT_COLUMNS), sql.SQL(SELECT_COLUMNS)
+        )
+        cur.execute(query, params)
+        counts = LoadCounts(0, "", new=cur.rowcount)
+    if progress is not None:
+        progress("upsert", len(stage), len(stage))
+    return counts
+
+
+def _finish_batch(
+    cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo, counts: LoadCounts, rejected: int
+) -> None:
+    """The batch row's final counts and summary, and the change notice when figures landed."""
+    inserted = counts.new + counts.revised + counts.confirmed
+    summary = {**info.summary, "new": counts.new, "revised": counts.revised, "unchanged": counts.unchanged}
+    if counts.confirmed:
+        summary["confirmed"] = counts.confirmed
+    if counts.superseded:
+        summary["superseded"] = counts.superseded
+    if counts.resolved:
+        summary["resolved_rejections"] = counts.resolved
+    reconciliation = summary.get("reconciliation")
+    # The parse counted every good figure as loaded; now the comparison knows which were unchanged.
+    # A superseded claim is stored too (observations_superseded), so it counts as loaded.
+    if isinstance(reconciliation, dict):
+        reconciliation = summary["reconciliation"] = {
+            **reconciliation,
+            "loaded": inserted + counts.superseded,
+            "unchanged": counts.unchanged,
+        }
+    cur.execute(
+        """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),
+               rows_loaded = %s, rows_unchanged = %s, rows_revised = %s, rows_rejected = %s,
+               summary = %s::jsonb, reconciliation = %s::jsonb
+           WHERE id = %s""",
+        (
+            inserted,
+            counts.unchanged,
+            counts.revised,
+            rejected,
+            json.dumps(summary, ensure_ascii=False, default=str),
+            json.dumps(reconciliation) if isinstance(reconciliation, dict) else None,
+            batch_id,
+        ),
+    )
+    if inserted:
+        notice = {
+            "batch_id": batch_id,
+            "source_id": info.source_id,
+            "rows_loaded": inserted,
+            "rows_revised": counts.revised,
+        }
+        cur.execute("SELECT pg_notify(%s, %s)", (CHANGE_CHANNEL, json.dumps(notice)))
+
+
 def load_rows(
     conn: psycopg.Connection,
     good: pd.DataFrame,
@@ -407,12 +552,7 @@ def load_rows(
     had loaded compare equal and add nothing)."""
     stage = good.rename(columns={"row": "row_num"})
     with conn.transaction(), conn.cursor() as cur:
-        # Two loads of the same file at once: the second waits, then sees the first and skips.
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            (_lock_key(info.source_id, info.file_sha256),),
-        )
-        already = find_loaded_batch(conn, info.source_id, info.file_sha256)
+        already = _claim_file(cur, info)
         if already is not None and not reprocess:
             batch_id = _insert_batch(
                 conn,
@@ -426,108 +566,12 @@ def load_rows(
             conn, info, "running", summary=info.summary, rows_read=rows_read, reprocess_of=already
         )
         _session_settings(conn, len(stage))
-        cur.execute(
-            """CREATE TEMP TABLE chitieu_stage (
-                   jurisdiction_id text NOT NULL, indicator_code text NOT NULL, period_type char(1) NOT NULL,
-                   period_start date NOT NULL, period_end date, value double precision NOT NULL,
-                   status text NOT NULL, sheet text, row_num integer, cell text
-               ) ON COMMIT DROP"""
-        )
-        if len(stage):
-            # a worker thread sends each chunk while the next one is formatted (the GIL is released
-            # while it waits on the socket), so the server parses the COPY alongside our Python work
-            with cur.copy(
-                f"COPY chitieu_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT csv)",
-                writer=QueuedLibpqWriter(cur),
-            ) as copy:
-                done = 0
-                for chunk in _stage_text(stage):
-                    copy.write(chunk)
-                    done += chunk.count("\n")
-                    if progress is not None:
-                        progress("copy", done, len(stage))
-        # Two loads of different files with figures of the same indicators: the second compares
-        # only after the first committed, so the same figure never gets two vintages. Sorted, so
-        # that loads waiting for each other's indicators cannot deadlock.
-        cur.execute(
-            """SELECT pg_advisory_xact_lock(hashtextextended('chitieu-figures:' || code, 0))
-               FROM (SELECT DISTINCT indicator_code AS code FROM chitieu_stage ORDER BY 1) AS i"""
-        )
-        params = {
-            "source_id": info.source_id,
-            "batch_id": batch_id,
-            "sha": info.file_sha256,
-            "file_name": info.file_name,
-            "fetched_at": info.fetched_at,
-            "priority": _source_priority(cur, info.source_id),
-        }
-        if progress is not None:
-            progress("upsert", 0, len(stage))
-        # The vintage time: read now that every load this one could conflict with has committed (it
-        # held the locks) or will wait for ours, so loaded_at follows commit order, not start order.
-        params["loaded_at"] = _vintage_clock(cur)
-        if _overlaps_existing(cur, stage):
-            cur.execute("ANALYZE chitieu_stage")
-            counts = _insert_changed(cur, params)
-        else:  # nothing to compare with: every row is a first vintage (the first load of a source)
-            cur.execute(
-                f"""INSERT INTO observations ({INSERT_COLUMNS})
-                    SELECT {SELECT_COLUMNS} FROM chitieu_stage""",
-                params,
-            )
-            counts = LoadCounts(0, "", new=cur.rowcount)
-        new, revised, unchanged = counts.new, counts.revised, counts.unchanged
-        inserted = counts.new + counts.revised + counts.confirmed
-        if progress is not None:
-            progress("upsert", len(stage), len(stage))
+        _stage(cur, stage, progress)
+        params = _lock_and_stamp(cur, stage, info, batch_id)
+        counts = _write_figures(cur, stage, params, progress)
         _copy_rejected(cur, batch_id, info, rejected)
-        resolved = _resolve_earlier_rejections(cur, batch_id, info)
-        summary = {**info.summary, "new": new, "revised": revised, "unchanged": unchanged}
-        if counts.confirmed:
-            summary["confirmed"] = counts.confirmed
-        if counts.superseded:
-            summary["superseded"] = counts.superseded
-        if resolved:
-            summary["resolved_rejections"] = resolved
-        reconciliation = summary.get("reconciliation")
-        # The parse counted every good figure as loaded; now the comparison knows which were unchanged.
-        # A superseded claim is stored too (observations_superseded), so it counts as loaded.
-        if isinstance(reconciliation, dict):
-            reconciliation = summary["reconciliation"] = {
-                **reconciliation,
-                "loaded": inserted + counts.superseded,
-                "unchanged": unchanged,
-            }
-        cur.execute(
-            """UPDATE load_batches SET status = 'loaded', finished_at = clock_timestamp(),
-                   rows_loaded = %s, rows_unchanged = %s, rows_revised = %s, rows_rejected = %s,
-                   summary = %s::jsonb, reconciliation = %s::jsonb
-               WHERE id = %s""",
-            (
-                inserted,
-                unchanged,
-                revised,
-                len(rejected),
-                json.dumps(summary, ensure_ascii=False, default=str),
-                json.dumps(reconciliation) if isinstance(reconciliation, dict) else None,
-                batch_id,
-            ),
-        )
-        if inserted:
-            cur.execute(
-                "SELECT pg_notify(%s, %s)",
-                (
-                    CHANGE_CHANNEL,
-                    json.dumps(
-                        {
-                            "batch_id": batch_id,
-                            "source_id": info.source_id,
-                            "rows_loaded": inserted,
-                            "rows_revised": revised,
-                        }
-                    ),
-                ),
-            )
+        counts.resolved = _resolve_earlier_rejections(cur, batch_id, info)
+        _finish_batch(cur, batch_id, info, counts, len(rejected))
     counts.batch_id, counts.status = batch_id, "loaded"
-    counts.rejected, counts.resolved, counts.reprocess_of = len(rejected), resolved, already
+    counts.rejected, counts.reprocess_of = len(rejected), already
     return counts

@@ -102,16 +102,22 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         apply(prev, has, "phiên bản hiện có", "the current stored vintage", lambda i: _fmt(prev[i]))
 
     # 2. the series of the same jurisdiction and indicator, stored and in the file
-    others = stored
-    if not stored.empty:
+    n = len(df)  # the file's rows come first in `series`
+    series_key = ["jurisdiction_id", "indicator_code", "period_type"]
+    if stored.empty:  # the file's own series: grouped in place, no copy of its columns
+        series_value, groups = pd.Series(value), [df[k] for k in series_key]
+    else:
         marked = stored.merge(df[KEY].drop_duplicates(), on=KEY, how="left", indicator=True)
         others = marked[marked["_merge"] == "left_only"]
-    series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
-    series["value"] = pd.to_numeric(series["value"], errors="coerce")  # a float column: medians in C
-    grouped = series.groupby(["jurisdiction_id", "indicator_code", "period_type"], sort=False)["value"]
-    n = len(df)  # the file's rows come first in `series`
+        series = pd.concat([df[[*KEY, "value"]], others[[*KEY, "value"]]], ignore_index=True)
+        series_value = pd.to_numeric(series["value"], errors="coerce")  # a float column: medians in C
+        groups = [series[k] for k in series_key]
+    # one integer per series, so the two transforms below group on a single int64 column
+    ids = pd.Series(pd.MultiIndex.from_arrays(groups).factorize()[0])
+    grouped = series_value.groupby(ids, sort=False)
     m = grouped.transform("median").to_numpy(dtype=float)[:n]
     size = grouped.transform("size").to_numpy(dtype=float)[:n]
+    del ids, grouped, groups, series_value
     has = (size >= 3) & np.isfinite(m) & (m != 0)
     apply(
         m,
@@ -121,21 +127,28 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         lambda i: f"{_fmt(m[i])}, {int(size[i])} figures",
     )
 
-    # 3. the rest of its column, for bounded indicators
-    column = pd.Series(np.char.rstrip(df["cell"].to_numpy(dtype=str), "0123456789"), index=df.index)
-    frame = pd.DataFrame(
-        {"sheet": df["sheet"].astype(str), "col": column, "ind": df["indicator_code"], "v": value}
-    )
-    g = frame.groupby(["sheet", "col", "ind"], sort=False)["v"]
-    cm, cs = g.transform("median").to_numpy(dtype=float), g.transform("size").to_numpy(dtype=float)
-    has = (cs >= 3) & np.isfinite(cm) & (cm != 0) & df["value_type"].isin(BOUNDED).to_numpy()
-    apply(
-        cm,
-        has,
-        "trung vị cột " + column.to_numpy(dtype=object),
-        "the median of column " + column.to_numpy(dtype=object),
-        lambda i: f"{_fmt(cm[i])}, {int(cs[i])} figures",
-    )
+    # 3. the rest of its column, for bounded indicators. A column holds one indicator, so only the
+    # columns of bounded indicators are grouped, and only when one of their figures is still undecided.
+    bounded = df["value_type"].isin(BOUNDED).to_numpy()
+    if (bounded & ~decided & ~exempt).any():
+        rows = np.flatnonzero(bounded)
+        part = df.iloc[rows]
+        column = np.char.rstrip(part["cell"].to_numpy(dtype=str), "0123456789").astype(object)
+        g = pd.Series(value[rows]).groupby(
+            [part["sheet"].astype(str).to_numpy(), column, part["indicator_code"].to_numpy()], sort=False
+        )
+        cm, cs = np.full(n, np.nan), np.zeros(n)
+        cm[rows] = g.transform("median").to_numpy(dtype=float)
+        cs[rows] = g.transform("size").to_numpy(dtype=float)
+        col_of = np.full(n, "", dtype=object)
+        col_of[rows] = column
+        apply(
+            cm,
+            (cs >= 3) & np.isfinite(cm) & (cm != 0) & bounded,
+            "trung vị cột " + col_of,
+            "the median of column " + col_of,
+            lambda i: f"{_fmt(cm[i])}, {int(cs[i])} figures",
+        )
 
     flagged = power != 0
     if not flagged.any():

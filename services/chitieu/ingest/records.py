@@ -1,7 +1,7 @@
 """The contract between connectors and the rest of ingestion.
 
 A connector fetches Payloads (the exact bytes received, archived by sha256 before any parsing)
-and parses each into RawRecords: figures as found, with where they were found. Normalisation
+and parses each into RawRecords: figures as found, with where they were found. Normalization
 (numbers, periods, units, names) and validation happen afterwards, in one place for all sources.
 """
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from chitieu.errors import ChitieuError
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Payload:
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One figure as read, before normalisation."""
+    """One figure as read, before normalization."""
 
     jurisdiction: str  # the label or code as found: 'T. Ninh Thuận', '58', 'NINH THUAN'
     period: str  # as found: '2024', 'Năm 2022', '2023 (ước)', 'Quý II/2024'
@@ -61,10 +63,7 @@ class Connector(Protocol):
         ...
 
 
-class ParseError(Exception):
+class ParseError(ChitieuError):
     """A payload that cannot be read at all (corrupt, empty, encrypted, wrong type)."""
 
-    def __init__(self, reason_en: str, reason_vi: str):
-        super().__init__(reason_en)
-        self.reason_en = reason_en
-        self.reason_vi = reason_vi
+    code = "unreadable_file"

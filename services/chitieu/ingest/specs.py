@@ -27,6 +27,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from chitieu.errors import ChitieuError
 from chitieu.settings import PROJECT_ROOT, get_settings
 
 Kind = Literal["spreadsheet", "ckan", "dkan", "pxweb", "html_table", "json_766"]
@@ -41,8 +42,10 @@ _LAG_RE = re.compile(r"^(\d+\s*(days?|weeks?|months?|years?)|P(?!$)(\d+Y)?(\d+M)
 _LAG_UNITS_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 
 
-class SpecError(ValueError):
+class SpecError(ChitieuError, ValueError):
     """A source spec that does not validate."""
+
+    code = "invalid_source_spec"
 
 
 @with_config(ConfigDict(extra="allow"))
@@ -162,7 +165,7 @@ def parse_spec(doc: Any, *, origin: str = "<spec>") -> SourceSpec:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         lines = [f"{origin}: {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors]
-        raise SpecError("\n".join(lines)) from exc
+        raise SpecError("\n".join(lines), "mô tả nguồn không hợp lệ:\n" + "\n".join(lines)) from exc
 
 
 def load_source_specs(dir: Path | None = None) -> list[SourceSpec]:
@@ -174,7 +177,10 @@ def load_source_specs(dir: Path | None = None) -> list[SourceSpec]:
             doc = yaml.safe_load(fh)
         spec = parse_spec(doc, origin=path.name)
         if spec.id in specs:
-            raise SpecError(f"{path.name}: source id {spec.id!r} is defined twice")
+            raise SpecError(
+                f"{path.name}: source id {spec.id!r} is defined twice",
+                f"{path.name}: mã nguồn {spec.id!r} được khai báo hai lần",
+            )
         specs[spec.id] = spec
     return [specs[k] for k in sorted(specs)]
 
@@ -183,7 +189,7 @@ def get_source_spec(spec_id: str, dir: Path | None = None) -> SourceSpec:
     for spec in load_source_specs(dir):
         if spec.id == spec_id:
             return spec
-    raise SpecError(f"no source spec with id {spec_id!r}")
+    raise SpecError(f"no source spec with id {spec_id!r}", f"không có mô tả nguồn nào mang mã {spec_id!r}")
 
 
 UPLOAD_SOURCE_ID = "upload"

@@ -7,7 +7,7 @@ codes beside names). Dropdowns (data validation) keep codes, units and status to
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.transform import Catalog
+from chitieu.vietnam_time import TZ
 
 HEADER = [
     "Mã tỉnh",
@@ -32,15 +34,15 @@ STATUS_CHOICES = ["chính thức", "ước tính", "sơ bộ"]
 HEADER_ROW = 3  # a title and a hint above it, as provinces' own reports have
 
 
-class TemplateError(ValueError):
-    pass
+class TemplateError(ChitieuError, ValueError):
+    code = "template_error"
 
 
 def _plans_for(jurisdiction_id: str, plan_id: str | None, plans: list[Any]) -> list[Any]:
     if plan_id is not None:
         chosen = [p for p in plans if p.id == plan_id]
         if not chosen:
-            raise TemplateError(f"no plan {plan_id!r} / không có chương trình {plan_id!r}")
+            raise TemplateError(f"no plan {plan_id!r}", f"không có chương trình {plan_id!r}")
         return chosen
     return [p for p in plans if p.jurisdiction == jurisdiction_id]
 
@@ -62,7 +64,7 @@ def template_rows(
     j = catalog.jurisdictions.resolve(jurisdiction)
     if j is None:
         raise TemplateError(
-            f"unknown jurisdiction {jurisdiction!r} / không nhận ra địa phương {jurisdiction!r}"
+            f"unknown jurisdiction {jurisdiction!r}", f"không nhận ra địa phương {jurisdiction!r}"
         )
     chosen = _plans_for(j.id, plan_id, plans)
     if plan_id is not None and chosen:
@@ -84,10 +86,10 @@ def template_rows(
             first_year = year0 if first_year is None else min(first_year, year0)
     if not codes:
         raise TemplateError(
-            f"no plan with targets for {j.name} ({j.id}); give --plan / "
-            f"không có chương trình nào có chỉ tiêu cho {j.name}"
+            f"no plan with targets for {j.name} ({j.id}); give --plan",
+            f"không có chương trình nào có chỉ tiêu cho {j.name}",
         )
-    last_year = until_year or date.today().year
+    last_year = until_year or datetime.now(TZ).year
     if j.valid_to is not None:
         last_year = min(last_year, j.valid_to.year)
     if j.valid_from is not None:

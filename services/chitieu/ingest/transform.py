@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +20,7 @@ import yaml
 
 from chitieu.ingest.connectors.spreadsheet import FRAME_COLUMNS
 from chitieu.ingest.normalize import (
+    ParsedNumbers,
     PeriodError,
     factorize_cells,
     parse_number_series,
@@ -30,6 +31,7 @@ from chitieu.ingest.normalize.periods import PERIOD, PLAN, read_period_header
 from chitieu.ingest.normalize.units import UnitError, convert
 from chitieu.ingest.records import RawRecord
 from chitieu.textnorm import fold_key
+from chitieu.vietnam_time import TZ
 
 # 'CẢ NƯỚC - WHOLE COUNTRY', 'Hà Nội\nHa Noi': a bilingual label is known by its Vietnamese part.
 _BILINGUAL_RE = re.compile(r"\s+[-–—]\s+|\n|\s/\s")
@@ -208,7 +210,10 @@ def _resolve_pairs(
 
         def nearest(day: np.ndarray, lo: np.ndarray = lo, hi: np.ndarray = hi) -> np.ndarray:
             dist = np.where(day < lo, lo - day, np.where(day > hi, day - hi, 0))
-            return np.argmin(dist, axis=0)  # ties: the first, i.e. province before others, then id
+            first: np.ndarray = np.argmin(
+                dist, axis=0
+            )  # ties: the first, i.e. province before others, then id
+            return first
 
         at_end, at_start = nearest(end), nearest(start)
         cols = np.arange(len(group))
@@ -223,20 +228,19 @@ def _resolve_pairs(
     return picked, state
 
 
-def normalise_frame(
-    raw: pd.DataFrame,
-    catalog: Catalog,
-    *,
-    indicator: str | None = None,
-    spec: Any = None,
-    date1904: bool = False,
-) -> tuple[pd.DataFrame, int]:
-    """Raw frame -> (candidate frame, number of cells skipped as missing markers)."""
-    options = dict(spec.options) if spec is not None else {}
-    default_status = (spec.status if spec is not None else None) or "final"
-    df = raw.reset_index(drop=True)
-    if indicator:
-        df["indicator"] = indicator
+@dataclass
+class _Periods:
+    """The file's period cells, each distinct one parsed once: `codes` index `parsed` (-1: empty)."""
+
+    codes: np.ndarray
+    parsed: list[Any]  # Period | None, the last entry standing for an empty cell
+    start_ord: np.ndarray  # per distinct cell: first day as an ordinal (today when unreadable)
+    end_ord: np.ndarray
+    provisional: np.ndarray
+
+
+def _drop_missing(df: pd.DataFrame, options: dict[str, Any]) -> tuple[pd.DataFrame, ParsedNumbers, int]:
+    """Numbers read once per distinct cell; rows whose cell is a missing marker ('-', 'x', '..') dropped."""
     nums = parse_number_series(df["value"], options.get("decimal_mark"))
     keep = ~nums.missing.to_numpy()
     skipped = int(len(df) - keep.sum())
@@ -245,10 +249,11 @@ def normalise_frame(
         nums.value, nums.bad, nums.percent, nums.provisional = (
             s[keep].reset_index(drop=True) for s in (nums.value, nums.bad, nums.percent, nums.provisional)
         )
-    n = len(df)
-    out = pd.DataFrame(index=df.index)
+    return df, nums, skipped
 
-    # -- periods, once per distinct cell -------------------------------------------------------
+
+def _periods(df: pd.DataFrame, out: pd.DataFrame, date1904: bool) -> _Periods:
+    """period_type/start/end/label, period_ok and plan_ok, once per distinct cell."""
     pcodes, puniq = factorize_cells(df["period"])
     plist: list[Any] = []
     plan = np.zeros(len(puniq) + 1, dtype=bool)
@@ -262,22 +267,25 @@ def normalise_frame(
             period = header.period if header is not None and header.kind == PERIOD else None
             plist.append(replace(period, provisional=header.provisional) if period and header else None)
     plist.append(None)  # code -1: an empty period cell
-    ptype = np.array([p.type if p else None for p in plist], dtype=object)
-    pstart = np.array([p.start if p else None for p in plist], dtype=object)
-    pend = np.array([p.end if p else None for p in plist], dtype=object)
-    plabel = np.array([p.label if p else None for p in plist], dtype=object)
-    pprov = np.array([bool(p and p.provisional) for p in plist], dtype=bool)
-    today = date.today().toordinal()
-    pstart_ord = np.array([p.start.toordinal() if p else today for p in plist], dtype=np.int64)
-    pend_ord = np.array([p.end.toordinal() if p else today for p in plist], dtype=np.int64)
-    out["period_type"] = ptype[pcodes]
-    out["period_start"] = pstart[pcodes]
-    out["period_end"] = pend[pcodes]
-    out["period_label"] = plabel[pcodes]
-    period_ok = out["period_label"].notna()
+    today = datetime.now(TZ).date().toordinal()
+    for name in ("type", "start", "end", "label"):
+        values = np.array([getattr(p, name) if p else None for p in plist], dtype=object)
+        out[f"period_{name}"] = values[pcodes]
     out["plan_ok"] = ~plan[pcodes]
+    return _Periods(
+        codes=pcodes,
+        parsed=plist,
+        start_ord=np.array([p.start.toordinal() if p else today for p in plist], dtype=np.int64),
+        end_ord=np.array([p.end.toordinal() if p else today for p in plist], dtype=np.int64),
+        provisional=np.array([bool(p and p.provisional) for p in plist], dtype=bool),
+    )
 
-    # -- indicators, once per distinct text ------------------------------------------------------
+
+def _indicators(
+    df: pd.DataFrame, out: pd.DataFrame, catalog: Catalog
+) -> tuple[pd.Series, np.ndarray, list[Any]]:
+    """indicator_code, indicator_state and the indicator's type and bounds, once per distinct text;
+    returns (the texts, their codes, the resolved indicators with None last)."""
     ind_text = _column(df, "indicator")
     icodes, iuniq = pd.factorize(ind_text, use_na_sentinel=True)
     ilist = [*[catalog.indicators.resolve(t) for t in iuniq], None]
@@ -287,7 +295,8 @@ def normalise_frame(
             [getattr(i, name) if i is not None and getattr(i, name) is not None else missing for i in ilist],
             dtype=dtype,
         )
-        return arr[icodes]
+        picked: np.ndarray = arr[icodes]
+        return picked
 
     out["indicator_code"] = ind_attr("code")
     iknown = np.array([i is not None for i in ilist], dtype=bool)[icodes]
@@ -297,15 +306,21 @@ def normalise_frame(
     out["value_type"] = ind_attr("value_type")
     out["min_value"] = ind_attr("min_value", "float64", np.nan)
     out["max_value"] = ind_attr("max_value", "float64", np.nan)
+    return ind_text, icodes, ilist
 
-    # -- jurisdictions, once per (label, period) --------------------------------------------------
+
+def _jurisdictions(
+    df: pd.DataFrame, out: pd.DataFrame, catalog: Catalog, periods: _Periods, options: dict[str, Any]
+) -> tuple[pd.Series, pd.Series]:
+    """jurisdiction_id and jurisdiction_state, once per (label, period); returns (labels, code hints)."""
     labels = _column(df, "jurisdiction")
     hints = _column(df, "jurisdiction_code_hint")
     lcodes, luniq = pd.factorize(labels, use_na_sentinel=True)
     ltexts: list[str | None] = [*luniq.tolist(), None]
     lcodes = np.where(lcodes < 0, len(ltexts) - 1, lcodes)
+    plist, pstart_ord, pend_ord = periods.parsed, periods.start_ord, periods.end_ord
     nper = len(plist)
-    pc = np.where(pcodes < 0, nper - 1, pcodes)
+    pc = np.where(periods.codes < 0, nper - 1, periods.codes)
     pair_key = lcodes.astype(np.int64) * nper + pc
     ukeys, inverse = np.unique(pair_key, return_inverse=True)
     u_label, u_period = ukeys // nper, ukeys % nper
@@ -335,16 +350,25 @@ def normalise_frame(
         )
         better = (h_state == "ok") | (j_state[idx] == "unknown")
         j_obj[idx[better]], j_state[idx[better]] = h_j[better], h_state[better]
+    n = len(df)
     out["jurisdiction_id"] = (
         np.array([j.id if j is not None else None for j in j_obj], dtype=object) if n else []
     )
     out.loc[np.asarray(j_state != "ok"), "jurisdiction_id"] = None
     # name and code are looked up by id when printed (dry runs): two fewer million-row columns
     out["jurisdiction_state"] = j_state if n else []
+    return labels, hints
 
-    # -- values and units: one factor per (indicator, stated unit) -------------------------------
-    # The unit a reader sees: the cell's number format, else a '%' written in the cell, else the
-    # unit column / unit row / header / unit line the connector found, else the spec's.
+
+def _values(
+    df: pd.DataFrame, out: pd.DataFrame, nums: ParsedNumbers, icodes: np.ndarray, ilist: list[Any], spec: Any
+) -> None:
+    """value at the indicator's scale (one factor per (indicator, stated unit)), value_ok, unit_error,
+    unit_ok, raw_unit, flag and cell_ok.
+
+    The unit a reader sees: the cell's number format, else a '%' written in the cell, else the unit
+    column / unit row / header / unit line the connector found, else the spec's."""
+    n = len(df)
     units = _column(df, "unit")
     pct = nums.percent.to_numpy(dtype=bool)
     if pct.any():
@@ -381,15 +405,28 @@ def normalise_frame(
     out["flag"] = _column(df, "flag").to_numpy() if "flag" in df else None
     out["cell_ok"] = out["flag"].isna() if n else pd.Series([], dtype=bool)
 
-    # -- status ----------------------------------------------------------------------------------
+
+def _statuses(
+    df: pd.DataFrame, out: pd.DataFrame, nums: ParsedNumbers, periods: _Periods, default: str
+) -> None:
+    """final when the file says so; provisional when the status, the cell or the period says so
+    ('ước', 'sơ bộ'); else the spec's default."""
     scodes, suniq = pd.factorize(_column(df, "status"), use_na_sentinel=True)
     parsed_status = np.array([*[parse_status(x) for x in suniq], None], dtype=object)[scodes]
-    provisional = (parsed_status == "provisional") | nums.provisional.to_numpy(dtype=bool) | pprov[pcodes]
+    provisional = (
+        (parsed_status == "provisional")
+        | nums.provisional.to_numpy(dtype=bool)
+        | periods.provisional[periods.codes]
+    )
     final_given = parsed_status == "final"
-    statuses = np.array(["final", "provisional", default_status], dtype=object)
+    statuses = np.array(["final", "provisional", default], dtype=object)
     out["status"] = statuses[np.where(final_given, 0, np.where(provisional, 1, 2))]
 
-    # -- where it came from (formatted only for rows that get rejected) ---------------------------
+
+def _provenance(
+    df: pd.DataFrame, out: pd.DataFrame, labels: pd.Series, hints: pd.Series, ind_text: pd.Series
+) -> None:
+    """Where each figure came from, as read (formatted only for rows that get rejected)."""
     out["raw_jurisdiction"] = labels.where(labels.notna(), hints)
     out["raw_indicator"] = ind_text
     out["raw_period"] = df["period"].to_numpy()
@@ -399,5 +436,29 @@ def normalise_frame(
     out["cell"] = df["column"].to_numpy() if "column" in df else None
     out["label_cell"] = df["label_cell"].to_numpy() if "label_cell" in df else None
     out["period_cell"] = df["period_cell"].to_numpy() if "period_cell" in df else None
-    out["period_ok"] = period_ok
+
+
+def normalize_frame(
+    raw: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    indicator: str | None = None,
+    spec: Any = None,
+    date1904: bool = False,
+) -> tuple[pd.DataFrame, int]:
+    """Raw frame -> (candidate frame, number of cells skipped as missing markers)."""
+    options = dict(spec.options) if spec is not None else {}
+    default_status = (spec.status if spec is not None else None) or "final"
+    df = raw.reset_index(drop=True)
+    if indicator:
+        df["indicator"] = indicator
+    df, nums, skipped = _drop_missing(df, options)
+    out = pd.DataFrame(index=df.index)
+    periods = _periods(df, out, date1904)
+    ind_text, icodes, ilist = _indicators(df, out, catalog)
+    labels, hints = _jurisdictions(df, out, catalog, periods, options)
+    _values(df, out, nums, icodes, ilist, spec)
+    _statuses(df, out, nums, periods, default_status)
+    _provenance(df, out, labels, hints, ind_text)
+    out["period_ok"] = out["period_label"].notna()
     return out, skipped

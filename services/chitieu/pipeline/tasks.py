@@ -96,7 +96,7 @@ def list_resources(spec_id: str) -> list[str]:
 
 def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
     """Fetch, archive, parse, validate and load one resource of a source."""
-    from chitieu.ingest.pipeline import ingest_source
+    from chitieu.ingest.intake import ingest_source
 
     spec = _spec(spec_id)
     with connect(autocommit=True) as conn:
@@ -215,7 +215,7 @@ def ingest_inbox_item(item_id: int) -> dict[str, Any]:
     inbox_items. A retry of an item already settled returns the stored report."""
     from chitieu.ingest.archive import read_archived
     from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector
-    from chitieu.ingest.pipeline import ingest_payload
+    from chitieu.ingest.intake import ingest_payload
     from chitieu.ingest.records import Payload
 
     with connect(autocommit=True) as conn:

@@ -458,8 +458,7 @@ async def template(
     try:
         data = await run_in_threadpool(build)
     except TemplateError as exc:
-        en, _sep, vi = str(exc).partition(" / ")
-        raise Problem(422, vi=vi or en, en=en) from exc
+        raise Problem(422, vi=exc.vi, en=exc.en) from exc
     suffix = f"-{plan}" if plan else ""
     name = f"chitieu-template-{place.id}{suffix}-{_today()}.xlsx"
     return Response(data, media_type=XLSX_MEDIA, headers=_attachment(name))

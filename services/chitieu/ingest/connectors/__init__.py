@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.records import Connector
 
 CONNECTORS: dict[str, str] = {
@@ -21,11 +22,13 @@ CONNECTORS: dict[str, str] = {
 }
 
 
-class UnknownConnectorError(LookupError):
+class UnknownConnectorError(ChitieuError, LookupError):
+    code = "unknown_connector"
+
     def __init__(self, kind: str):
         super().__init__(
-            f"no connector for source kind {kind!r} (known: {', '.join(sorted(CONNECTORS))}) / "
-            f"không có trình đọc cho loại nguồn {kind!r}"
+            f"no connector for source kind {kind!r} (known: {', '.join(sorted(CONNECTORS))})",
+            f"không có trình đọc cho loại nguồn {kind!r}",
         )
 
 

@@ -35,8 +35,8 @@ from chitieu.ingest.connectors.http import (
     PortalConnector,
     SpecLike,
     as_text,
-    join_pages,
     load_json,
+    paged_payload,
     utcnow,
 )
 from chitieu.ingest.records import ParseError, Payload, RawRecord
@@ -59,7 +59,7 @@ _YEAR_RE = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 
 
 def _match(name: str, keys: Iterable[str]) -> str | None:
-    """The key that is `name`, up to Unicode normalisation, case and diacritics (exact wins)."""
+    """The key that is `name`, up to Unicode normalization, case and diacritics (exact wins)."""
     keys = list(keys)
     if name in keys:
         return name
@@ -241,14 +241,13 @@ def datastore_payload(
     kind: str, rid: str, pages: list[bytes], *, fetched_at: datetime, url: str, total: int | None
 ) -> Payload:
     """One resource's datastore pages, kept verbatim as one archived payload (CKAN and DKAN)."""
-    return Payload(
-        name=f"{kind}-{rid}.json",
-        content=join_pages(pages),
+    return paged_payload(
+        f"{kind}-{rid}.json",
+        rid,
+        pages,
         fetched_at=fetched_at,
         url=url,
-        media_type="application/json",
-        resource=rid,
-        meta={"pages": str(len(pages)), "total": "" if total is None else str(total)},
+        total="" if total is None else str(total),
     )
 
 

@@ -152,7 +152,7 @@ class HtmlTableConnector(PortalConnector):
         for text in texts:
             years = _YEAR_RE.findall(text)
             if years:
-                return years[-1]
+                return str(years[-1])
         raise ParseError(
             f"page {payload.name}: no year in the url, the spec or the page title; set options.year",
             f"trang {payload.name}: không tìm thấy năm trong url, đặc tả hay tiêu đề trang;"
@@ -225,7 +225,7 @@ class HtmlTableConnector(PortalConnector):
         doc: Any,
         table: Any,
         grid: list[list[str]],
-        top: int,
+        _top: int,  # where the header starts: found with the rest, not needed to read the rows
         first: int,
         jcol: int,
         columns: dict[int, str],

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from chitieu.ingest.records import ParseError
+from chitieu.errors import ChitieuError
+from chitieu.ingest.records import ParseError, Payload
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 3
@@ -39,24 +40,21 @@ class SpecLike(Protocol):
     def options(self) -> Mapping[str, Any]: ...
 
 
-class FetchError(Exception):
+class FetchError(ChitieuError):
     """A source could not be fetched: a 4xx, or a 5xx / network failure that outlasted the retries."""
 
-    def __init__(self, reason_en: str, reason_vi: str, *, url: str, status: int | None = None):
-        super().__init__(f"{reason_en} / {reason_vi}")
-        self.reason_en = reason_en
-        self.reason_vi = reason_vi
+    code = "fetch_failed"
+
+    def __init__(self, en: str, vi: str, *, url: str, status: int | None = None):
+        super().__init__(en, vi)
         self.url = url
         self.status = status
 
 
-class ConfigError(ValueError):
+class ConfigError(ChitieuError, ValueError):
     """A source spec that lacks what its connector needs (bilingual, like every rejection)."""
 
-    def __init__(self, reason_en: str, reason_vi: str):
-        super().__init__(f"{reason_en} / {reason_vi}")
-        self.reason_en = reason_en
-        self.reason_vi = reason_vi
+    code = "source_misconfigured"
 
 
 def utcnow() -> datetime:
@@ -169,6 +167,22 @@ class PortalConnector:
 def join_pages(pages: list[bytes]) -> bytes:
     """Keep each page body verbatim, as elements of one JSON array (valid when every page is JSON)."""
     return b"[" + b",\n".join(page.strip() or b"null" for page in pages) + b"]"
+
+
+def paged_payload(
+    name: str, resource: str, pages: list[bytes], *, fetched_at: datetime, url: str, **meta: str
+) -> Payload:
+    """A resource's JSON pages, kept verbatim as one archived payload; `meta` says how many (and
+    whatever else the connector knows about the answer)."""
+    return Payload(
+        name=name,
+        content=join_pages(pages),
+        fetched_at=fetched_at,
+        url=url,
+        media_type="application/json",
+        resource=resource,
+        meta={"pages": str(len(pages)), **meta},
+    )
 
 
 def load_json(content: bytes, what: str) -> Any:

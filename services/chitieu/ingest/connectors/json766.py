@@ -28,8 +28,8 @@ from chitieu.ingest.connectors.http import (
     PortalConnector,
     SpecLike,
     as_text,
-    join_pages,
     load_json,
+    paged_payload,
     utcnow,
 )
 from chitieu.ingest.records import ParseError, Payload, RawRecord
@@ -98,14 +98,8 @@ class Json766Connector(PortalConnector):
                     break  # kept verbatim: parse() will say what is wrong with it
                 if not isinstance(rows, list) or len(rows) < self.page_size:
                     break
-            yield Payload(
-                name=f"portal766-{period}.json",
-                content=join_pages(pages),
-                fetched_at=fetched_at,
-                url=url,
-                media_type="application/json",
-                resource=period,
-                meta={"pages": str(len(pages)), "service": SERVICE},
+            yield paged_payload(
+                f"portal766-{period}.json", period, pages, fetched_at=fetched_at, url=url, service=SERVICE
             )
 
     def parse(self, payload: Payload) -> Iterator[RawRecord]:

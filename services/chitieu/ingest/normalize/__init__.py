@@ -1,4 +1,4 @@
-"""Normalisation of figures as Vietnamese sources write them, one module per kind of thing read:
+"""Normalization of figures as Vietnamese sources write them, one module per kind of thing read:
 numbers (and missing markers), periods, units, status markers. Every function is pure."""
 
 from chitieu.ingest.normalize.numbers import (

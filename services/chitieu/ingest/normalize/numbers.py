@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.normalize.status import has_provisional_marker, strip_provisional_marker
 from chitieu.textnorm import nfc
 
@@ -26,8 +27,14 @@ _THOUSANDS_DOT_RE = re.compile(r"^\d{1,3}(\.\d{3})+$")
 _THOUSANDS_COMMA_RE = re.compile(r"^\d{1,3}(,\d{3}){2,}$")
 
 
-class NumberError(ValueError):
-    """A cell that is neither a number nor a missing marker."""
+class NumberError(ChitieuError, ValueError):
+    """A cell that is neither a number nor a missing marker; `raw` is the text that was read."""
+
+    code = "unparsable_value"
+
+    def __init__(self, raw: Any):
+        super().__init__(f"value '{raw}' is not a number", f"giá trị '{raw}' không phải là số")
+        self.raw = raw
 
 
 @dataclass(frozen=True)

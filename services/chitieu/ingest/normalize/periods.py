@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.normalize.status import has_provisional_marker, strip_provisional_marker
 from chitieu.textnorm import fold, nfc
 
@@ -16,8 +17,14 @@ PERIOD_TYPES = ("Y", "H", "Q", "M", "R")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 
 
-class PeriodError(ValueError):
-    """A text that is not a period."""
+class PeriodError(ChitieuError, ValueError):
+    """A text that is not a period; `raw` is the text that was read."""
+
+    code = "bad_period"
+
+    def __init__(self, raw: Any):
+        super().__init__(f"unreadable period '{raw}'", f"không đọc được kỳ số liệu '{raw}'")
+        self.raw = raw
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from chitieu.errors import ChitieuError
 from chitieu.textnorm import fold
 
 
@@ -32,12 +33,10 @@ class UnitTable:
     value_types: dict[str, Unit]
 
 
-class UnitError(ValueError):
+class UnitError(ChitieuError, ValueError):
     """A stated unit that cannot be converted to the indicator's unit."""
 
-    def __init__(self, en: str, vi: str):
-        super().__init__(en)
-        self.en, self.vi = en, vi
+    code = "unit_unconvertible"
 
 
 def units_file() -> Path:

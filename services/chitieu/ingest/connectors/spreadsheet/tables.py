@@ -354,7 +354,8 @@ def _nonempty(series: pd.Series) -> np.ndarray:
     codes, uniq = factorize_cells(series)
     cells = pd.Series(uniq, dtype=object)
     verdict = cells.notna().to_numpy() & cells.astype(str).str.strip().ne("").to_numpy()
-    return np.append(verdict, False)[codes]
+    out: np.ndarray = np.append(verdict, False)[codes]
+    return out
 
 
 def _is_footnote(label: str) -> bool:
@@ -369,7 +370,8 @@ def _is_footnote(label: str) -> bool:
 def _footnote(labels: pd.Series) -> np.ndarray:
     codes, uniq = factorize_cells(labels)
     verdict = np.array([*[bool(u) and _is_footnote(str(u)) for u in uniq], False], dtype=bool)
-    return verdict[codes]
+    out: np.ndarray = verdict[codes]
+    return out
 
 
 def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """The one ingestion path that the CLI, the API upload and the DAGs share.
 
-payload -> archive (sha256) -> already loaded? skip -> parse -> normalise -> validate (pandera)
+payload -> archive (sha256) -> already loaded? skip -> parse -> normalize -> validate (pandera)
 -> COPY + set-based insert of new vintages, rejections and the batch row in one transaction.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest import plausibility
 from chitieu.ingest.archive import archive_bytes, sha256_of
 from chitieu.ingest.connectors import get_connector
@@ -23,7 +24,7 @@ from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, fetch_lo
 from chitieu.ingest.load import BatchInfo, find_loaded_batch, load_rows, record_rejected_file, record_skipped
 from chitieu.ingest.records import ParseError, Payload
 from chitieu.ingest.specs import UPLOAD_SOURCE_ID, SourceSpec
-from chitieu.ingest.transform import Catalog, normalise_frame, records_to_frame
+from chitieu.ingest.transform import Catalog, normalize_frame, records_to_frame
 from chitieu.ingest.validate import REASONS, REJECTED_COLUMNS, validate
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -166,8 +167,8 @@ def _file_error(exc: ParseError, name: str) -> pd.DataFrame:
                 "column": None,
                 "raw": name,
                 "reason_code": "unreadable_file",
-                "reason_vi": vi.format(raw=exc.reason_vi),
-                "reason_en": en.format(raw=exc.reason_en),
+                "reason_vi": vi.format(raw=exc.vi),
+                "reason_en": en.format(raw=exc.en),
             }
         ],
         columns=REJECTED_COLUMNS,
@@ -258,7 +259,7 @@ def ingest_payload(
     except ParseError as exc:
         rejected = _file_error(exc, payload.name)
         result.status = "rejected"
-        result.error = f"{exc.reason_vi} / {exc.reason_en}"
+        result.error = exc.both()
         result.rejected = _rejection_records(rejected)
         result.rows_rejected = 1
         if not dry_run:
@@ -281,14 +282,14 @@ def ingest_payload(
                 raw["indicator"].notna() & raw["indicator"].ne(""), default_indicator
             )
     if progress is not None:
-        progress("normalise", 0, len(raw))
-    candidates, missing = normalise_frame(raw, catalog, spec=spec, date1904=date1904)
+        progress("normalize", 0, len(raw))
+    candidates, missing = normalize_frame(raw, catalog, spec=spec, date1904=date1904)
     del raw  # the raw cells are no longer needed: keep the peak memory of big files down
     result.rows_missing = missing
     if len(candidates) and bool((candidates["indicator_state"] == "missing").all()):
         err = ParseError(REASONS["missing_indicator"][1], REASONS["missing_indicator"][0])
         rejected = _file_error(err, payload.name)
-        result.status, result.error = "rejected", f"{err.reason_vi} / {err.reason_en}"
+        result.status, result.error = "rejected", err.both()
         result.rejected, result.rows_rejected = _rejection_records(rejected), 1
         if not dry_run:
             assert conn is not None
@@ -299,6 +300,7 @@ def ingest_payload(
     good, rejected = validate(candidates)
     recon.missing += missing
     recon.duplicate = len(candidates) - len(rejected) - len(good)
+    del candidates  # when validation dropped rows, `good` is a new frame: never hold both
     good, held = plausibility.check(good, plausibility.current_figures(conn, good))
     if len(held):
         rejected = pd.concat([rejected, _quarantine_records(held)], ignore_index=True)
@@ -369,7 +371,7 @@ def ingest_file(
             None,
             source_id=spec.id if spec else source_id,
             file_name=target,
-            error=f"{exc.reason_vi} / {exc.reason_en}",
+            error=exc.both(),
             rows_rejected=1,
             rejected=_rejection_records(_file_error(exc, target)),
         )
@@ -454,9 +456,8 @@ def ingest_source(
                 )
             )
     except Exception as exc:  # a fetch that failed: recorded as a failed batch, never silent
-        reason_en = getattr(exc, "reason_en", None) or str(exc)
-        reason_vi = getattr(exc, "reason_vi", None) or str(exc)
-        error = f"{reason_vi} / {reason_en}"
+        # ours say why in both languages; anything else (a bug, a driver error) only has its own text
+        error = exc.both() if isinstance(exc, ChitieuError) else f"{type(exc).__name__}: {exc}"
         result = IngestResult(
             None, "failed", None, source_id=spec.id, file_name=resource or spec.url, error=error
         )
