@@ -409,7 +409,7 @@ def test_a_large_file_is_loaded_in_the_background(
         raise AssertionError("a background upload was parsed in the API process")
 
     # The API process cannot load a file now: only the worker process, which has its own, can.
-    monkeypatch.setattr("chitieu.api.uploads.ingest_bytes", not_here)
+    monkeypatch.setattr("chitieu.uploads.run.ingest_bytes", not_here)
     res = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes())
     assert res.status_code == 202, res.text
     accepted = res.json()

@@ -13,7 +13,7 @@ from chitieu.api.auth import Admin
 from chitieu.api.cache import dumps
 from chitieu.api.deps import RowId, aware, changed, not_found, sync_connection
 from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
-from chitieu.api.problems import Problem, responses
+from chitieu.api.problems import responses
 
 router = APIRouter(tags=["api keys"])
 ERRORS = responses(401, 403, 404, 422, 429)
@@ -51,11 +51,8 @@ async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Respo
             )
         return {**row, "token": token}
 
-    try:
-        created = await run_in_threadpool(create)
-    except keys.ApiKeyError as exc:
-        vi, _, en = str(exc).partition(" / ")
-        raise Problem(422, vi=vi, en=en or vi) from exc
+    # A bad request (keys.ApiKeyError) is answered as a 422 problem.
+    created = await run_in_threadpool(create)
     return Response(dumps(created), status_code=201, media_type="application/json")
 
 

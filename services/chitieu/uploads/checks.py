@@ -2,8 +2,8 @@
 name or the client's Content-Type, which browsers guess from the name), and for the zip-based
 workbooks (xlsx, ods) whether inflating them would blow up (a zip bomb).
 
-A refusal is an `UploadRefused` with the HTTP status the API answers and a message in Vietnamese and
-English. A file that *is* a workbook but a broken one is not refused here: ingestion reads it, fails,
+A refusal is an `UploadRefused`: a reason in English and Vietnamese, a code, and the HTTP status the
+API answers with. A file that *is* a workbook but a broken one is not refused here: ingestion reads it, fails,
 and records why (a rejected batch with its reason), like any other unreadable file.
 """
 
@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.connectors.spreadsheet.sniff import detect
 
 ALLOWED = {".xlsx": "xlsx", ".xls": "xls", ".ods": "ods", ".csv": "csv"}
@@ -25,10 +26,22 @@ MAX_MEMBERS = 10_000
 _RATIO_FLOOR = MB  # small members may compress absurdly well (a one-line file of spaces) harmlessly
 
 
-class UploadRefused(Exception):
-    def __init__(self, status: int, code: str, *, vi: str, en: str) -> None:
-        super().__init__(en)
-        self.status, self.code, self.vi, self.en = status, code, vi, en
+class UploadRefused(ChitieuError):
+    """A file refused before ingestion reads it; `status` is the HTTP status the API answers."""
+
+    def __init__(self, en: str, vi: str, *, code: str, status: int) -> None:
+        super().__init__(en, vi, code=code)
+        self.status = status
+
+
+def too_large(limit_mb: float) -> UploadRefused:
+    """An upload over API_MAX_UPLOAD_MB (whether counted as it streams or once received)."""
+    return UploadRefused(
+        f"the upload exceeds the {limit_mb:g} MB limit; split the file",
+        f"Tệp gửi lên vượt giới hạn {limit_mb:g} MB; hãy chia nhỏ tệp",
+        code="too-large",
+        status=413,
+    )
 
 
 def check_type(content: bytes, name: str) -> str:
@@ -41,43 +54,42 @@ def check_type(content: bytes, name: str) -> str:
     if expected is None:
         shown = ext or "(no extension)"
         raise UploadRefused(
-            415,
-            "unsupported-type",
-            vi=f"Không nhận tệp '{shown}' ({found.vi}): chỉ nhận xlsx, xls, ods, csv",
-            en=f"'{shown}' files are not accepted (this one is {found.en}): only xlsx, xls, ods, csv",
+            f"'{shown}' files are not accepted (this one is {found.en}): only xlsx, xls, ods, csv",
+            f"Không nhận tệp '{shown}' ({found.vi}): chỉ nhận xlsx, xls, ods, csv",
+            code="unsupported-type",
+            status=415,
         )
     if found.kind is None:
         raise UploadRefused(
-            415,
-            "unsupported-type",
-            vi=f"{name} là {found.vi}, không phải bảng tính hay CSV: chỉ nhận xlsx, xls, ods, csv",
-            en=f"{name} is {found.en}, not a spreadsheet or CSV: only xlsx, xls, ods, csv are accepted",
+            f"{name} is {found.en}, not a spreadsheet or CSV: only xlsx, xls, ods, csv are accepted",
+            f"{name} là {found.vi}, không phải bảng tính hay CSV: chỉ nhận xlsx, xls, ods, csv",
+            code="unsupported-type",
+            status=415,
         )
     if found.kind != expected:
         raise UploadRefused(
-            415,
-            "mislabelled-file",
-            vi=f"{name} có đuôi {ext} nhưng nội dung là {found.vi}: hãy đổi đuôi thành .{found.kind} "
-            "hoặc xuất lại tệp",
-            en=f"{name} is named {ext} but its content is {found.en}: rename it to .{found.kind} "
+            f"{name} is named {ext} but its content is {found.en}: rename it to .{found.kind} "
             "or export it again",
+            f"{name} có đuôi {ext} nhưng nội dung là {found.vi}: hãy đổi đuôi thành .{found.kind} "
+            "hoặc xuất lại tệp",
+            code="mislabelled-file",
+            status=415,
         )
     return found.kind
 
 
 def _bomb(total: int, limit_mb: float) -> UploadRefused:
     return UploadRefused(
-        413,
-        "unzipped-too-large",
-        vi=f"Bảng tính nén này khi giải nén sẽ lớn {total / MB:,.0f} MB, vượt giới hạn {limit_mb:g} MB "
+        f"this workbook would inflate to {total / MB:,.0f} MB, over the {limit_mb:g} MB limit (a zip bomb?)",
+        f"Bảng tính nén này khi giải nén sẽ lớn {total / MB:,.0f} MB, vượt giới hạn {limit_mb:g} MB "
         "(nghi là bom nén)",
-        en=f"this workbook would inflate to {total / MB:,.0f} MB, over the {limit_mb:g} MB limit "
-        "(a zip bomb?)",
+        code="unzipped-too-large",
+        status=413,
     )
 
 
 def _suspicious(vi: str, en: str) -> UploadRefused:
-    return UploadRefused(422, "suspicious-archive", vi=vi, en=en)
+    return UploadRefused(en, vi, code="suspicious-archive", status=422)
 
 
 def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
