@@ -88,7 +88,7 @@ def _bomb(total: int, limit_mb: float) -> UploadRefused:
     )
 
 
-def _suspicious(vi: str, en: str) -> UploadRefused:
+def _suspicious(*, vi: str, en: str) -> UploadRefused:
     return UploadRefused(en, vi, code="suspicious-archive", status=422)
 
 
@@ -101,8 +101,9 @@ def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
         return  # damaged: ingestion reports it as unreadable
     if len(members) > MAX_MEMBERS:
         raise _suspicious(
-            f"Tệp nén có {len(members):,} thành phần, quá nhiều cho một bảng tính (tối đa {MAX_MEMBERS:,})",
-            f"the archive has {len(members):,} members, too many for a workbook (at most {MAX_MEMBERS:,})",
+            vi=f"Tệp nén có {len(members):,} thành phần, quá nhiều cho một bảng tính "
+            f"(tối đa {MAX_MEMBERS:,})",
+            en=f"the archive has {len(members):,} members, too many for a workbook (at most {MAX_MEMBERS:,})",
         )
     total = sum(m.file_size for m in members)
     if total > max_unzipped_mb * MB:
@@ -110,9 +111,9 @@ def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
     for m in members:
         if m.file_size > _RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
             raise _suspicious(
-                f"Thành phần '{m.filename}' nén {m.file_size / max(m.compress_size, 1):,.0f} lần, "
+                vi=f"Thành phần '{m.filename}' nén {m.file_size / max(m.compress_size, 1):,.0f} lần, "
                 "bảng tính thật không nén được như vậy (nghi là bom nén)",
-                f"member '{m.filename}' is compressed {m.file_size / max(m.compress_size, 1):,.0f} times; "
+                en=f"member '{m.filename}' is compressed {m.file_size / max(m.compress_size, 1):,.0f} times; "
                 "no real workbook compresses like that (a zip bomb?)",
             )
 
@@ -133,8 +134,8 @@ def check_zip_inflated(content: bytes, *, max_unzipped_mb: float) -> None:
     except zipfile.BadZipFile as exc:
         if "CRC" in str(exc):
             raise _suspicious(
-                f"Một thành phần của tệp nén không khớp kích thước hoặc mã kiểm tra đã khai ({exc})",
-                f"a member of the archive does not match its declared size or checksum ({exc})",
+                vi=f"Một thành phần của tệp nén không khớp kích thước hoặc mã kiểm tra đã khai ({exc})",
+                en=f"a member of the archive does not match its declared size or checksum ({exc})",
             ) from exc
         return  # damaged otherwise: ingestion reports it as unreadable
     except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):

@@ -14,6 +14,7 @@ from chitieu.api.cache import dumps
 from chitieu.api.deps import RowId, aware, changed, not_found, sync_connection
 from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
 from chitieu.api.problems import responses
+from chitieu.api.reads import answer
 
 router = APIRouter(tags=["api keys"])
 ERRORS = responses(401, 403, 404, 422, 429)
@@ -27,7 +28,11 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
         with sync_connection(request) as conn:
             return keys.list_keys(conn, include_revoked=include_revoked)
 
-    return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
+    async def build() -> list[dict[str, Any]]:
+        return await run_in_threadpool(read)
+
+    # Never cached: an admin who revokes a key sees it revoked on the next read.
+    return await answer(request, build, fresh=True)
 
 
 # 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
