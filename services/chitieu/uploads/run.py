@@ -28,11 +28,6 @@ class Run:
     job_id: str
     state: State
     error: ChitieuError | None = None
-    wrote: bool = False  # the database's figures, batches or quarantine changed
-
-    @property
-    def refused(self) -> UploadRefused | None:
-        return self.error if isinstance(self.error, UploadRefused) else None
 
 
 def process(conn: psycopg.Connection[Any], job: dict[str, Any], *, attempts: int) -> Run:
@@ -40,9 +35,9 @@ def process(conn: psycopg.Connection[Any], job: dict[str, Any], *, attempts: int
     job_id = str(job["id"])
     settings = get_settings()
 
-    def failed(error: ChitieuError, result_status: str, *, wrote: bool = False) -> Run:
+    def failed(error: ChitieuError, result_status: str) -> Run:
         finish(conn, job_id, state="failed", attempts=attempts, error=error, result_status=result_status)
-        return Run(job_id, "failed", error, wrote=wrote)
+        return Run(job_id, "failed", error)
 
     try:
         content = read_archived(str(job["file_sha256"]))
@@ -84,7 +79,6 @@ def process(conn: psycopg.Connection[Any], job: dict[str, Any], *, attempts: int
                 f"Lỗi không mong đợi khi nạp tệp: {unexpected}",
             ),
             "failed",
-            wrote=not job["dry_run"],
         )
     finish(conn, job_id, state="done", attempts=attempts, result=result)
-    return Run(job_id, "done", wrote=not job["dry_run"])
+    return Run(job_id, "done")
