@@ -405,6 +405,33 @@ def test_every_kind_of_error_is_a_bilingual_problem(api_keys: dict[str, str], ap
     assert "duration" in invalid["detail"]
 
 
+def test_a_refusal_by_the_core_is_a_problem_in_its_two_languages(
+    api_keys: dict[str, str], api: TestClient
+) -> None:
+    """What the core refuses (a ChitieuError) reaches the client as a problem with the error's own
+    English and Vietnamese sentences: never a 500, never one joined "vi / en" string."""
+    past = api.post(
+        f"{V1}/apikeys",
+        json={"role": "viewer", "name": "probe", "expires_at": "2000-01-01T00:00:00Z"},
+        headers=bearer(api_keys["admin"]),
+    )
+    problem = _assert_problem(past, 422, "an expiry already past")
+    assert "already past" in problem["detail"]
+    assert "đã qua" in problem["detail_vi"]
+    matcher = api.post(
+        f"{V1}/silences",
+        json={"matchers": {"Not A Label": "x"}, "duration": "1d"},
+        headers=bearer(api_keys["engineer"]),
+    )
+    problem = _assert_problem(matcher, 422, "a matcher that is no label")
+    assert "Not A Label" in problem["detail"]
+    assert "Not A Label" in problem["detail_vi"]
+    for refused in (past, matcher):
+        detail = refused.json()
+        assert detail["detail_vi"] not in detail["detail"]
+        assert detail["detail"] not in detail["detail_vi"]
+
+
 @pytest.mark.usefixtures("api_data_dir")
 def test_with_the_database_down_reads_answer_503_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     from chitieu.api import create_app
