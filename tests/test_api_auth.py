@@ -1,4 +1,4 @@
-"""Who may call what: the auth matrix over every operation of the OpenAPI document,
+"""Who may call what (docs/api.md): the auth matrix over every operation of the OpenAPI document,
 public reads, revocation and expiry, request rates, and the shape of every refusal."""
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The HTTP API against its own OpenAPI document: schemathesis over every operation on a loaded
-database, the document itself (`chitieu api openapi`, no database needed), keyset pagination, ETags and
-the response cache, and one smoke test on a real uvicorn on 127.0.0.1."""
-
-# The stateful test's state machine keeps schemathesis's method signatures, unused arguments and all:
-# hypothesis seeds its derandomized run from that class's source text, so the class is left as it is.
-# ruff: noqa: ARG002
+"""The HTTP API against its own OpenAPI document: schemathesis over every operation on a
+loaded database, the document itself (`chitieu api openapi`, no database needed), keyset pagination,
+ETags and the response cache, and one smoke test on a real uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -45,6 +41,10 @@ from schemathesis.specs.openapi.checks import (
 from chitieu.api.keys import create_key
 from chitieu.settings import Settings, get_settings
 from conftest import bearer, eventually, load_samples
+
+# The stateful test's state machine keeps schemathesis's method signatures, unused arguments and all:
+# hypothesis seeds its derandomized run from that class's source text, so the class is left as it is.
+# ruff: noqa: ARG002
 
 OPENAPI = "/api/v1/openapi.json"
 BASE_URL = "http://testserver"

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from chitieu.db.connect import connect
-from chitieu.jsonable import jsonable
 from chitieu.pipeline import inbox
+from chitieu.jsonable import jsonable
 from chitieu.settings import get_settings
 
 log = logging.getLogger(__name__)
