@@ -110,16 +110,18 @@ def _assert_problem(answer: httpx.Response, status: int, where: str) -> dict[str
     assert answer.headers["content-type"] == "application/problem+json", where
     problem = answer.json()
     for member in ("type", "title", "detail", "title_vi", "detail_vi"):
-        assert isinstance(problem.get(member), str) and problem[member], (where, member)
+        assert isinstance(problem.get(member), str), (where, member)
+        assert problem[member], (where, member)
     assert problem["status"] == status
     # Two languages, not one message twice.
-    assert problem["detail_vi"] != problem["detail"] and problem["title_vi"] != problem["title"], where
+    assert problem["detail_vi"] != problem["detail"], where
+    assert problem["title_vi"] != problem["title"], where
     if status == 401:
         assert answer.headers["www-authenticate"].startswith("Bearer"), where
     return problem
 
 
-@pytest.fixture()
+@pytest.fixture
 def tokens(loaded_db: psycopg.Connection, api_keys: dict[str, str]) -> dict[str, str | None]:
     """Every kind of caller: none, each role, a revoked key, an expired key, and garbage."""
     revoked, row = create_key(loaded_db, role="admin", name="revoked admin")
@@ -167,9 +169,8 @@ def test_every_operation_has_an_expected_role(api: TestClient) -> None:
     assert served - operations == {("GET", "/healthz"), ("GET", "/readyz")}
 
 
-def test_the_auth_matrix(
-    tokens: dict[str, str | None], api_data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("api_data_dir")
+def test_the_auth_matrix(tokens: dict[str, str | None], monkeypatch: pytest.MonkeyPatch) -> None:
     with TestClient(_app(monkeypatch), raise_server_exceptions=False) as client:
         document = client.get(f"{V1}/openapi.json").json()
         for method, template, url, query in _operations(document):
@@ -183,13 +184,11 @@ def test_the_auth_matrix(
                     _assert_problem(answer, 401, where)
                 elif RANK[who] < RANK[role]:
                     problem = _assert_problem(answer, 403, where)
-                    assert role in problem["detail"] and role in problem["detail_vi"], where
+                    assert role in problem["detail"], where
+                    assert role in problem["detail_vi"], where
                 else:
-                    assert answer.status_code not in (401, 403) and answer.status_code < 500, (
-                        where,
-                        answer.status_code,
-                        answer.text[:300],
-                    )
+                    assert answer.status_code not in (401, 403), (where, answer.status_code)
+                    assert answer.status_code < 500, (where, answer.status_code, answer.text[:300])
         for probe in ("/healthz", "/readyz"):
             assert client.get(probe).status_code == 200
 
@@ -197,9 +196,11 @@ def test_the_auth_matrix(
 def test_refusals_say_why(tokens: dict[str, str | None], api: TestClient) -> None:
     url = f"{V1}/targets"
     expired = _assert_problem(api.get(url, headers=_headers(tokens["expired"])), 401, "expired")
-    assert "expired" in expired["detail"] and "hết hạn" in expired["detail_vi"]
+    assert "expired" in expired["detail"]
+    assert "hết hạn" in expired["detail_vi"]
     revoked = _assert_problem(api.get(url, headers=_headers(tokens["revoked"])), 401, "revoked")
-    assert "revoked" in revoked["detail"] and "thu hồi" in revoked["detail_vi"]
+    assert "revoked" in revoked["detail"]
+    assert "thu hồi" in revoked["detail_vi"]
     missing = _assert_problem(api.get(url), 401, "none")
     assert "required" in missing["detail"]
     # Another scheme than Bearer is no key at all.
@@ -207,8 +208,9 @@ def test_refusals_say_why(tokens: dict[str, str | None], api: TestClient) -> Non
     _assert_problem(basic, 401, "basic")
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_public_reads_need_no_key_but_writes_do(
-    tokens: dict[str, str | None], api_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tokens: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with TestClient(_app(monkeypatch, API_PUBLIC_READ="true"), raise_server_exceptions=False) as client:
         document = client.get(f"{V1}/openapi.json").json()
@@ -221,10 +223,8 @@ def test_public_reads_need_no_key_but_writes_do(
                 _assert_problem(answer, 401, where)
             elif role == "viewer":
                 reads += 1
-                assert answer.status_code not in (401, 403) and answer.status_code < 500, (
-                    where,
-                    answer.text[:200],
-                )
+                assert answer.status_code not in (401, 403), (where, answer.text[:200])
+                assert answer.status_code < 500, (where, answer.text[:200])
                 # A key that is wrong is still refused: the caller meant to use it.
                 _assert_problem(
                     client.request(method, url, params=query, headers=_headers(tokens["garbage"])), 401, where
@@ -237,7 +237,8 @@ def test_public_reads_need_no_key_but_writes_do(
                 )
         assert reads >= 14
         page = client.get(f"{V1}/targets", params={"limit": 3})
-        assert page.status_code == 200 and len(page.json()["items"]) == 3
+        assert page.status_code == 200
+        assert len(page.json()["items"]) == 3
 
 
 def test_a_revocation_through_the_api_applies_at_once(
@@ -252,7 +253,8 @@ def test_a_revocation_through_the_api_applies_at_once(
     api.portal.call(api.app.state.feed.stop)
     assert api.app.state.feed.listening
     revoked = api.delete(f"{V1}/apikeys/{row['id']}", headers=bearer(api_keys["admin"]))
-    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
     # The very next request, without waiting for the database's change notice.
     _assert_problem(api.get(url, headers=bearer(token)), 401, "after revocation")
     # Revoking it again: no active key by that id.
@@ -282,7 +284,8 @@ def test_a_key_created_through_the_api_works_at_once(api_keys: dict[str, str], a
     )
     assert created.status_code == 201
     body = created.json()
-    assert body["role"] == "engineer" and body["created_by"] == "api:test admin"
+    assert body["role"] == "engineer"
+    assert body["created_by"] == "api:test admin"
     token = body["token"]
     assert token.startswith(f"ct_{body['prefix']}_")
     assert api.get(f"{V1}/silences", headers=bearer(token)).status_code == 200
@@ -313,14 +316,18 @@ def _assert_limited(answer: httpx.Response, where: str) -> None:
     assert 1 <= retry <= 60, retry
 
 
-@pytest.fixture()
-def limited_app(api_data_dir: Path, db_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
+@pytest.fixture
+def limited_app(
+    api_data_dir: Path,  # noqa: ARG001 (set up for its side effect: the API's data directory)
+    db_dsn: str,  # noqa: ARG001 (set up for its side effect: the test database)
+    monkeypatch: pytest.MonkeyPatch,
+) -> FastAPI:
     from chitieu.api import create_app
 
     monkeypatch.setenv("API_RATE_LIMIT", "5/minute")
     monkeypatch.setenv("API_ANONYMOUS_RATE_LIMIT", "5/minute")
     get_settings.cache_clear()
-    yield create_app()
+    return create_app()
 
 
 def test_each_key_has_its_own_request_rate(limited_app: FastAPI, api_keys: dict[str, str]) -> None:
@@ -368,9 +375,8 @@ def test_requests_without_a_valid_key_are_counted_per_address(
 # --- every refusal is a bilingual problem ---------------------------------------------------------------
 
 
-def test_every_kind_of_error_is_a_bilingual_problem(
-    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
-) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_every_kind_of_error_is_a_bilingual_problem(api_keys: dict[str, str], api: TestClient) -> None:
     engineer = bearer(api_keys["engineer"])
     cases = [
         (api.get(f"{V1}/no-such-thing", headers=engineer), 404),
@@ -395,12 +401,39 @@ def test_every_kind_of_error_is_a_bilingual_problem(
     invalid = cases[7][0].json()
     # Each field at fault is named, in both languages' sentences and in `errors`.
     assert {tuple(e["location"]) for e in invalid["errors"]} == {("body", "matchers"), ("body", "duration")}
-    assert "matchers" in invalid["detail_vi"] and "duration" in invalid["detail"]
+    assert "matchers" in invalid["detail_vi"]
+    assert "duration" in invalid["detail"]
 
 
-def test_with_the_database_down_reads_answer_503_problems(
-    api_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_refusal_by_the_core_is_a_problem_in_its_two_languages(
+    api_keys: dict[str, str], api: TestClient
 ) -> None:
+    """What the core refuses (a ChitieuError) reaches the client as a problem with the error's own
+    English and Vietnamese sentences: never a 500, never one joined "vi / en" string."""
+    past = api.post(
+        f"{V1}/apikeys",
+        json={"role": "viewer", "name": "probe", "expires_at": "2000-01-01T00:00:00Z"},
+        headers=bearer(api_keys["admin"]),
+    )
+    problem = _assert_problem(past, 422, "an expiry already past")
+    assert "already past" in problem["detail"]
+    assert "đã qua" in problem["detail_vi"]
+    matcher = api.post(
+        f"{V1}/silences",
+        json={"matchers": {"Not A Label": "x"}, "duration": "1d"},
+        headers=bearer(api_keys["engineer"]),
+    )
+    problem = _assert_problem(matcher, 422, "a matcher that is no label")
+    assert "Not A Label" in problem["detail"]
+    assert "Not A Label" in problem["detail_vi"]
+    for refused in (past, matcher):
+        detail = refused.json()
+        assert detail["detail_vi"] not in detail["detail"]
+        assert detail["detail"] not in detail["detail_vi"]
+
+
+@pytest.mark.usefixtures("api_data_dir")
+def test_with_the_database_down_reads_answer_503_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     from chitieu.api import create_app
 
     monkeypatch.setenv("API_CACHE", "false")  # no change feed to wait for at start
@@ -410,7 +443,8 @@ def test_with_the_database_down_reads_answer_503_problems(
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json()["database"] is False
+        assert ready.status_code == 503
+        assert ready.json()["database"] is False
         started = time.monotonic()
         answer = client.get(f"{V1}/plans", headers=bearer("ct_00000000_any-key"))
         _assert_problem(answer, 503, "database down")
@@ -425,7 +459,8 @@ def test_a_silence_beyond_the_calendar_is_a_422(
     body = {"matchers": {"rule": "behind_trajectory"}, "duration": "23452902105743m"}
     answer = api.post(f"{V1}/silences", json=body, headers=bearer(api_keys["engineer"]))
     problem = _assert_problem(answer, 422, "long silence")
-    assert "too long" in problem["detail"] and "quá dài" in problem["detail_vi"]
+    assert "too long" in problem["detail"]
+    assert "quá dài" in problem["detail_vi"]
     assert loaded_db.execute("SELECT count(*) FROM alert_silences").fetchone() == (0,)
 
 
@@ -484,9 +519,8 @@ def _megabytes(n: int) -> Iterator[bytes]:
 @pytest.mark.parametrize(
     "path", [f"{V1}/silences", f"{V1}/alerts/1/silence", f"{V1}/apikeys", f"{V1}/uploads"]
 )
-def test_an_anonymous_body_is_refused_before_a_byte_of_it_is_read(
-    path: str, catalog_db: psycopg.Connection, api: TestClient
-) -> None:
+@pytest.mark.usefixtures("catalog_db")
+def test_an_anonymous_body_is_refused_before_a_byte_of_it_is_read(path: str, api: TestClient) -> None:
     form = path.endswith("/uploads")
     kind = {"Content-Type": "multipart/form-data; boundary=b" if form else "application/json"}
     status, pulled = _raw(api, path, kind, _megabytes(40))  # chunked: no declared length
@@ -495,8 +529,9 @@ def test_an_anonymous_body_is_refused_before_a_byte_of_it_is_read(
     assert (status, pulled) == (401, 0)
 
 
+@pytest.mark.usefixtures("catalog_db")
 def test_a_key_holder_s_body_is_cut_off_at_its_limit_as_it_streams(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    api_keys: dict[str, str], api: TestClient
 ) -> None:
     engineer = {**bearer(api_keys["engineer"]), "Content-Type": "application/json"}
     limit = int(get_settings().api_max_body_kb * 1024)
@@ -515,7 +550,8 @@ def test_a_key_holder_s_body_is_cut_off_at_its_limit_as_it_streams(
     # The answer is a bilingual problem naming the limit, and a body within it still works.
     big = api.post(f"{V1}/apikeys", headers=bearer(api_keys["admin"]), content=b" " * (limit + 1))
     problem = _assert_problem(big, 413, "large JSON")
-    assert "KB" in problem["detail"] and "KB" in problem["detail_vi"]
+    assert "KB" in problem["detail"]
+    assert "KB" in problem["detail_vi"]
     ok = api.post(
         f"{V1}/silences",
         headers=bearer(api_keys["engineer"]),
@@ -527,8 +563,9 @@ def test_a_key_holder_s_body_is_cut_off_at_its_limit_as_it_streams(
 # --- public read is for published results ----------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_public_read_shows_published_results_only(
-    tokens: dict[str, str | None], api_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tokens: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with TestClient(_app(monkeypatch, API_PUBLIC_READ="true"), raise_server_exceptions=False) as client:
         for path in PRIVATE_READS:
@@ -538,26 +575,31 @@ def test_public_read_shows_published_results_only(
         # Alerts without the engineers' handling of them (who silenced, when notified).
         anonymous = client.get(f"{V1}/alerts").json()["items"]
         keyed = client.get(f"{V1}/alerts", headers=_headers(tokens["viewer"])).json()["items"]
-        assert anonymous and len(anonymous) == len(keyed)
+        assert anonymous
+        assert len(anonymous) == len(keyed)
         for public, full in zip(anonymous, keyed, strict=True):
             assert {"silenced_by", "last_notified_at"} <= set(full)
             assert not {"silenced_by", "last_notified_at"} & set(public)
             assert {k: v for k, v in full.items() if k in public} == public
         one = client.get(f"{V1}/alerts/{keyed[0]['id']}").json()
-        assert "silenced_by" not in one and one["summary_vi"] == keyed[0]["summary_vi"]
+        assert "silenced_by" not in one
+        assert one["summary_vi"] == keyed[0]["summary_vi"]
         export = f"{V1}/exports/alerts?format=csv"
         public_header = client.get(export).text.lstrip("\ufeff").splitlines()[0].split(",")
         full_header = client.get(export, headers=_headers(tokens["viewer"])).text.lstrip("\ufeff")
         assert {"silenced_by", "last_notified_at"} <= set(full_header.splitlines()[0].split(","))
-        assert "summary_vi" in public_header and not {"silenced_by", "last_notified_at"} & set(public_header)
+        assert "summary_vi" in public_header
+        assert not {"silenced_by", "last_notified_at"} & set(public_header)
         # The server's versions only to engineers and admins.
         for who in ("none", "viewer", "garbage"):
             ready = client.get("/readyz", headers=_headers(tokens[who]))
             assert ready.status_code == 200, who
-            assert ready.json().get("postgresql") is None and ready.json().get("timescaledb") is None, who
+            assert ready.json().get("postgresql") is None, who
+            assert ready.json().get("timescaledb") is None, who
         for who in ("engineer", "admin"):
             ready = client.get(f"{V1}/readyz", headers=_headers(tokens[who])).json()
-            assert ready["postgresql"] and ready["timescaledb"], who
+            assert ready["postgresql"], who
+            assert ready["timescaledb"], who
 
 
 # --- the database coming back ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -51,7 +50,7 @@ def _count(db: psycopg.Connection, query: str, *args: Any) -> int:
     return int(row[0])
 
 
-def _archived(data_dir: Path, content: bytes) -> bytes | None:
+def _archived(content: bytes) -> bytes | None:
     """The archived bytes of `content` (None when not archived), from wherever the archive keeps them."""
     from chitieu.ingest.archive import ArchiveError, read_archived
 
@@ -66,7 +65,9 @@ def _problem(res: Any, status: int, code: str) -> dict[str, Any]:
     assert res.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = res.json()
     assert body["type"] == f"urn:chitieu:problem:{code}"
-    assert body["detail"] and body["detail_vi"] and body["detail"] != body["detail_vi"]
+    assert body["detail"]
+    assert body["detail_vi"]
+    assert body["detail"] != body["detail_vi"]
     return body
 
 
@@ -104,8 +105,11 @@ def _declare_size(content: bytes, member: str, size: int) -> bytes:
 # --- good files ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_a_good_file_is_loaded_with_provenance_and_its_report(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection,
+    api_keys: dict[str, str],
+    api: TestClient,
 ) -> None:
     content = TEMPLATE.read_bytes()
     res = _post(api, api_keys["engineer"], TEMPLATE.name, content)
@@ -141,9 +145,10 @@ def test_a_good_file_is_loaded_with_provenance_and_its_report(
         (job["batch_id"],),
     ).fetchone()
     assert prov == (18.0, TEMPLATE.name, job["file_sha256"], "Số liệu", 31, "upload")
-    assert _archived(api_data_dir, content) == content
+    assert _archived(content) == content
     again = api.get(job["status_url"], headers=bearer(api_keys["viewer"]))
-    assert again.status_code == 200 and again.json()["report"] == job["report"]
+    assert again.status_code == 200
+    assert again.json()["report"] == job["report"]
 
 
 def test_a_dry_run_reports_and_writes_nothing(
@@ -177,7 +182,8 @@ def test_the_same_file_twice_is_skipped(
     second = _post(api, api_keys["engineer"], "renamed.xlsx", content)
     assert second.status_code == 200, second.text
     body = second.json()
-    assert body["result_status"] == "skipped" and body["id"] != first.json()["id"]
+    assert body["result_status"] == "skipped"
+    assert body["id"] != first.json()["id"]
     assert body["report"]["summary"]["loaded"] == 0
     assert _count(catalog_db, "SELECT count(*) FROM observations") == before
     status = catalog_db.execute(
@@ -232,15 +238,19 @@ def test_a_file_whose_every_row_is_rejected_is_a_422_with_the_report(
     reasons = sorted((r["row"], r["reason_code"]) for r in body["report"]["rejected"])
     assert reasons == [(2, "unknown_jurisdiction"), (3, "unparsable_value")]
     job = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()
-    assert job["id"] == body["job_id"] and job["state"] == "done"
+    assert job["id"] == body["job_id"]
+    assert job["state"] == "done"
     kept = _count(catalog_db, "SELECT count(*) FROM rejected_rows WHERE batch_id = %s", job["batch_id"])
     assert kept == 2
     assert _count(catalog_db, "SELECT count(*) FROM observations WHERE source_id = 'upload'") == 0
     _alive(api)
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection,
+    api_keys: dict[str, str],
+    api: TestClient,
 ) -> None:
     content = TEMPLATE.read_bytes()[:3000]  # a truncated upload
     body = _problem(_post(api, api_keys["engineer"], "cut.xlsx", content), 422, "upload-rejected")
@@ -251,12 +261,15 @@ def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
            GROUP BY b.status"""
     ).fetchall()
     assert batch == [("rejected", 1)]
-    assert _archived(api_data_dir, content) == content
+    assert _archived(content) == content
     _alive(api)
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_an_empty_file_is_a_422_and_nothing_is_kept(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection,
+    api_keys: dict[str, str],
+    api: TestClient,
 ) -> None:
     body = _problem(_post(api, api_keys["engineer"], "rong.csv", b""), 422, "empty-file")
     assert "rong.csv" in body["detail"]
@@ -268,11 +281,11 @@ def test_an_empty_file_is_a_422_and_nothing_is_kept(
 # --- limits ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
     catalog_db: psycopg.Connection,
     api_keys: dict[str, str],
     api: TestClient,
-    api_data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _setting(monkeypatch, "API_MAX_UPLOAD_MB", "0.5")
@@ -296,10 +309,8 @@ def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
             yield garbage[i : i + 64 * 1024]
 
     res = api.post("/api/v1/uploads", headers=headers, content=chunks())
-    assert (
-        res.request.headers.get("transfer-encoding") == "chunked"
-        and "content-length" not in res.request.headers
-    )
+    assert res.request.headers.get("transfer-encoding") == "chunked"
+    assert "content-length" not in res.request.headers
     _problem(res, 413, "too-large")
     _alive(api)
     # Just over the limit, within the multipart envelope's allowance: the file itself is measured.
@@ -311,11 +322,11 @@ def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
     assert _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes()).status_code == 201
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_zip_bombs_are_refused_before_parsing(
     catalog_db: psycopg.Connection,
     api_keys: dict[str, str],
     api: TestClient,
-    api_data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workbook = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}
@@ -348,7 +359,7 @@ def test_zip_bombs_are_refused_before_parsing(
         ("bom3.xlsx", "failed"),
     ]
     assert all(" / " in e for _, _, e in jobs)
-    assert _archived(api_data_dir, lying) == lying
+    assert _archived(lying) == lying
     assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
     job = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()
     assert (job["state"], job["result_status"], job["report"]) == ("failed", "rejected", None)
@@ -361,20 +372,25 @@ PNG = (
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
+@pytest.mark.usefixtures("api_data_dir")
 def test_files_that_are_not_spreadsheets_are_a_415(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, api_data_dir: Path
+    catalog_db: psycopg.Connection,
+    api_keys: dict[str, str],
+    api: TestClient,
 ) -> None:
     token = api_keys["engineer"]
     body = _problem(_post(api, token, "anh.png", PNG), 415, "unsupported-type")
-    assert ".png" in body["detail"] and "PNG" in body["detail"]
+    assert ".png" in body["detail"]
+    assert "PNG" in body["detail"]
     body = _problem(_post(api, token, "bao-cao.xlsx", PDF), 415, "unsupported-type")
-    assert "PDF" in body["detail"] and "PDF" in body["detail_vi"]
+    assert "PDF" in body["detail"]
+    assert "PDF" in body["detail_vi"]
     _problem(_post(api, token, "setup.exe", b"MZ\x90\x00\x03" + b"\x00" * 200), 415, "unsupported-type")
     _problem(_post(api, token, "du-lieu.zip", _zip({"a.txt": b"hello"})), 415, "unsupported-type")
     _problem(_post(api, token, "noname", b"a,b\n1,2\n"), 415, "unsupported-type")
     assert _count(catalog_db, "SELECT count(*) FROM upload_jobs WHERE state = 'failed'") == 5
     assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
-    assert _archived(api_data_dir, PDF) == PDF
+    assert _archived(PDF) == PDF
     _alive(api)
 
 
@@ -383,10 +399,13 @@ def test_a_mislabelled_file_is_refused_naming_its_real_type(
 ) -> None:
     token = api_keys["engineer"]
     body = _problem(_post(api, token, "so-lieu.csv", TEMPLATE.read_bytes()), 415, "mislabelled-file")
-    assert "XLSX" in body["detail"] and ".xlsx" in body["detail"] and "XLSX" in body["detail_vi"]
+    assert "XLSX" in body["detail"]
+    assert ".xlsx" in body["detail"]
+    assert "XLSX" in body["detail_vi"]
     csv = "Tỉnh/Thành phố,Mã chỉ tiêu,Kỳ,Giá trị\nNinh Thuận,pii_rank,2024,18\n".encode()
     body = _problem(_post(api, token, "so-lieu.xlsx", csv), 415, "mislabelled-file")
-    assert "CSV" in body["detail"] and ".csv" in body["detail"]
+    assert "CSV" in body["detail"]
+    assert ".csv" in body["detail"]
     # The sample's broken "workbook" is plain text named .xlsx.
     _problem(
         _post(api, token, "tep-hong.xlsx", (SAMPLES / "tep-hong.xlsx").read_bytes()), 415, "mislabelled-file"
@@ -405,24 +424,27 @@ def test_a_large_file_is_loaded_in_the_background(
 ) -> None:
     _setting(monkeypatch, "API_BACKGROUND_UPLOAD_MB", "0.001")  # ~1 KB: the 11 KB sample is "large"
 
-    def not_here(*args: Any, **kwargs: Any) -> Any:
+    def not_here(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("a background upload was parsed in the API process")
 
     # The API process cannot load a file now: only the worker process, which has its own, can.
-    monkeypatch.setattr("chitieu.api.uploads.ingest_bytes", not_here)
+    monkeypatch.setattr("chitieu.uploads.run.ingest_bytes", not_here)
     res = _post(api, api_keys["engineer"], TEMPLATE.name, TEMPLATE.read_bytes())
     assert res.status_code == 202, res.text
     accepted = res.json()
-    assert accepted["state"] in ("queued", "running") and accepted["report"] is None
+    assert accepted["state"] in ("queued", "running")
+    assert accepted["report"] is None
     assert res.headers["location"] == accepted["status_url"]
     job = _until_done(api, res.headers["location"], api_keys["viewer"])
     assert (job["state"], job["result_status"], job["attempts"]) == ("done", "loaded", 1), job
-    assert job["started_at"] and job["finished_at"]
+    assert job["started_at"]
+    assert job["finished_at"]
     assert job["report"]["summary"]["rejected"] == 2
     loaded = _count(catalog_db, "SELECT count(*) FROM observations WHERE batch_id = %s", job["batch_id"])
     assert loaded == job["report"]["summary"]["loaded"] > 100
     worker = api.app.state.uploads.child
-    assert worker is not None and worker.pid != os.getpid()
+    assert worker is not None
+    assert worker.pid != os.getpid()
 
     # A worker that dies is replaced when the next job comes.
     worker.kill()
@@ -434,8 +456,10 @@ def test_a_large_file_is_loaded_in_the_background(
     assert api.app.state.uploads.child.pid != worker.pid
 
 
+@pytest.mark.usefixtures("db_dsn", "api_data_dir")
 def test_jobs_left_by_a_stopped_api_are_resumed_at_start(
-    catalog_db: psycopg.Connection, db_dsn: str, api_keys: dict[str, str], api_data_dir: Path
+    catalog_db: psycopg.Connection,
+    api_keys: dict[str, str],
 ) -> None:
     from chitieu.api import create_app
     from chitieu.ingest.archive import archive_bytes
@@ -493,9 +517,8 @@ def test_only_engineers_and_admins_upload(
     assert api.get("/api/v1/uploads").status_code == 401
 
 
-def test_jobs_are_listed_newest_first_page_by_page(
-    catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
-) -> None:
+@pytest.mark.usefixtures("catalog_db")
+def test_jobs_are_listed_newest_first_page_by_page(api_keys: dict[str, str], api: TestClient) -> None:
     made = []
     for i in range(3):
         res = _post(api, api_keys["engineer"], f"thu-{i}.xlsx", TEMPLATE.read_bytes(), dry_run="true")
@@ -505,9 +528,11 @@ def test_jobs_are_listed_newest_first_page_by_page(
     h = bearer(api_keys["viewer"])
     first = api.get("/api/v1/uploads", headers=h, params={"limit": 2, "state": "done"}).json()
     assert [j["id"] for j in first["items"]] == [made[2], made[1]]
-    assert first["items"][0]["summary"]["status"] == "dry_run" and "report" not in first["items"][0]
+    assert first["items"][0]["summary"]["status"] == "dry_run"
+    assert "report" not in first["items"][0]
     second = api.get(first["next"], headers=h).json()
-    assert [j["id"] for j in second["items"]] == [made[0]] and second["next"] is None
+    assert [j["id"] for j in second["items"]] == [made[0]]
+    assert second["next"] is None
     failed = api.get("/api/v1/uploads", headers=h, params={"state": "failed"}).json()
     assert [j["file_name"] for j in failed["items"]] == ["anh.png"]
     one = api.get(f"/api/v1/uploads/{made[0]}", headers=h)

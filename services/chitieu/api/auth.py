@@ -166,8 +166,9 @@ def _requirement(role: Role, *, public: bool) -> Any:
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Principal:
+        # The body-limit middleware authenticates first and leaves the principal it found.
         checked = getattr(request.state, "principal", None)
-        if checked is not None:
+        if isinstance(checked, Principal):
             return checked
         gate: Gate = request.app.state.gate
         client = request.client.host if request.client else "unknown"

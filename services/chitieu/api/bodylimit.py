@@ -27,8 +27,8 @@ from chitieu.api import problems
 from chitieu.api.auth import Gate, bearer_token, requirement_of
 from chitieu.api.problems import Problem
 from chitieu.settings import get_settings
+from chitieu.uploads.checks import MB, too_large
 
-MB = 1024 * 1024
 KB = 1024
 # The multipart envelope around the file (boundaries, part headers, the small form fields).
 FRAMING_BYTES = 64 * 1024
@@ -38,10 +38,8 @@ def _limit(scope: Scope, upload_path: str) -> tuple[int, dict[str, str]]:
     settings = get_settings()
     if scope["path"].rstrip("/") == upload_path:
         mb = settings.api_max_upload_mb
-        return int(mb * MB) + FRAMING_BYTES, {
-            "vi": f"Tệp gửi lên vượt giới hạn {mb:g} MB; hãy chia nhỏ tệp",
-            "en": f"the upload exceeds the {mb:g} MB limit; split the file",
-        }
+        refused = too_large(mb)
+        return int(mb * MB) + FRAMING_BYTES, {"vi": refused.vi, "en": refused.en}
     kb = settings.api_max_body_kb
     return int(kb * KB), {
         "vi": f"Nội dung yêu cầu vượt giới hạn {kb:g} KB",
@@ -61,10 +59,7 @@ class BodyLimit:
         try:
             await self._authenticate(scope)
         except Problem as exc:
-            response = problems.response(
-                exc.status, vi=exc.vi, en=exc.en, code=exc.code, instance=scope["path"], headers=exc.headers
-            )
-            await response(scope, receive, send)
+            await problems.from_error(exc, instance=scope["path"])(scope, receive, send)
             return
         limit, text = _limit(scope, self.upload_path)
         declared = _content_length(scope)

@@ -22,6 +22,8 @@ import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chitieu.jsonable import json_default
+
 CHANNEL = "chitieu_changes"
 log = logging.getLogger("chitieu.api")
 
@@ -76,13 +78,8 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _json_default(value: Any) -> Any:
-    # Decimal (numeric columns) and anything else orjson does not know.
-    return float(value) if hasattr(value, "as_integer_ratio") else str(value)
-
-
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(data, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from fastapi import Path, Request
@@ -19,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from chitieu.api.problems import Problem
 from chitieu.catalog.jurisdictions import load_jurisdictions
+from chitieu.vietnam_time import TZ
 
 # Row ids are bigserial: a larger number is no row, and PostgreSQL would refuse it as a parameter.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])]
@@ -68,14 +68,11 @@ def not_found(what_vi: str, what_en: str, ref: object) -> Problem:
     return Problem(404, vi=f"Không tìm thấy {what_vi} '{ref}'", en=f"unknown {what_en} '{ref}'")
 
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
 def aware(moment: datetime | None) -> datetime | None:
     """A time without an offset is read as Vietnam's time (UTC+7), the users' clock."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=VIETNAM)
+    return moment.replace(tzinfo=TZ)
 
 
 def changed(request: Request) -> None:

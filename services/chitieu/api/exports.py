@@ -29,8 +29,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from psycopg import sql
 
-from chitieu.api.deps import VIETNAM
 from chitieu.api.queries import STATUS_KEY, status_rows
+from chitieu.vietnam_time import TZ as VIETNAM
 
 Kind = Literal["text", "int", "float", "bool", "date", "datetime", "list", "json"]
 Dataset = Literal["targets", "statuses", "observations", "alerts"]

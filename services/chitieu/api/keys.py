@@ -12,16 +12,22 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
+
+from chitieu.errors import ChitieuError
 
 Role = Literal["viewer", "engineer", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "engineer", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
-PUBLIC_COLUMNS = "id, prefix, role, name, created_at, created_by, expires_at, revoked_at, last_used_at"
+# Every column but the token's hash.
+PUBLIC_COLUMNS = sql.SQL(
+    "id, prefix, role, name, created_at, created_by, expires_at, revoked_at, last_used_at"
+)
 
 
-class ApiKeyError(ValueError):
-    """A bad key request; the message is Vietnamese / English."""
+class ApiKeyError(ChitieuError):
+    """A bad key request (the API answers it as a 422 problem)."""
 
 
 def token_sha256(token: str) -> str:
@@ -38,21 +44,23 @@ def create_key(
 ) -> tuple[str, dict[str, Any]]:
     """A new key: (the token, to be shown once; the stored row without any secret)."""
     if role not in RANK:
-        raise ApiKeyError(f"vai trò '{role}' không hợp lệ / unknown role '{role}' (viewer, engineer, admin)")
+        raise ApiKeyError(
+            f"unknown role '{role}' (viewer, engineer, admin)", f"vai trò '{role}' không hợp lệ"
+        )
     if not name.strip():
-        raise ApiKeyError("cần đặt tên cho khóa / a key needs a name")
+        raise ApiKeyError("a key needs a name", "cần đặt tên cho khóa")
     # (A time without an offset is read as the machine's local time, as the CLI's user means it.)
     if expires_at is not None and expires_at.astimezone(UTC) <= datetime.now(UTC):
         raise ApiKeyError(
-            f"thời hạn {expires_at.isoformat()} đã qua; khóa sẽ không dùng được / "
-            f"expiry {expires_at.isoformat()} is already past: the key could never be used"
+            f"expiry {expires_at.isoformat()} is already past: the key could never be used",
+            f"thời hạn {expires_at.isoformat()} đã qua; khóa sẽ không dùng được",
         )
     prefix = secrets.token_hex(4)
     token = f"ct_{prefix}_{secrets.token_urlsafe(32)}"
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"""INSERT INTO api_keys (prefix, token_sha256, role, name, created_by, expires_at)
-                VALUES (%s, %s, %s, %s, %s, %s) RETURNING {PUBLIC_COLUMNS}""",
+            sql.SQL("""INSERT INTO api_keys (prefix, token_sha256, role, name, created_by, expires_at)
+                VALUES (%s, %s, %s, %s, %s, %s) RETURNING {}""").format(PUBLIC_COLUMNS),
             (prefix, token_sha256(token), role, name.strip(), created_by, expires_at),
         )
         row = cur.fetchone()
@@ -63,7 +71,9 @@ def create_key(
 def list_keys(conn: psycopg.Connection[Any], *, include_revoked: bool = False) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"SELECT {PUBLIC_COLUMNS} FROM api_keys WHERE %s OR revoked_at IS NULL ORDER BY id",
+            sql.SQL("SELECT {} FROM api_keys WHERE %s OR revoked_at IS NULL ORDER BY id").format(
+                PUBLIC_COLUMNS
+            ),
             (include_revoked,),
         )
         return cur.fetchall()
@@ -75,8 +85,8 @@ def revoke_key(conn: psycopg.Connection[Any], ref: str) -> dict[str, Any] | None
     key_id = int(ref) if ref.isdigit() else None
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"""UPDATE api_keys SET revoked_at = now()
-                WHERE (id = %s OR prefix = %s) AND revoked_at IS NULL RETURNING {PUBLIC_COLUMNS}""",
+            sql.SQL("""UPDATE api_keys SET revoked_at = now()
+                WHERE (id = %s OR prefix = %s) AND revoked_at IS NULL RETURNING {}""").format(PUBLIC_COLUMNS),
             (key_id, ref),
         )
         return cur.fetchone()

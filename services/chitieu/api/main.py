@@ -16,8 +16,8 @@ from chitieu.api.auth import Gate
 from chitieu.api.bodylimit import BodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
 from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, quarantine, uploads
-from chitieu.api.upload_worker import WorkerProcess
 from chitieu.settings import get_settings
+from chitieu.uploads.supervisor import WorkerProcess
 
 PREFIX = "/api/v1"
 DESCRIPTION = """\

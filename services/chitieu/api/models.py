@@ -4,10 +4,14 @@ every answer against). Routes serialise rows straight to JSON; these describe th
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
+
+from chitieu.uploads.jobs import State as JobState
+from chitieu.uploads.report import REJECTED_CAP, SAMPLE_ROWS
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
 
@@ -288,3 +292,118 @@ class Ready(BaseModel):
     pending_migrations: list[str]
     postgresql: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")
     timescaledb: str | None = Field(default=None, description="Shown to engineers' and admins' keys only")
+
+
+# --- uploads --------------------------------------------------------------------------------------------
+
+
+class RejectedRow(BaseModel):
+    sheet: str | None = Field(examples=["Mẫu nhập liệu"])
+    row: int | None = Field(description="Row number in the sheet (1-based)", examples=[14])
+    column: str | None = Field(examples=["Giá trị"])
+    raw: str | None = Field(description="The cell's text as uploaded", examples=["mười hai"])
+    reason_code: str | None = Field(examples=["unparsable_value"])
+    reason_vi: str = Field(examples=["không đọc được giá trị 'mười hai'"])
+    reason_en: str = Field(examples=["unreadable value 'mười hai'"])
+
+
+class IngestSummary(BaseModel):
+    file: str | None = Field(examples=["mau-nhap-lieu-4-tinh-2020-2025.xlsx"])
+    source: str = Field(examples=["upload"])
+    sha256: str | None = Field(examples=["9f2c0c5e4b…"])
+    batch_id: int | None = Field(description="The load_batches row (provenance of every figure loaded)")
+    status: Literal["loaded", "skipped", "rejected", "dry_run", "failed"] = Field(examples=["loaded"])
+    read: int = Field(description="Rows read", examples=[146])
+    loaded: int = Field(description="Rows written: new figures and revisions", examples=[144])
+    new: int = Field(examples=[143])
+    unchanged: int = Field(
+        description="Figures equal to their current vintage (nothing written)", examples=[0]
+    )
+    revised: int = Field(
+        description="Figures that differ from their current vintage (a new vintage)", examples=[1]
+    )
+    rejected: int = Field(examples=[2])
+    missing_skipped: int = Field(description="Cells marked missing ('-', 'x', '..'), skipped", examples=[0])
+    resolved_rejections: int = Field(
+        default=0,
+        description="Rows that earlier loads of this same file had rejected and that passed this time "
+        "(their quarantine entries are marked resolved)",
+        examples=[0],
+    )
+    reprocess_of: int | None = Field(
+        default=None, description="A reprocess: the batch that first loaded this file", examples=[None]
+    )
+    error: str | None = Field(description="Why the whole file was rejected (Vietnamese / English)")
+    reconciliation: dict[str, int] | None = Field(
+        default=None,
+        description="Where every non-empty cell of the file's tables went: cells = loaded + unchanged + "
+        "duplicate + rejected + label + missing",
+        examples=[
+            {
+                "cells": 160,
+                "loaded": 144,
+                "unchanged": 0,
+                "duplicate": 0,
+                "rejected": 2,
+                "label": 14,
+                "missing": 0,
+            }
+        ],
+    )
+
+
+class UploadReport(BaseModel):
+    """The validation report."""
+
+    summary: IngestSummary
+    rejected: list[RejectedRow] = Field(description=f"The rejected rows, at most {REJECTED_CAP}")
+    rejected_total: int = Field(examples=[2])
+    observations_sample: list[dict[str, Any]] = Field(
+        description=f"Dry runs: the first {SAMPLE_ROWS} figures that would be loaded, with their provenance"
+    )
+    observations_total: int = Field(description="Dry runs: how many figures would be loaded", examples=[0])
+    notes: list[str] = Field(description="What the reader noticed (sheets without a table, …)")
+
+
+class UploadJobBrief(BaseModel):
+    id: uuid.UUID
+    status_url: str = Field(examples=["/api/v1/uploads/7d0c2a8e-1f7b-4c55-9d8e-2b1f0c3a4d5e"])
+    state: JobState = Field(
+        description="queued → running → done (the report says what loading did) or failed (`error` says why)"
+    )
+    file_name: str = Field(examples=["mau-nhap-lieu-4-tinh-2020-2025.xlsx"])
+    file_sha256: str = Field(description="The archive key of the uploaded bytes")
+    size_bytes: int = Field(examples=[10934])
+    indicator: str | None = Field(description="The indicator given for a single-indicator sheet")
+    dry_run: bool
+    reprocess: bool = Field(description="Loaded again although this file was loaded before")
+    uploaded_by: str | None = Field(description="The API key's name", examples=["sở KH&CN Ninh Thuận"])
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int = Field(description="Runs started (a stopped API resumes its jobs)", examples=[1])
+    batch_id: int | None
+    result_status: str | None = Field(
+        description="loaded | skipped | rejected | dry_run; null until done", examples=["loaded"]
+    )
+    error: str | None = Field(description="Why the file was refused or could not be loaded (vi / en)")
+    summary: IngestSummary | None
+
+
+class UploadJob(UploadJobBrief):
+    report: UploadReport | None = Field(description="The validation report, once done")
+
+
+class UploadProblem(BaseModel):
+    """A refused upload: the problem, and the job that keeps the archived file and its report."""
+
+    type: str = Field(examples=["urn:chitieu:problem:upload-rejected"])
+    title: str
+    status: int = Field(examples=[422])
+    detail: str
+    title_vi: str
+    detail_vi: str
+    instance: str | None = None
+    job_id: uuid.UUID | None = Field(default=None, description="Absent when nothing was kept (an empty file)")
+    status_url: str | None = None
+    report: UploadReport | None = None

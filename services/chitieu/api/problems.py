@@ -1,7 +1,9 @@
 """Errors as RFC 9457 `application/problem+json`, each with an English and a Vietnamese message.
 
-Routes raise `Problem`; the handlers installed by `install()` also turn FastAPI's validation errors,
-unknown routes and unexpected exceptions into problems, so a client never has to parse two shapes.
+Routes raise `Problem`, and any `ChitieuError` the core raises reaches the client as one too (its own
+`status` when it has one, else 422: the core refused what the client sent). The handlers installed by
+`install()` also turn FastAPI's validation errors, unknown routes and unexpected exceptions into
+problems, so a client never has to parse two shapes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from chitieu.errors import ChitieuError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("chitieu.api")
@@ -59,7 +63,10 @@ class ProblemDetail(BaseModel):
     )
 
 
-class Problem(Exception):
+DEFAULT_STATUS = 422  # a ChitieuError that names no HTTP status: the core refused the client's input
+
+
+class Problem(ChitieuError):
     """An error answer. `vi` and `en` are the detail sentences; `extra` adds members to the body."""
 
     def __init__(
@@ -72,13 +79,39 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(en)
+        super().__init__(en, vi, code=code)
         self.status = status
-        self.vi = vi
-        self.en = en
-        self.code = code
         self.headers = headers or {}
         self.extra = extra
+
+    @classmethod
+    def of(cls, error: ChitieuError, **extra: Any) -> Problem:
+        """The core's error as an answer, with members of the body only the API knows (a job's URL)."""
+        return cls(status_of(error), vi=error.vi, en=error.en, code=_code(error), **extra)
+
+
+def status_of(error: ChitieuError) -> int:
+    status = getattr(error, "status", None)
+    return status if isinstance(status, int) else DEFAULT_STATUS
+
+
+def _code(error: ChitieuError) -> str | None:
+    """The error's own code; None (the status's default) when it kept the base's generic one."""
+    return None if error.code == ChitieuError.code else error.code
+
+
+def from_error(error: ChitieuError, *, instance: str | None) -> JSONResponse:
+    """The problem document of any ChitieuError (a `Problem` adds its headers and body members)."""
+    headers, extra = (error.headers, error.extra) if isinstance(error, Problem) else (None, {})
+    return response(
+        status_of(error),
+        vi=error.vi,
+        en=error.en,
+        code=_code(error),
+        instance=instance,
+        headers=headers,
+        **extra,
+    )
 
 
 def body(
@@ -162,17 +195,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return response(
-            exc.status,
-            vi=exc.vi,
-            en=exc.en,
-            code=exc.code,
-            instance=request.url.path,
-            headers=exc.headers,
-            **exc.extra,
-        )
+    @app.exception_handler(ChitieuError)
+    async def _refused(request: Request, exc: ChitieuError) -> JSONResponse:
+        return from_error(exc, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -43,7 +43,7 @@ def serve(
 def upload_worker() -> None:
     """Load background uploads (one at a time) until stopped; the API starts one itself unless
     API_UPLOAD_WORKER=false. Several may run: each job is run by one of them."""
-    from chitieu.api.upload_worker import main
+    from chitieu.uploads.worker import main
 
     main()
 
@@ -70,7 +70,7 @@ def create(
         with connect(autocommit=True) as conn:
             token, row = create_key(conn, role=role, name=name, created_by="cli", expires_at=expires)
     except ApiKeyError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc.both()}[/red]")
         raise typer.Exit(2) from exc
     console.print(
         f"khóa / key #{row['id']} ({row['role']}, {row['name']}), prefix {row['prefix']}", style="green"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chitieu.db.connect import connect
-from chitieu.pipeline.jsonable import jsonable
+from chitieu.jsonable import jsonable
 
 log = logging.getLogger(__name__)
 

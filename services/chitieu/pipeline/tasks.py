@@ -19,7 +19,7 @@ from typing import Any
 from chitieu.db.connect import connect
 from chitieu.errors import ChitieuError
 from chitieu.pipeline import inbox
-from chitieu.pipeline.jsonable import jsonable
+from chitieu.jsonable import jsonable
 from chitieu.settings import get_settings
 
 log = logging.getLogger(__name__)

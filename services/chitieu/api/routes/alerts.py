@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from chitieu.alerts import silences
 from chitieu.api import queries
 from chitieu.api.auth import Engineer, Principal, Reader, Viewer
-from chitieu.api.cache import Cached, conditional, dumps, etag_of
+from chitieu.api.cache import dumps
 from chitieu.api.deps import RowId, changed, connection, jurisdiction_ids, not_found, sync_connection
 from chitieu.api.models import ALERT_INTERNAL_FIELDS, Alert, Silence, SilenceIn, SilenceRequest
-from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode
 from chitieu.api.problems import Problem, responses
+from chitieu.api.reads import answer, read_one, read_page
 
 router = APIRouter(tags=["alerts"])
 READ_ERRORS = responses(401, 403, 404, 422, 429)
@@ -43,31 +44,30 @@ async def list_alerts(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
     """Newest first."""
-
-    async def build() -> dict[str, Any]:
-        after = decode(cursor, 1, (int,))
-        jids = jurisdiction_ids(jurisdiction)
-        async with connection(request) as conn:
-            rows = await queries.alerts(
-                conn, state=state, rule=rule, plan=plan, jurisdiction_ids=jids, after=after, limit=limit
-            )
-        return page(request, [_published(who, r) for r in rows], limit, lambda r: [r["id"]])
-
-    return await request.app.state.cache.json(request, build, variant=who.key_id is None)
+    after = decode(cursor, 1, (int,))
+    jids = jurisdiction_ids(jurisdiction)
+    return await read_page(
+        request,
+        lambda conn: queries.alerts(
+            conn, state=state, rule=rule, plan=plan, jurisdiction_ids=jids, after=after, limit=limit
+        ),
+        limit=limit,
+        key=lambda r: [r["id"]],
+        shape=lambda r: _published(who, r),
+        variant=who.key_id is None,
+    )
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, responses=READ_ERRORS)
 async def get_alert(request: Request, who: Reader, alert_id: RowId) -> Response:
     """One alert by its id."""
-
-    async def build() -> dict[str, Any]:
-        async with connection(request) as conn:
-            rows = await queries.alerts(conn, alert_id=alert_id, limit=1)
-        if not rows:
-            raise not_found("cảnh báo", "alert", alert_id)
-        return _published(who, rows[0])
-
-    return await request.app.state.cache.json(request, build, variant=who.key_id is None)
+    return await read_one(
+        request,
+        lambda conn: queries.alerts(conn, alert_id=alert_id, limit=1),
+        ("cảnh báo", "alert", alert_id),
+        shape=lambda r: _published(who, r),
+        variant=who.key_id is None,
+    )
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -75,12 +75,10 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def _silence(request: Request, who: Principal, matchers: dict[str, str], body: SilenceIn) -> dict[str, Any]:
+    # A SilenceError (bad matchers or duration) is a ChitieuError: answered as a 422 problem.
     try:
         matchers = silences.parse_matchers([f"{k}={v}" for k, v in matchers.items()])
         expires = datetime.now(UTC) + silences.parse_duration(body.duration)
-    except silences.SilenceError as exc:
-        vi, _, en = str(exc).partition(" / ")
-        raise Problem(422, vi=vi, en=en or vi) from exc
     except OverflowError as exc:  # e.g. '99999999999m': beyond the calendar
         raise Problem(
             422,
@@ -116,10 +114,12 @@ async def list_silences(request: Request, _: Viewer, include_inactive: bool = Fa
         with sync_connection(request) as conn:
             return silences.list_silences(conn, datetime.now(UTC), include_inactive=include_inactive)
 
+    async def build() -> list[dict[str, Any]]:
+        return await run_in_threadpool(read)
+
     # Not kept in the cache (whether a silence is active depends on the clock), but still
     # answerable with 304 when nothing in it changed.
-    body = dumps(await run_in_threadpool(read))
-    return conditional(request, Cached(body, etag_of(body), "application/json"))
+    return await answer(request, build, fresh=True)
 
 
 @router.post("/silences", response_model=Silence, status_code=201, responses=WRITE_ERRORS)

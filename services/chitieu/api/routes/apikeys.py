@@ -13,7 +13,8 @@ from chitieu.api.auth import Admin
 from chitieu.api.cache import dumps
 from chitieu.api.deps import RowId, aware, changed, not_found, sync_connection
 from chitieu.api.models import ApiKey, ApiKeyCreated, ApiKeyRequest
-from chitieu.api.problems import Problem, responses
+from chitieu.api.problems import responses
+from chitieu.api.reads import answer
 
 router = APIRouter(tags=["api keys"])
 ERRORS = responses(401, 403, 404, 422, 429)
@@ -27,7 +28,11 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
         with sync_connection(request) as conn:
             return keys.list_keys(conn, include_revoked=include_revoked)
 
-    return Response(dumps(await run_in_threadpool(read)), media_type="application/json")
+    async def build() -> list[dict[str, Any]]:
+        return await run_in_threadpool(read)
+
+    # Never cached: an admin who revokes a key sees it revoked on the next read.
+    return await answer(request, build, fresh=True)
 
 
 # 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
@@ -51,11 +56,8 @@ async def create_key(request: Request, who: Admin, body: ApiKeyRequest) -> Respo
             )
         return {**row, "token": token}
 
-    try:
-        created = await run_in_threadpool(create)
-    except keys.ApiKeyError as exc:
-        vi, _, en = str(exc).partition(" / ")
-        raise Problem(422, vi=vi, en=en or vi) from exc
+    # A bad request (keys.ApiKeyError) is answered as a 422 problem.
+    created = await run_in_threadpool(create)
     return Response(dumps(created), status_code=201, media_type="application/json")
 
 

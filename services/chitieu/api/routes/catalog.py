@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from chitieu.api import queries
 from chitieu.api.auth import Reader
-from chitieu.api.deps import connection, jurisdiction_ids, not_found
+from chitieu.api.deps import jurisdiction_ids, not_found
 from chitieu.api.models import Indicator, IsoDate, Jurisdiction, Plan, Target
-from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode
 from chitieu.api.problems import responses
+from chitieu.api.reads import read_list, read_one, read_page
 from chitieu.catalog.jurisdictions import load_jurisdictions
 
 router = APIRouter(tags=["catalog"])
@@ -34,14 +35,14 @@ async def list_jurisdictions(
     """Provinces before and after the 1 July 2025 merger (63 → 34), each with its successors and
     predecessors."""
 
-    async def build() -> dict[str, Any]:
-        after = decode(cursor, 1, (str,))
-        ids = jurisdiction_ids(q)
-        async with connection(request) as conn:
-            rows = await queries.jurisdictions(conn, ids=ids, level=level, on=on, after=after, limit=limit)
-        return page(request, rows, limit, lambda r: [r["id"]])
-
-    return await request.app.state.cache.json(request, build)
+    after = decode(cursor, 1, (str,))
+    ids = jurisdiction_ids(q)
+    return await read_page(
+        request,
+        lambda conn: queries.jurisdictions(conn, ids=ids, level=level, on=on, after=after, limit=limit),
+        limit=limit,
+        key=lambda r: [r["id"]],
+    )
 
 
 @router.get("/jurisdictions/{ref}", response_model=Jurisdiction, responses=READ_ERRORS)
@@ -65,17 +66,15 @@ async def get_jurisdiction(
     """One jurisdiction with its successors and predecessors; a code or a name is read for the day
     `on` (codes were reassigned by the 2025 merger)."""
 
-    async def build() -> dict[str, Any]:
-        found = load_jurisdictions().resolve(ref, on)
-        if found is None:
-            raise not_found("địa phương", "jurisdiction", ref)
-        async with connection(request) as conn:
-            rows = await queries.jurisdictions(conn, ids=[found.id], level=None, on=None, after=None, limit=1)
-        if not rows:
-            raise not_found("địa phương", "jurisdiction", ref)
-        return rows[0]
-
-    return await request.app.state.cache.json(request, build)
+    found = load_jurisdictions().resolve(ref, on)
+    if found is None:
+        raise not_found("địa phương", "jurisdiction", ref)
+    ids = [found.id]
+    return await read_one(
+        request,
+        lambda conn: queries.jurisdictions(conn, ids=ids, level=None, on=None, after=None, limit=1),
+        ("địa phương", "jurisdiction", ref),
+    )
 
 
 @router.get("/indicators", response_model=list[Indicator], responses=READ_ERRORS)
@@ -86,11 +85,7 @@ async def list_indicators(
 ) -> Response:
     """The indicators the plans' targets are measured by: names, unit, direction, valid range."""
 
-    async def build() -> list[dict[str, Any]]:
-        async with connection(request) as conn:
-            return await queries.indicators(conn, plan=plan)
-
-    return await request.app.state.cache.json(request, build)
+    return await read_list(request, lambda conn: queries.indicators(conn, plan=plan))
 
 
 @router.get("/indicators/{code}", response_model=Indicator, responses=READ_ERRORS)
@@ -99,25 +94,16 @@ async def get_indicator(
 ) -> Response:
     """One indicator by its code."""
 
-    async def build() -> dict[str, Any]:
-        async with connection(request) as conn:
-            rows = await queries.indicators(conn, code=code)
-        if not rows:
-            raise not_found("chỉ tiêu", "indicator", code)
-        return rows[0]
-
-    return await request.app.state.cache.json(request, build)
+    return await read_one(
+        request, lambda conn: queries.indicators(conn, code=code), ("chỉ tiêu", "indicator", code)
+    )
 
 
 @router.get("/plans", response_model=list[Plan], responses=READ_ERRORS)
 async def list_plans(request: Request, _: Reader) -> Response:
     """The provincial programmes and national plans, with their reporting obligations."""
 
-    async def build() -> list[dict[str, Any]]:
-        async with connection(request) as conn:
-            return await queries.plans(conn)
-
-    return await request.app.state.cache.json(request, build)
+    return await read_list(request, queries.plans)
 
 
 @router.get("/plans/{plan_id}", response_model=Plan, responses=READ_ERRORS)
@@ -126,14 +112,11 @@ async def get_plan(
 ) -> Response:
     """One plan by its id."""
 
-    async def build() -> dict[str, Any]:
-        async with connection(request) as conn:
-            rows = await queries.plans(conn, plan_id=plan_id)
-        if not rows:
-            raise not_found("chương trình/kế hoạch", "plan", plan_id)
-        return rows[0]
-
-    return await request.app.state.cache.json(request, build)
+    return await read_one(
+        request,
+        lambda conn: queries.plans(conn, plan_id=plan_id),
+        ("chương trình/kế hoạch", "plan", plan_id),
+    )
 
 
 @router.get("/targets", response_model=Page[Target], responses=READ_ERRORS)
@@ -148,16 +131,16 @@ async def list_targets(
 ) -> Response:
     """Targets with the document, section and sentence each comes from."""
 
-    async def build() -> dict[str, Any]:
-        after = decode(cursor, 1, (str,))
-        jids = jurisdiction_ids(jurisdiction)
-        async with connection(request) as conn:
-            rows = await queries.targets(
-                conn, plan=plan, jurisdiction_ids=jids, indicator=indicator, after=after, limit=limit
-            )
-        return page(request, rows, limit, lambda r: [r["id"]])
-
-    return await request.app.state.cache.json(request, build)
+    after = decode(cursor, 1, (str,))
+    jids = jurisdiction_ids(jurisdiction)
+    return await read_page(
+        request,
+        lambda conn: queries.targets(
+            conn, plan=plan, jurisdiction_ids=jids, indicator=indicator, after=after, limit=limit
+        ),
+        limit=limit,
+        key=lambda r: [r["id"]],
+    )
 
 
 @router.get("/targets/{target_id}", response_model=Target, responses=READ_ERRORS)
@@ -166,11 +149,8 @@ async def get_target(
 ) -> Response:
     """One target with the document, section and sentence it comes from."""
 
-    async def build() -> dict[str, Any]:
-        async with connection(request) as conn:
-            rows = await queries.targets(conn, target_id=target_id, limit=1)
-        if not rows:
-            raise not_found("chỉ tiêu mục tiêu", "target", target_id)
-        return rows[0]
-
-    return await request.app.state.cache.json(request, build)
+    return await read_one(
+        request,
+        lambda conn: queries.targets(conn, target_id=target_id, limit=1),
+        ("chỉ tiêu mục tiêu", "target", target_id),
+    )

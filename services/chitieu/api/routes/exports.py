@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from chitieu.api import queries
 from chitieu.api.auth import Reader
-from chitieu.api.deps import VIETNAM, aware, connection, jurisdiction_ids, not_found
+from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
 from chitieu.api.exports import (
     BOM,
     CSV_MEDIA,
@@ -36,6 +36,7 @@ from chitieu.api.exports import (
 )
 from chitieu.api.models import ALERT_INTERNAL_FIELDS, IsoDateTime, Status
 from chitieu.api.problems import Problem, responses
+from chitieu.vietnam_time import TZ as VIETNAM
 
 router = APIRouter(tags=["exports"])
 log = logging.getLogger("chitieu.api")

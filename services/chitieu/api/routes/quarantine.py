@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from chitieu.api.auth import Engineer
 from chitieu.api.deps import RowId, changed, sync_connection
-from chitieu.api.problems import Problem, responses
+from chitieu.api.problems import responses
 
 router = APIRouter(tags=["uploads"])
 
@@ -41,16 +41,14 @@ async def accept_rejection(rejection_id: RowId, body: AcceptBody, who: Engineer,
     about 10, 100 or 1000 times off its neighbours, once an engineer has checked it is right. It is
     loaded as a vintage of the batch that read it; the acceptance, its note and the key's name go to
     the audit trail. A rejection that is not such a figure, or one already accepted, is a 409."""
-    from chitieu.ingest.accept import AcceptError, accept_quarantined
+    from chitieu.ingest.accept import accept_quarantined
 
     def run() -> Any:
         with sync_connection(request) as conn:
             return accept_quarantined(conn, rejection_id, f"{who.name} (key {who.prefix})", body.note)
 
-    try:
-        done = await run_in_threadpool(run)
-    except AcceptError as exc:
-        raise Problem(exc.status, vi=exc.vi, en=exc.en) from exc
+    # A refusal (ingest.accept.AcceptError: 404, 409) is a ChitieuError with its status: a problem.
+    done = await run_in_threadpool(run)
     if done.loaded:
         changed(request)
     return done.as_dict()

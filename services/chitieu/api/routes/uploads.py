@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from chitieu.api import uploads
 from chitieu.api.auth import Engineer, Viewer
-from chitieu.api.cache import Cached, conditional, dumps, etag_of
-from chitieu.api.deps import changed, connection, not_found, sync_connection
-from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page
+from chitieu.api.cache import dumps
+from chitieu.api.deps import changed, sync_connection
+from chitieu.api.models import UploadJob, UploadJobBrief, UploadProblem
+from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode
 from chitieu.api.problems import MEDIA_TYPE, Problem, responses
-from chitieu.api.upload_checks import MB, UploadRefused, check_type, check_zip_declared, safe_name
-from chitieu.api.uploads import UploadJob, UploadJobBrief, UploadProblem
+from chitieu.api.reads import read_one, read_page
+from chitieu.errors import ChitieuError
 from chitieu.ingest.archive import archive_bytes, sha256_of
 from chitieu.settings import get_settings
+from chitieu.uploads import jobs
+from chitieu.uploads.checks import MB, UploadRefused, check_type, check_zip_declared, safe_name, too_large
+from chitieu.uploads.locks import holding
+from chitieu.uploads.report import good_rows
+from chitieu.uploads.run import process
 
 router = APIRouter(tags=["uploads"])
 
@@ -136,13 +141,6 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def _fresh(request: Request, data: Any) -> Response:
-    """A read with its ETag (304 to If-None-Match), built on every request rather than cached: a
-    job's state is polled while it changes, and the poller must see the change at once."""
-    body = dumps(data)
-    return conditional(request, Cached(body, etag_of(body), "application/json"))
-
-
 def _status_url(request: Request, job_id: Any) -> str:
     return request.url_for("get_upload", job_id=str(job_id)).path
 
@@ -157,14 +155,8 @@ def _answer(request: Request, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refused(request: Request, refused: UploadRefused, job_id: uuid.UUID) -> Problem:
-    return Problem(
-        refused.status,
-        vi=refused.vi,
-        en=refused.en,
-        code=refused.code,
-        job_id=str(job_id),
-        status_url=_status_url(request, job_id),
-    )
+    """The refusal, with the job that keeps the archived file and why it was refused."""
+    return Problem.of(refused, job_id=str(job_id), status_url=_status_url(request, job_id))
 
 
 def _rejected(request: Request, job: dict[str, Any]) -> Problem | None:
@@ -176,7 +168,7 @@ def _rejected(request: Request, job: dict[str, Any]) -> Problem | None:
         first = report["rejected"][0] if report["rejected"] else {}
         vi = f"Không đọc được tệp: {first.get('reason_vi') or summary.get('error')}"
         en = f"the file could not be read: {first.get('reason_en') or summary.get('error')}"
-    elif summary["status"] in ("loaded", "dry_run") and total > 0 and uploads.good_rows(report) == 0:
+    elif summary["status"] in ("loaded", "dry_run") and total > 0 and good_rows(report) == 0:
         vi = f"Không nạp được số liệu nào: cả {total} dòng bị từ chối; lý do từng dòng ở báo cáo"
         en = f"nothing could be loaded: all {total} rows were rejected; the report gives each row's reason"
     else:
@@ -231,17 +223,15 @@ async def upload(
     content = await file.read()
     await file.close()
     if len(content) > settings.api_max_upload_mb * MB:
-        raise Problem(
-            413,
-            vi=f"Tệp gửi lên vượt giới hạn {settings.api_max_upload_mb:g} MB; hãy chia nhỏ tệp",
-            en=f"the upload exceeds the {settings.api_max_upload_mb:g} MB limit; split the file",
-        )
+        raise too_large(settings.api_max_upload_mb)
     if not content:
         raise Problem(422, vi=f"Tệp {name} rỗng (0 byte)", en=f"{name} is empty (0 bytes)", code="empty-file")
     chosen = indicator.strip() if indicator and indicator.strip() else None
     background = len(content) > settings.api_background_upload_mb * MB
 
-    def accept() -> tuple[uuid.UUID, UploadRefused | None, dict[str, Any] | None]:
+    def accept() -> tuple[uuid.UUID, ChitieuError | None, dict[str, Any] | None]:
+        """Archive, record the job, and load it now unless it is the worker's: (the job's id, why it
+        was refused or failed, the job once recorded)."""
         try:
             kind = check_type(content, name)
             if kind in ("xlsx", "ods"):
@@ -265,34 +255,33 @@ async def upload(
         }
         with sync_connection(request) as conn:
             if refused is not None:
-                error = f"{refused.vi} / {refused.en}"
-                uploads.create_job(conn, **job, state="failed", error=error, result_status="rejected")
+                jobs.create_job(conn, **job, state="failed", error=refused, result_status="rejected")
                 return job_id, refused, None
             if background:
-                uploads.create_job(conn, **job, state="queued")
-                return job_id, None, uploads.fetch_job(conn, job_id)
-            with uploads.holding(conn, job_id):
-                uploads.create_job(conn, **job, state="running")
-                row = uploads.fetch_job(conn, job_id)
+                jobs.create_job(conn, **job, state="queued")
+                return job_id, None, jobs.fetch_job(conn, job_id)
+            with holding(conn, job_id):
+                jobs.create_job(conn, **job, state="running")
+                row = jobs.fetch_job(conn, job_id)
                 assert row is not None
-                run = uploads.process(conn, row, attempts=1)
-            return job_id, run.refused, uploads.fetch_job(conn, job_id)
+                run = process(conn, row, attempts=1)
+            return job_id, run.error, jobs.fetch_job(conn, job_id)
 
-    job_id, refused, job = await run_in_threadpool(accept)
-    if refused is not None:
-        raise _refused(request, refused, job_id)
-    assert job is not None
+    job_id, error, job = await run_in_threadpool(accept)
     location = {"Location": _status_url(request, job_id)}
+    if isinstance(error, UploadRefused):
+        raise _refused(request, error, job_id)
+    assert job is not None
     if job["state"] == "queued":
         request.app.state.uploads.ensure()
         return _json(_answer(request, job), 202, location)
     if not dry_run:
         changed(request)
-    if job["state"] == "failed":
+    if error is not None:
         raise Problem(
             500,
-            vi=f"Nạp tệp thất bại; tệp vẫn được lưu trữ. {job['error']}",
-            en=f"loading failed; the file stays archived. {job['error']}",
+            vi=f"Nạp tệp thất bại; tệp vẫn được lưu trữ. {error.vi}",
+            en=f"loading failed; the file stays archived. {error.en}",
             code="upload-failed",
             job_id=str(job_id),
             status_url=location["Location"],
@@ -306,45 +295,40 @@ async def upload(
 @router.get("/uploads/{job_id}", response_model=UploadJob, responses=READ_ERRORS, name="get_upload")
 async def get_upload(request: Request, _: Viewer, job_id: uuid.UUID) -> Response:
     """An upload job: its state, and once done its validation report."""
-    async with connection(request) as conn, conn.cursor() as cur:
-        await cur.execute(
-            f"SELECT {uploads.JOB_COLUMNS}, j.report FROM {uploads.JOB_FROM} WHERE j.id = %s", (job_id,)
-        )
-        row = await cur.fetchone()
-    if row is None:
-        raise not_found("lần tải lên", "upload", job_id)
-    return _fresh(request, _answer(request, row))
+    # Built on every request, never cached: a job's state is polled while it changes, and the
+    # poller must see the change at once.
+    return await read_one(
+        request,
+        lambda conn: jobs.read_job(conn, job_id),
+        ("lần tải lên", "upload", job_id),
+        shape=lambda row: _answer(request, row),
+        fresh=True,
+    )
 
 
 @router.get("/uploads", response_model=Page[UploadJobBrief], responses=READ_ERRORS)
 async def list_uploads(
     request: Request,
     _: Viewer,
-    state: Literal["queued", "running", "done", "failed"] | None = None,
+    state: jobs.State | None = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
     """Upload jobs, newest first (without their reports: follow `status_url`)."""
     after = decode(cursor, 2)
-    after_ts: datetime | None = None
-    after_id: uuid.UUID | None = None
+    keyset: tuple[datetime, uuid.UUID] | None = None
     if after is not None:
         try:
-            after_ts, after_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+            keyset = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
         except ValueError as exc:
             raise Problem(
                 422, vi="Con trỏ trang không hợp lệ", en="invalid cursor", code="invalid-cursor"
             ) from exc
-    async with connection(request) as conn, conn.cursor() as cur:
-        await cur.execute(
-            f"""SELECT {uploads.JOB_COLUMNS} FROM {uploads.JOB_FROM}
-                WHERE (%(state)s::text IS NULL OR j.state = %(state)s)
-                  AND (%(ts)s::timestamptz IS NULL OR (j.created_at, j.id) < (%(ts)s, %(id)s::uuid))
-                ORDER BY j.created_at DESC, j.id DESC
-                LIMIT %(limit)s""",
-            {"state": state, "ts": after_ts, "id": after_id, "limit": limit + 1},
-        )
-        rows = await cur.fetchall()
-    body = page(request, rows, limit, lambda r: [r["created_at"].isoformat(), str(r["id"])])
-    body["items"] = [_answer(request, r) for r in body["items"]]
-    return _fresh(request, body)
+    return await read_page(
+        request,
+        lambda conn: jobs.read_jobs(conn, state=state, after=keyset, limit=limit + 1),
+        limit=limit,
+        key=lambda r: [r["created_at"].isoformat(), str(r["id"])],
+        shape=lambda row: _answer(request, row),
+        fresh=True,
+    )

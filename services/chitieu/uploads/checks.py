@@ -2,8 +2,8 @@
 name or the client's Content-Type, which browsers guess from the name), and for the zip-based
 workbooks (xlsx, ods) whether inflating them would blow up (a zip bomb).
 
-A refusal is an `UploadRefused` with the HTTP status the API answers and a message in Vietnamese and
-English. A file that *is* a workbook but a broken one is not refused here: ingestion reads it, fails,
+A refusal is an `UploadRefused`: a reason in English and Vietnamese, a code, and the HTTP status the
+API answers with. A file that *is* a workbook but a broken one is not refused here: ingestion reads it, fails,
 and records why (a rejected batch with its reason), like any other unreadable file.
 """
 
@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from chitieu.errors import ChitieuError
 from chitieu.ingest.connectors.spreadsheet.sniff import detect
 
 ALLOWED = {".xlsx": "xlsx", ".xls": "xls", ".ods": "ods", ".csv": "csv"}
@@ -25,10 +26,22 @@ MAX_MEMBERS = 10_000
 _RATIO_FLOOR = MB  # small members may compress absurdly well (a one-line file of spaces) harmlessly
 
 
-class UploadRefused(Exception):
-    def __init__(self, status: int, code: str, *, vi: str, en: str) -> None:
-        super().__init__(en)
-        self.status, self.code, self.vi, self.en = status, code, vi, en
+class UploadRefused(ChitieuError):
+    """A file refused before ingestion reads it; `status` is the HTTP status the API answers."""
+
+    def __init__(self, en: str, vi: str, *, code: str, status: int) -> None:
+        super().__init__(en, vi, code=code)
+        self.status = status
+
+
+def too_large(limit_mb: float) -> UploadRefused:
+    """An upload over API_MAX_UPLOAD_MB (whether counted as it streams or once received)."""
+    return UploadRefused(
+        f"the upload exceeds the {limit_mb:g} MB limit; split the file",
+        f"Tệp gửi lên vượt giới hạn {limit_mb:g} MB; hãy chia nhỏ tệp",
+        code="too-large",
+        status=413,
+    )
 
 
 def check_type(content: bytes, name: str) -> str:
@@ -41,43 +54,42 @@ def check_type(content: bytes, name: str) -> str:
     if expected is None:
         shown = ext or "(no extension)"
         raise UploadRefused(
-            415,
-            "unsupported-type",
-            vi=f"Không nhận tệp '{shown}' ({found.vi}): chỉ nhận xlsx, xls, ods, csv",
-            en=f"'{shown}' files are not accepted (this one is {found.en}): only xlsx, xls, ods, csv",
+            f"'{shown}' files are not accepted (this one is {found.en}): only xlsx, xls, ods, csv",
+            f"Không nhận tệp '{shown}' ({found.vi}): chỉ nhận xlsx, xls, ods, csv",
+            code="unsupported-type",
+            status=415,
         )
     if found.kind is None:
         raise UploadRefused(
-            415,
-            "unsupported-type",
-            vi=f"{name} là {found.vi}, không phải bảng tính hay CSV: chỉ nhận xlsx, xls, ods, csv",
-            en=f"{name} is {found.en}, not a spreadsheet or CSV: only xlsx, xls, ods, csv are accepted",
+            f"{name} is {found.en}, not a spreadsheet or CSV: only xlsx, xls, ods, csv are accepted",
+            f"{name} là {found.vi}, không phải bảng tính hay CSV: chỉ nhận xlsx, xls, ods, csv",
+            code="unsupported-type",
+            status=415,
         )
     if found.kind != expected:
         raise UploadRefused(
-            415,
-            "mislabelled-file",
-            vi=f"{name} có đuôi {ext} nhưng nội dung là {found.vi}: hãy đổi đuôi thành .{found.kind} "
-            "hoặc xuất lại tệp",
-            en=f"{name} is named {ext} but its content is {found.en}: rename it to .{found.kind} "
+            f"{name} is named {ext} but its content is {found.en}: rename it to .{found.kind} "
             "or export it again",
+            f"{name} có đuôi {ext} nhưng nội dung là {found.vi}: hãy đổi đuôi thành .{found.kind} "
+            "hoặc xuất lại tệp",
+            code="mislabelled-file",
+            status=415,
         )
     return found.kind
 
 
 def _bomb(total: int, limit_mb: float) -> UploadRefused:
     return UploadRefused(
-        413,
-        "unzipped-too-large",
-        vi=f"Bảng tính nén này khi giải nén sẽ lớn {total / MB:,.0f} MB, vượt giới hạn {limit_mb:g} MB "
+        f"this workbook would inflate to {total / MB:,.0f} MB, over the {limit_mb:g} MB limit (a zip bomb?)",
+        f"Bảng tính nén này khi giải nén sẽ lớn {total / MB:,.0f} MB, vượt giới hạn {limit_mb:g} MB "
         "(nghi là bom nén)",
-        en=f"this workbook would inflate to {total / MB:,.0f} MB, over the {limit_mb:g} MB limit "
-        "(a zip bomb?)",
+        code="unzipped-too-large",
+        status=413,
     )
 
 
-def _suspicious(vi: str, en: str) -> UploadRefused:
-    return UploadRefused(422, "suspicious-archive", vi=vi, en=en)
+def _suspicious(*, vi: str, en: str) -> UploadRefused:
+    return UploadRefused(en, vi, code="suspicious-archive", status=422)
 
 
 def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
@@ -89,8 +101,9 @@ def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
         return  # damaged: ingestion reports it as unreadable
     if len(members) > MAX_MEMBERS:
         raise _suspicious(
-            f"Tệp nén có {len(members):,} thành phần, quá nhiều cho một bảng tính (tối đa {MAX_MEMBERS:,})",
-            f"the archive has {len(members):,} members, too many for a workbook (at most {MAX_MEMBERS:,})",
+            vi=f"Tệp nén có {len(members):,} thành phần, quá nhiều cho một bảng tính "
+            f"(tối đa {MAX_MEMBERS:,})",
+            en=f"the archive has {len(members):,} members, too many for a workbook (at most {MAX_MEMBERS:,})",
         )
     total = sum(m.file_size for m in members)
     if total > max_unzipped_mb * MB:
@@ -98,9 +111,9 @@ def check_zip_declared(content: bytes, *, max_unzipped_mb: float) -> None:
     for m in members:
         if m.file_size > _RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
             raise _suspicious(
-                f"Thành phần '{m.filename}' nén {m.file_size / max(m.compress_size, 1):,.0f} lần, "
+                vi=f"Thành phần '{m.filename}' nén {m.file_size / max(m.compress_size, 1):,.0f} lần, "
                 "bảng tính thật không nén được như vậy (nghi là bom nén)",
-                f"member '{m.filename}' is compressed {m.file_size / max(m.compress_size, 1):,.0f} times; "
+                en=f"member '{m.filename}' is compressed {m.file_size / max(m.compress_size, 1):,.0f} times; "
                 "no real workbook compresses like that (a zip bomb?)",
             )
 
@@ -121,8 +134,8 @@ def check_zip_inflated(content: bytes, *, max_unzipped_mb: float) -> None:
     except zipfile.BadZipFile as exc:
         if "CRC" in str(exc):
             raise _suspicious(
-                f"Một thành phần của tệp nén không khớp kích thước hoặc mã kiểm tra đã khai ({exc})",
-                f"a member of the archive does not match its declared size or checksum ({exc})",
+                vi=f"Một thành phần của tệp nén không khớp kích thước hoặc mã kiểm tra đã khai ({exc})",
+                en=f"a member of the archive does not match its declared size or checksum ({exc})",
             ) from exc
         return  # damaged otherwise: ingestion reports it as unreadable
     except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):
