@@ -33,8 +33,16 @@ setup: $(UV) $(SCHEMA_CHECK)/node_modules/.package-lock.json
 run: setup
 	$(CHITIEU) pipeline run
 
+# The suite on both cores (pytest-xdist; each worker its own databases and free ports), then the
+# CeleryExecutor test alone: it runs two real Airflow deployments and times a heartbeat, so it gets
+# the machine to itself. Both parts run even if the first fails; either failing fails the target.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(UV) run --frozen pytest
+	status=0; \
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup -m "not celery" || status=$$?; \
+	$(UV) run --frozen pytest -m celery || status=$$?; \
+	exit $$status
 
 up: setup
 	$(CHITIEU) pipeline up

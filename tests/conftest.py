@@ -1,11 +1,13 @@
 """Shared fixtures: a real TimescaleDB (the embedded cluster, or DATABASE_URL), never a mock.
 
 The session migrates one template database; each test that asks for `db_dsn` gets a fresh copy
-of it, so tests never see each other's rows.
+of it, so tests never see each other's rows. Under pytest-xdist every worker is a session of its
+own: its own template and copies in the same cluster, so workers never share a database.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 import uuid
@@ -25,10 +27,34 @@ from chitieu.settings import Settings, get_settings
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+# Every fixture that reaches the database depends on this one; a test whose fixtures do is marked `db`.
+DATABASE_FIXTURE = "base_settings"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("airflow"):
+            # One worker for the real-Airflow tests (with `--dist loadgroup`): Airflow reads its
+            # configuration once per process, and their module's metadata database is built once.
+            item.add_marker(pytest.mark.xdist_group("airflow"))
+
+
+def _worker() -> str:
+    """This xdist worker's id ("gw0", ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings()
-    local.up(settings)
+    # xdist workers start together; one at a time may start the cluster (starting it twice races).
+    # The parent of a worker's base temp directory is shared by the workers of one run.
+    lock_path = tmp_path_factory.getbasetemp().parent / f"chitieu-db-up-{settings.local_pg_port}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        local.up(settings)
     return settings
 
 
@@ -42,7 +68,7 @@ def _drop(conn: psycopg.Connection, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def template_db(base_settings: Settings) -> Iterator[str]:
-    name = f"chitieu_tpl_{uuid.uuid4().hex[:8]}"
+    name = f"chitieu_tpl_{_worker()}_{uuid.uuid4().hex[:8]}"
     with _admin(base_settings) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with psycopg.connect(base_settings.dsn(name)) as conn:
