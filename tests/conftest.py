@@ -85,7 +85,7 @@ def template_db(base_settings: Settings) -> Iterator[str]:
         _drop(admin, name)
 
 
-@pytest.fixture()
+@pytest.fixture
 def db_dsn(base_settings: Settings, template_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, migrated database; DATABASE_URL points at it for the code under test."""
     name = f"chitieu_t_{uuid.uuid4().hex[:10]}"
@@ -104,13 +104,13 @@ def db_dsn(base_settings: Settings, template_db: str, monkeypatch: pytest.Monkey
         _drop(admin, name)
 
 
-@pytest.fixture()
+@pytest.fixture
 def db(db_dsn: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         yield conn
 
 
-@pytest.fixture()
+@pytest.fixture
 def seeds_dir() -> Path:
     path = SHARED / "seeds"
     if not path.is_dir():
@@ -128,7 +128,7 @@ def _fresh_settings_cache() -> Iterator[None]:
 # --- the HTTP API (issue 8) -------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def api_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """DATA_DIR (archive, inbox) in the test's own directory."""
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
@@ -157,7 +157,7 @@ def load_samples(dsn: str) -> None:
         refresh(conn)
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
     """The test's database with the catalog loaded (plans, indicators, jurisdictions, sources)."""
     from chitieu.catalog.loader import load_catalog
@@ -168,14 +168,14 @@ def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
     return db
 
 
-@pytest.fixture()
-def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
-    """`load_samples` into the test's database."""
+@pytest.fixture
+def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:  # noqa: ARG001
+    """`load_samples` into the test's database (its archive in the test's DATA_DIR)."""
     load_samples(db_dsn)
     return db
 
 
-@pytest.fixture()
+@pytest.fixture
 def api_keys(db: psycopg.Connection) -> dict[str, str]:
     """A token per role: {'viewer': 'ct_…', 'engineer': …, 'admin': …}."""
     from chitieu.api.keys import ROLES, create_key
@@ -199,9 +199,10 @@ def eventually(fetch: Any, ok: Any, seconds: float = 5.0) -> Any:
         time.sleep(0.05)
 
 
-@pytest.fixture()
-def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:
-    """The app (lifespan run: pools, change feed) over httpx against the test's database."""
+@pytest.fixture
+def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:  # noqa: ARG001
+    """The app (lifespan run: pools, change feed) over httpx against the test's database (DATABASE_URL)
+    and DATA_DIR."""
     from chitieu.api import create_app
 
     with TestClient(create_app(), raise_server_exceptions=False) as client:
