@@ -35,12 +35,14 @@ run: setup
 
 # The suite on both cores (pytest-xdist; each worker its own databases and free ports), then the
 # CeleryExecutor test alone: it runs two real Airflow deployments and times a heartbeat, so it gets
-# the machine to itself. Both parts run even if the first fails; either failing fails the target.
+# the machine to itself. Whole files go to a worker (`loadfile`), so a module's expensive fixture
+# (Airflow's metadata database, a loaded sample database) is built once. Both parts run even if the
+# first fails; either failing fails the target.
 TEST_WORKERS ?= 2
 
 test: setup
 	status=0; \
-	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup -m "not celery" || status=$$?; \
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile -m "not celery" || status=$$?; \
 	$(UV) run --frozen pytest -m celery || status=$$?; \
 	exit $$status
 

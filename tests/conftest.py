@@ -35,10 +35,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if DATABASE_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
-        if item.get_closest_marker("airflow"):
-            # One worker for the real-Airflow tests (with `--dist loadgroup`): Airflow reads its
-            # configuration once per process, and their module's metadata database is built once.
-            item.add_marker(pytest.mark.xdist_group("airflow"))
 
 
 def _worker() -> str:
