@@ -11,6 +11,7 @@ import fcntl
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +33,25 @@ DATABASE_FIXTURE = "base_settings"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    ids = Counter(item.nodeid for item in items)
     for item in items:
         if DATABASE_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+        # pytest-xdist knows a test by its id alone: of several tests sharing one (schemathesis'
+        # cases under pytest 9 do) it would run one and drop the rest without a word.
+        if ids[item.nodeid] > 1 or item.get_closest_marker("celery"):
+            item.add_marker(pytest.mark.serial)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(ids: list[str]) -> None:
+    """Refuse, before anything runs, to hand xdist tests it cannot tell apart."""
+    shared = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if shared:
+        pytest.exit(
+            f"tests sharing an id cannot run under pytest-xdist (select -m 'not serial'): {shared}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 def _worker() -> str:
