@@ -138,7 +138,7 @@ def _fresh_settings_cache() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-# --- the HTTP API (issue 8) -------------------------------------------------------------------------
+# --- the HTTP API ----------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -1,1 +1,1 @@
-"""Grafana dashboards, alert rules and provisioning as code (issue 7); see docs/grafana.md."""
+"""Grafana dashboards, alert rules and provisioning as code; see docs/grafana.md."""
