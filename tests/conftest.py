@@ -28,14 +28,15 @@ from chitieu.settings import Settings, get_settings
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
-# Every fixture that reaches the database depends on this one; a test whose fixtures do is marked `db`.
+# Every fixture that reaches the database depends on this one; a test whose fixtures do is marked `db`,
+# and so is the Celery test, which starts a TimescaleDB cluster of its own.
 DATABASE_FIXTURE = "base_settings"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ids = Counter(item.nodeid for item in items)
     for item in items:
-        if DATABASE_FIXTURE in getattr(item, "fixturenames", ()):
+        if DATABASE_FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("celery"):
             item.add_marker(pytest.mark.db)
         # pytest-xdist knows a test by its id alone: of several tests sharing one (schemathesis'
         # cases under pytest 9 do) it would run one and drop the rest without a word.
