@@ -33,8 +33,19 @@ setup: $(UV) $(SCHEMA_CHECK)/node_modules/.package-lock.json
 run: setup
 	$(CHITIEU) pipeline run
 
+# The suite on both cores (pytest-xdist; each worker its own databases and free ports), then the
+# tests marked `serial` in one process: the CeleryExecutor test (two real Airflow deployments and a
+# heartbeat timed, so it gets the machine to itself) and tests sharing an id, which xdist cannot tell
+# apart. Whole files go to a worker (`loadfile`), so a module's expensive fixture (Airflow's metadata
+# database, a loaded sample database) is built once. Both parts run even if the first fails; either
+# failing fails the target.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(UV) run --frozen pytest
+	status=0; \
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" || status=$$?; \
+	$(UV) run --frozen pytest -m serial || status=$$?; \
+	exit $$status
 
 up: setup
 	$(CHITIEU) pipeline up

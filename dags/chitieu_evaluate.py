@@ -39,20 +39,19 @@ def evaluate() -> None:
         return tasks.evaluate_all(as_of=run_clock(get_current_context()))
 
     @task(outlets=[ALERTS])
-    def sync_alerts(evaluation: dict[str, Any]) -> dict[str, Any]:
+    def sync_alerts() -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
         return tasks.sync_alerts(now=run_clock(get_current_context()))
 
     @task
-    def refresh_dashboards(evaluation: dict[str, Any]) -> dict[str, Any]:
+    def refresh_dashboards() -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
         return tasks.refresh_dashboards()
 
-    evaluation = run_evaluation()
-    sync_alerts(evaluation)
-    refresh_dashboards(evaluation)
+    # Both read what the evaluation stored in the database, not its summary: an ordering, not an input.
+    run_evaluation() >> [sync_alerts(), refresh_dashboards()]
 
 
 evaluate()

@@ -64,7 +64,7 @@ def inbox() -> None:
         return tasks.verdict(list(results), fail_on_rejected=False)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, queue=inbox_queue())
-    def move_settled(results: list[dict[str, Any] | None]) -> dict[str, Any]:
+    def move_settled() -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
         return tasks.settle_inbox()
@@ -72,7 +72,7 @@ def inbox() -> None:
     settled = ingest_file.expand(item=pending())
     announce(settled)
     verdict(settled)
-    move_settled(settled)
+    settled >> move_settled()  # after every load, whatever its outcome (it moves what settled)
 
 
 inbox()

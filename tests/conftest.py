@@ -1,14 +1,17 @@
 """Shared fixtures: a real TimescaleDB (the embedded cluster, or DATABASE_URL), never a mock.
 
 The session migrates one template database; each test that asks for `db_dsn` gets a fresh copy
-of it, so tests never see each other's rows.
+of it, so tests never see each other's rows. Under pytest-xdist every worker is a session of its
+own: its own template and copies in the same cluster, so workers never share a database.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +28,47 @@ from chitieu.settings import Settings, get_settings
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+# Every fixture that reaches the database depends on this one; a test whose fixtures do is marked `db`,
+# and so is the Celery test, which starts a TimescaleDB cluster of its own.
+DATABASE_FIXTURE = "base_settings"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    ids = Counter(item.nodeid for item in items)
+    for item in items:
+        if DATABASE_FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("celery"):
+            item.add_marker(pytest.mark.db)
+        # pytest-xdist knows a test by its id alone: of several tests sharing one (schemathesis'
+        # cases under pytest 9 do) it would run one and drop the rest without a word.
+        if ids[item.nodeid] > 1 or item.get_closest_marker("celery"):
+            item.add_marker(pytest.mark.serial)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(ids: list[str]) -> None:
+    """Refuse, before anything runs, to hand xdist tests it cannot tell apart."""
+    shared = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if shared:
+        pytest.exit(
+            f"tests sharing an id cannot run under pytest-xdist (select -m 'not serial'): {shared}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def _worker() -> str:
+    """This xdist worker's id ("gw0", ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
-def base_settings() -> Settings:
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings()
-    local.up(settings)
+    # xdist workers start together; one at a time may start the cluster (starting it twice races).
+    # The parent of a worker's base temp directory is shared by the workers of one run.
+    lock_path = tmp_path_factory.getbasetemp().parent / f"chitieu-db-up-{settings.local_pg_port}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        local.up(settings)
     return settings
 
 
@@ -42,7 +82,7 @@ def _drop(conn: psycopg.Connection, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def template_db(base_settings: Settings) -> Iterator[str]:
-    name = f"chitieu_tpl_{uuid.uuid4().hex[:8]}"
+    name = f"chitieu_tpl_{_worker()}_{uuid.uuid4().hex[:8]}"
     with _admin(base_settings) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with psycopg.connect(base_settings.dsn(name)) as conn:
@@ -59,7 +99,7 @@ def template_db(base_settings: Settings) -> Iterator[str]:
         _drop(admin, name)
 
 
-@pytest.fixture()
+@pytest.fixture
 def db_dsn(base_settings: Settings, template_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, migrated database; DATABASE_URL points at it for the code under test."""
     name = f"chitieu_t_{uuid.uuid4().hex[:10]}"
@@ -78,13 +118,13 @@ def db_dsn(base_settings: Settings, template_db: str, monkeypatch: pytest.Monkey
         _drop(admin, name)
 
 
-@pytest.fixture()
+@pytest.fixture
 def db(db_dsn: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         yield conn
 
 
-@pytest.fixture()
+@pytest.fixture
 def seeds_dir() -> Path:
     path = SHARED / "seeds"
     if not path.is_dir():
@@ -102,7 +142,7 @@ def _fresh_settings_cache() -> Iterator[None]:
 # --- the HTTP API ---------------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def api_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """DATA_DIR (archive, inbox) in the test's own directory."""
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
@@ -131,7 +171,7 @@ def load_samples(dsn: str) -> None:
         refresh(conn)
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
     """The test's database with the catalog loaded (plans, indicators, jurisdictions, sources)."""
     from chitieu.catalog.loader import load_catalog
@@ -142,14 +182,14 @@ def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
     return db
 
 
-@pytest.fixture()
-def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:
-    """`load_samples` into the test's database."""
+@pytest.fixture
+def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:  # noqa: ARG001
+    """`load_samples` into the test's database (its archive in the test's DATA_DIR)."""
     load_samples(db_dsn)
     return db
 
 
-@pytest.fixture()
+@pytest.fixture
 def api_keys(db: psycopg.Connection) -> dict[str, str]:
     """A token per role: {'viewer': 'ct_…', 'engineer': …, 'admin': …}."""
     from chitieu.api.keys import ROLES, create_key
@@ -173,9 +213,10 @@ def eventually(fetch: Any, ok: Any, seconds: float = 5.0) -> Any:
         time.sleep(0.05)
 
 
-@pytest.fixture()
-def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:
-    """The app (lifespan run: pools, change feed) over httpx against the test's database."""
+@pytest.fixture
+def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:  # noqa: ARG001
+    """The app (lifespan run: pools, change feed) over httpx against the test's database (DATABASE_URL)
+    and DATA_DIR."""
     from chitieu.api import create_app
 
     with TestClient(create_app(), raise_server_exceptions=False) as client:

@@ -3,11 +3,14 @@ order-independence and the executor tests)."""
 
 from __future__ import annotations
 
+from typing import LiteralString
+
 import psycopg
+from psycopg import sql
 
 # the figures and what was concluded from them, without the columns that are clocks, serial ids or
 # machine-specific by nature
-TABLES = {
+TABLES: dict[str, LiteralString] = {
     "observations": "SELECT jurisdiction_id, indicator_code, period_type, period_start, period_end, value, "
     "status, source_id, file_sha256, file_name, sheet, row_num, cell, source_priority FROM observations",
     "observations_current": "SELECT jurisdiction_id, indicator_code, period_type, period_start, value, "
@@ -35,8 +38,10 @@ def checksums(dsn: str, tables: tuple[str, ...] = ORDER_INDEPENDENT) -> dict[str
     with psycopg.connect(dsn) as conn:
         for name in tables:
             row = conn.execute(
-                "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-                f"FROM ({TABLES[name]}) AS t"
+                sql.SQL(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+                    "FROM ({}) AS t"
+                ).format(sql.SQL(TABLES[name]))
             ).fetchone()
             assert row is not None
             out[name] = (int(row[0]), str(row[1]))

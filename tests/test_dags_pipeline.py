@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 import pytest
@@ -103,9 +103,8 @@ def _dagbag() -> Any:
     return DagBag(dag_folder=str(DAGS))
 
 
-def test_dagbag_parses_without_a_database(
-    airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("airflow_home")
+def test_dagbag_parses_without_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=1")
     monkeypatch.setenv("SOURCES_DIR", str(_write_specs(tmp_path / "sources", SPECS)))
     monkeypatch.setenv("PUBLISHER_BASE_URL", "http://127.0.0.1:9")
@@ -146,15 +145,19 @@ def _states(dag_run: Any) -> dict[str, list[str]]:
     return out
 
 
-def _count(conn: psycopg.Connection, query: str) -> int:
-    row = conn.execute(query).fetchone()
+def _count(conn: psycopg.Connection, query: LiteralString, params: tuple[Any, ...] = ()) -> int:
+    row = conn.execute(query, params).fetchone()
     assert row is not None
     return int(row[0])
 
 
-@pytest.fixture()
+@pytest.fixture
 def demo_env(
-    airflow_home: Path, db: psycopg.Connection, db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    airflow_home: Path,  # noqa: ARG001 (requested so that Airflow is configured before it loads)
+    db: psycopg.Connection,
+    db_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, Any]]:
     from chitieu.catalog.loader import load_catalog
     from chitieu.ingest.specs import upsert_sources
@@ -204,7 +207,7 @@ def test_dags_end_to_end_on_samples(demo_env: dict[str, Any]) -> None:
         state, tis = outcomes[spec_id]
         assert state == "success", (spec_id, tis)
         assert tis["announce"] == ["success"], (spec_id, tis)
-        loaded = _count(db, f"SELECT count(*) FROM observations WHERE source_id = '{spec_id}'")
+        loaded = _count(db, "SELECT count(*) FROM observations WHERE source_id = %s", (spec_id,))
         assert loaded > 0, spec_id
     gso = db.execute(
         """SELECT extract(year FROM period_start)::int, value FROM observations_current
@@ -223,7 +226,8 @@ def test_dags_end_to_end_on_samples(demo_env: dict[str, Any]) -> None:
     rejected = sorted(p.name for p in (data_dir / "rejected").iterdir() if not p.name.endswith(".json"))
     readable = {p.name for p in (SAMPLES / "inbox").glob("*.xlsx")} - {"tep-hong.xlsx"}
     assert {n.split("-", 1)[1] for n in processed} == readable
-    assert len(rejected) == 1 and rejected[0].endswith("tep-hong.xlsx")
+    assert len(rejected) == 1
+    assert rejected[0].endswith("tep-hong.xlsx")
     assert all((data_dir / "processed" / (n + inbox.REPORT_SUFFIX)).exists() for n in processed)
     assert list((data_dir / "inbox").iterdir()) == []
 

@@ -69,11 +69,13 @@ def test_committed_dashboards_have_the_stable_uids() -> None:
 def test_panel_ids_unique_and_grid_does_not_overlap(uid: str) -> None:
     panels = _panels(_committed()[uid])
     ids = [p["id"] for p in panels]
-    assert len(ids) == len(set(ids)) and all(isinstance(i, int) and i > 0 for i in ids)
+    assert len(ids) == len(set(ids))
+    assert all(isinstance(i, int) and i > 0 for i in ids)
     cells: dict[tuple[int, int], int] = {}
     for panel in panels:
         pos = panel["gridPos"]
-        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
+        assert pos["x"] >= 0, panel["title"]
+        assert pos["x"] + pos["w"] <= 24, panel["title"]
         for x in range(pos["x"], pos["x"] + pos["w"]):
             for y in range(pos["y"], pos["y"] + pos["h"]):
                 assert (x, y) not in cells, f"{panel['title']} overlaps panel {cells[(x, y)]}"
@@ -96,7 +98,8 @@ def test_titles_and_help_texts_vietnamese_first(uid: str) -> None:
         vi, sep, en = description.partition("\n\nEN: ")
         assert sep, f"{title}: help text needs Vietnamese, then 'EN: ' and English"
         assert vietnamese.search(vi.lower()), f"{title}: Vietnamese part is not Vietnamese: {vi}"
-        assert en and not vietnamese.search(en.lower()), f"{title}: English part: {en}"
+        assert en, f"{title}: no English part"
+        assert not vietnamese.search(en.lower()), f"{title}: English part: {en}"
 
 
 @pytest.mark.parametrize("uid", sorted(UIDS))
@@ -109,13 +112,15 @@ def test_datasources_are_the_provisioned_one() -> None:
     assert set(provisioned) == {common.DATASOURCE_UID}
     ds = provisioned[common.DATASOURCE_UID]
     assert ds["type"] == "grafana-postgresql-datasource"
-    assert ds["jsonData"]["timescaledb"] is True and ds["jsonData"]["postgresVersion"] == 1500
+    assert ds["jsonData"]["timescaledb"] is True
+    assert ds["jsonData"]["postgresVersion"] == 1500
     assert ds["user"] == "$__env{READONLY_DB_USER}"
     assert ds["secureJsonData"]["password"] == "$__env{READONLY_DB_PASSWORD}"
     for uid, model in _committed().items():
         variables = {v["name"]: v for v in model["templating"]["list"]}
         ds_var = variables["datasource"]
-        assert ds_var["type"] == "datasource" and ds_var["query"] == "grafana-postgresql-datasource"
+        assert ds_var["type"] == "datasource"
+        assert ds_var["query"] == "grafana-postgresql-datasource"
         assert ds_var["current"]["value"] in provisioned, uid
         for v in variables.values():
             if v["type"] == "query":
@@ -126,14 +131,16 @@ def test_datasources_are_the_provisioned_one() -> None:
             assert panel["datasource"] == {"type": "grafana-postgresql-datasource", "uid": "${datasource}"}
             for target in panel["targets"]:
                 assert target["datasource"]["uid"] == "${datasource}"
-                assert target["rawQuery"] is True and target["format"] in ("table", "time_series")
+                assert target["rawQuery"] is True
+                assert target["format"] in ("table", "time_series")
 
 
 def test_indicator_detail_has_the_three_variables() -> None:
     variables = {v["name"]: v for v in _committed()["chitieu-indicator-detail"]["templating"]["list"]}
     assert {"plan", "jurisdiction", "indicator"} <= set(variables)
     # many plans; one jurisdiction and one indicator at a time (one territory's series per chart)
-    assert variables["plan"]["multi"] and not variables["jurisdiction"]["multi"]
+    assert variables["plan"]["multi"]
+    assert not variables["jurisdiction"]["multi"]
     assert not variables["indicator"]["multi"]
     # the options' own order (what has data first), not Grafana's alphabetical sort
     assert variables["jurisdiction"]["sort"] == variables["indicator"]["sort"] == 0
@@ -145,7 +152,8 @@ def test_provider_points_at_the_built_dashboards() -> None:
     provider = providers[0]
     assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
     # By title, like the rule group: see test_grafana_provisioning (one folder, whatever comes first).
-    assert "folderUid" not in provider and provider["folder"] == common.FOLDER_TITLE
+    assert "folderUid" not in provider
+    assert provider["folder"] == common.FOLDER_TITLE
 
 
 def _duration_hours(text: str) -> float:
@@ -163,7 +171,8 @@ def test_notification_policy_and_contact_points() -> None:
         assert route["receiver"] in receivers
         assert _duration_hours(route.get("repeat_interval", policy["repeat_interval"])) >= 168
     text = (PROVISIONING / "alerting/contact-points.yaml").read_text(encoding="utf-8")
-    assert "$__env{GRAFANA_ALERT_WEBHOOK_URL}" in text and "$__env{GRAFANA_ALERT_EMAILS}" in text
+    assert "$__env{GRAFANA_ALERT_WEBHOOK_URL}" in text
+    assert "$__env{GRAFANA_ALERT_EMAILS}" in text
 
 
 def test_alert_rules_file_is_consistent() -> None:
@@ -187,7 +196,8 @@ def test_alert_rules_file_is_consistent() -> None:
             assert item["datasourceUid"] in (common.DATASOURCE_UID, "__expr__")
             assert item["model"]["refId"] == item["refId"]
             if "expression" in item["model"]:
-                assert item["model"]["expression"] in ref_ids and item["model"]["expression"] != item["refId"]
+                assert item["model"]["expression"] in ref_ids
+                assert item["model"]["expression"] != item["refId"]
         # Grafana reads annotations raw (no $$ unescaping): templates are written as Grafana runs them.
         assert "$$" not in json.dumps(rule["annotations"], ensure_ascii=False)
 
@@ -198,7 +208,8 @@ def test_api_rules_match_the_file() -> None:
     api = alert_rules.api_rules()
     assert {r["uid"] for r in api} == set(file_rules)  # the same rules, none missing on either side
     for rule in api:
-        assert rule["folderUID"] == common.FOLDER_UID and rule["ruleGroup"] == alert_rules.GROUP
+        assert rule["folderUID"] == common.FOLDER_UID
+        assert rule["ruleGroup"] == alert_rules.GROUP
         assert file_rules[rule["uid"]]["data"] == rule["data"]
         assert file_rules[rule["uid"]]["annotations"] == rule["annotations"]
 
@@ -214,7 +225,8 @@ def test_panel_sql_expands_completely() -> None:
             time_to=datetime(2021, 1, 1, tzinfo=UTC),
             variables=values,
         )
-        assert "$" not in text and "[[" not in text, q.label
+        assert "$" not in text, q.label
+        assert "[[" not in text, q.label
 
 
 def test_cli_build_check_passes_on_the_committed_tree() -> None:

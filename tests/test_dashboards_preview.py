@@ -15,15 +15,13 @@ from typer.testing import CliRunner
 from chitieu.dashboards import build, overview, preview, views
 from chitieu.settings import PROJECT_ROOT, get_settings
 
-pytestmark = pytest.mark.db
-
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 SAMPLES = PROJECT_ROOT / "samples"
 
 
-@pytest.fixture()
+@pytest.fixture
 def demo_db(
     loaded_db: psycopg.Connection, db_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[psycopg.Connection]:
@@ -73,7 +71,8 @@ def test_every_panel_is_drawn_with_data(demo_db: psycopg.Connection, tmp_path: P
         r.title for r in results if not r.rows
     ]
     for r in results:
-        assert r.path is not None and r.path.read_bytes().startswith(PNG), r.title
+        assert r.path is not None, r.title
+        assert r.path.read_bytes().startswith(PNG), r.title
     for uid in build.dashboard_models():
         assert (tmp_path / uid / "_dashboard.png").read_bytes().startswith(PNG)
 
@@ -90,12 +89,16 @@ def test_every_panel_is_drawn_with_data(demo_db: psycopg.Connection, tmp_path: P
                 shown.append((cell.text, cell.background))
     assert len(shown) >= 4 * 3, shown  # three provinces with targets, a figure or "no data" each
     for text, background in shown:
-        assert "|" not in text and background is not None, (text, background)
+        assert "|" not in text, (text, background)
+        assert background is not None, (text, background)
     figures = [t.split()[0] for t, _ in shown if t[0].isdigit()]
-    assert figures and any("," in f for f in figures) and not any("." in f for f in figures if len(f) < 6)
+    assert figures
+    assert any("," in f for f in figures)
+    assert not any("." in f for f in figures if len(f) < 6)
 
 
-def test_cli_preview_writes_the_pictures(loaded_db: psycopg.Connection, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_cli_preview_writes_the_pictures(tmp_path: Path) -> None:
     from chitieu.cli import app
 
     result = CliRunner().invoke(app, ["dashboards", "preview", "--out", str(tmp_path)])

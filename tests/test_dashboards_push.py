@@ -23,7 +23,7 @@ from chitieu.testing import grafana_server
 from chitieu.testing.grafana_server import FakeGrafana
 
 
-@pytest.fixture()
+@pytest.fixture
 def grafana() -> Iterator[tuple[FakeGrafana, str]]:
     with grafana_server.serve() as served:
         yield served
@@ -45,7 +45,8 @@ def test_first_push_creates_everything_with_stable_uids(grafana: tuple[FakeGrafa
     summary = pusher.push(pusher.client(settings), settings)
 
     assert fake.refused == []
-    assert summary.updated == [] and summary.unchanged == []
+    assert summary.updated == []
+    assert summary.unchanged == []
     assert set(summary.created) == (
         {
             f"folder/{common.FOLDER_UID}",
@@ -61,23 +62,28 @@ def test_first_push_creates_everything_with_stable_uids(grafana: tuple[FakeGrafa
     assert fake.folders["chitieu"]["title"] == "Chỉ Tiêu"
 
     ds = fake.datasources[common.DATASOURCE_UID]
-    assert ds["type"] == "grafana-postgresql-datasource" and ds["url"] == "timescaledb:5432"
-    assert ds["user"] == "grafana_reader" and ds["secureJsonData"] == {"password": "ro-secret"}
-    assert ds["jsonData"]["timescaledb"] is True and ds["jsonData"]["database"] == "chitieu"
+    assert ds["type"] == "grafana-postgresql-datasource"
+    assert ds["url"] == "timescaledb:5432"
+    assert ds["user"] == "grafana_reader"
+    assert ds["secureJsonData"] == {"password": "ro-secret"}
+    assert ds["jsonData"]["timescaledb"] is True
+    assert ds["jsonData"]["database"] == "chitieu"
 
     posted = [
         body for method, path, body, _ in fake.requests if method == "POST" and path == "/api/dashboards/db"
     ]
     assert sorted(b["dashboard"]["uid"] for b in posted) == sorted(build.dashboard_models())
     for body in posted:
-        assert body["folderUid"] == "chitieu" and body["overwrite"] is True
+        assert body["folderUid"] == "chitieu"
+        assert body["overwrite"] is True
         assert body["dashboard"] | {"id": None} == build.dashboard_models()[body["dashboard"]["uid"]] | {
             "id": None
         }
 
     for spec in alert_rules.RULES:
         rule = fake.rules[spec.uid]
-        assert rule["folderUID"] == "chitieu" and rule["condition"] == "C"
+        assert rule["folderUID"] == "chitieu"
+        assert rule["condition"] == "C"
         assert rule["data"][0]["datasourceUid"] == common.DATASOURCE_UID
         assert rule["labels"]["rule"] == spec.rule
 
@@ -92,7 +98,9 @@ def test_second_push_changes_nothing(grafana: tuple[FakeGrafana, str]) -> None:
     again = pusher.push(pusher.client(settings), settings)
 
     assert fake.refused == []
-    assert not again.changed and again.created == [] and again.updated == []
+    assert not again.changed
+    assert again.created == []
+    assert again.updated == []
     assert len(fake.writes) == writes_before, fake.writes[writes_before:]
     assert {uid: d["dashboard"]["version"] for uid, d in fake.dashboards.items()} == versions
 
@@ -123,7 +131,6 @@ def test_push_repairs_what_was_changed_in_grafana(grafana: tuple[FakeGrafana, st
     assert fake.datasources[common.DATASOURCE_UID]["jsonData"]["timescaledb"] is True
 
 
-@pytest.mark.db
 def test_annotations_for_alerts_and_revisions_are_written_once(
     grafana: tuple[FakeGrafana, str], db: psycopg.Connection
 ) -> None:
@@ -153,25 +160,26 @@ def test_annotations_for_alerts_and_revisions_are_written_once(
     )
 
     first = pusher.push(pusher.client(settings), settings, db)
-    assert first.annotations_added == 3 and first.annotations_present == 0
+    assert first.annotations_added == 3
+    assert first.annotations_present == 0
     kinds = sorted(tag for a in fake.annotations for tag in a["tags"] if tag.startswith(("alert-", "data-")))
     assert kinds == ["alert-opened", "alert-resolved", "data-revision"]
     assert all("chitieu" in a["tags"] for a in fake.annotations)
     times = sorted(a["time"] for a in fake.annotations if "data-revision" not in a["tags"])
     assert times == [int(fired.timestamp() * 1000), int(resolved.timestamp() * 1000)]
     revision = next(a for a in fake.annotations if "data-revision" in a["tags"])
-    assert "3" in revision["text"] and "b.json" in revision["text"]
+    assert "3" in revision["text"]
+    assert "b.json" in revision["text"]
 
     second = pusher.push(pusher.client(settings), settings, db)
-    assert second.annotations_added == 0 and second.annotations_present == 3
+    assert second.annotations_added == 0
+    assert second.annotations_present == 3
     assert len(fake.annotations) == 3
     assert not second.changed
 
 
-@pytest.mark.db
-def test_cli_push_twice(
-    grafana: tuple[FakeGrafana, str], db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("db")
+def test_cli_push_twice(grafana: tuple[FakeGrafana, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from chitieu.cli import app
@@ -188,7 +196,9 @@ def test_cli_push_twice(
     second = CliRunner().invoke(app, ["dashboards", "push"])
     assert second.exit_code == 0, second.output
     report = json.loads(second.output)
-    assert report["created"] == [] and report["updated"] == [] and report["annotations_added"] == 0
+    assert report["created"] == []
+    assert report["updated"] == []
+    assert report["annotations_added"] == 0
     assert len(fake.writes) == writes
     assert all(auth == "Bearer glsa_cli" for *_, auth in fake.requests)
 
@@ -202,7 +212,8 @@ def test_push_uses_the_folder_file_provisioning_made(grafana: tuple[FakeGrafana,
     summary = pusher.push(pusher.client(settings), settings)
 
     assert fake.refused == []
-    assert list(fake.folders) == ["Xk2P9q"] and "folder/Xk2P9q" in summary.unchanged
+    assert list(fake.folders) == ["Xk2P9q"]
+    assert "folder/Xk2P9q" in summary.unchanged
     assert {d["folderUid"] for d in fake.dashboards.values()} == {"Xk2P9q"}
     assert {r["folderUID"] for r in fake.rules.values()} == {"Xk2P9q"}
 
@@ -227,7 +238,8 @@ def test_stand_in_refuses_rules_grafana_refuses(
     bad = json.loads(json.dumps(good)) | {"uid": "chitieu-other", "title": "other"}
     change(bad)  # type: ignore[operator]
     response = httpx.post(f"{url}/api/v1/provisioning/alert-rules", json=bad)
-    assert response.status_code == 400 and message in response.json()["message"], response.text
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"], response.text
     assert "chitieu-other" not in fake.rules
 
 
@@ -239,4 +251,5 @@ def test_stand_in_refuses_a_group_interval_off_the_scheduler_tick(grafana: tuple
     body = {"title": alert_rules.GROUP, "folderUid": "chitieu", "rules": rules}
     assert httpx.put(path, json=body | {"interval": 15}).status_code == 400
     assert httpx.put(path, json=body | {"interval": 3600}).status_code == 200
-    assert httpx.get(path).json()["interval"] == 3600 and len(fake.rules) == len(rules)
+    assert httpx.get(path).json()["interval"] == 3600
+    assert len(fake.rules) == len(rules)

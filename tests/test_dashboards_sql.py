@@ -15,8 +15,6 @@ from chitieu import statuses
 from chitieu.dashboards import inventory, macros, overview, views
 from chitieu.settings import get_settings
 
-pytestmark = pytest.mark.db
-
 NOW = datetime.now(UTC)
 RANGE = {"time_from": datetime(2015, 1, 1, tzinfo=UTC), "time_to": datetime(2046, 1, 1, tzinfo=UTC)}
 PLANS = ["ninh-thuan-319", "ha-noi-57"]
@@ -244,8 +242,16 @@ ALERT_COLUMNS = {
 }
 
 
+def _today(conn: psycopg.Connection) -> date:
+    """The date the views read (`current_date`, the server's clock and time zone)."""
+    row = conn.execute("SELECT current_date").fetchone()
+    assert row is not None
+    return row[0]
+
+
 def seed(conn: psycopg.Connection) -> None:
     """A small, realistic slice: Ninh Thuận (ceased 30/6/2025) -> Khánh Hòa, Hà Nội, the nation."""
+    today = _today(conn)
     conn.execute(
         """INSERT INTO jurisdictions (id, code, name, level, valid_from, valid_to) VALUES
            ('vn', 'VN', 'Việt Nam', 'national', NULL, NULL),
@@ -308,10 +314,10 @@ def seed(conn: psycopg.Connection) -> None:
                   ('ninh-thuan-319', 'bc-dot-xuat', 'Báo cáo đột xuất', 'once', %(past)s, NULL),
                   ('ha-noi-57', 'bc-nam', 'Báo cáo năm', 'yearly', '{}', %(next_year)s)""",
         {
-            "soon": [(date.today() + timedelta(days=5)).strftime("%m-%d")],
-            "year": (date.today() + timedelta(days=5)).year,
-            "past": [(date.today() - timedelta(days=10)).isoformat()],
-            "next_year": date.today().year + 1,
+            "soon": [(today + timedelta(days=5)).strftime("%m-%d")],
+            "year": (today + timedelta(days=5)).year,
+            "past": [(today - timedelta(days=10)).isoformat()],
+            "next_year": today.year + 1,
         },
     )
     conn.execute(
@@ -426,7 +432,7 @@ def _readonly(dsn: str) -> psycopg.Connection:
     return psycopg.connect(make_conninfo(**params), autocommit=True)  # type: ignore[arg-type]
 
 
-@pytest.fixture()
+@pytest.fixture
 def seeded(db: psycopg.Connection, db_dsn: str) -> Iterator[psycopg.Connection]:
     seed(db)
     with _readonly(db_dsn) as ro:
@@ -484,7 +490,8 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.
     assert [r[1] for r in provisional] == ["Số liệu sơ bộ"]  # the successor's provisional 2025 point
     _, path = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "C")].raw_sql)
     nt_path = {r[0].year: r[2] for r in path if r[1] == "Lộ trình đến 2030"}
-    assert nt_path[2020] == pytest.approx(8.0) and nt_path[2030] == pytest.approx(30.0)
+    assert nt_path[2020] == pytest.approx(8.0)
+    assert nt_path[2030] == pytest.approx(30.0)
     assert nt_path[2025] == pytest.approx(19.0)
     _, thresholds = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "D")].raw_sql)
     assert {(r[1], r[2]) for r in thresholds} == {
@@ -493,7 +500,8 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.
     }  # 2045: national
     _, merger = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "F")].raw_sql)
     assert {r[0].date().isoformat() for r in merger} == {"2025-06-30"}  # 1 July 00:00 in Vietnam, in UTC
-    assert len(merger) == 2 and merger[0][2] != merger[1][2]  # a vertical line spanning the figures
+    assert len(merger) == 2
+    assert merger[0][2] != merger[1][2]  # a vertical line spanning the figures
     _, unit = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "U")].raw_sql)
     assert unit == [("suffix: %", 1)]
     _, projection = _run(seeded, by_title[("Diễn biến so với lộ trình, ngưỡng 2030 và 2045", "E")].raw_sql)
@@ -508,7 +516,8 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.
     nt_row = next(r for r in latest if r[1].startswith("Ninh Thuận"))
     assert nt_row[2:] == ("Trước sáp nhập (63 tỉnh)", "Khánh Hòa", "2024", "12,4 %")
     kh_row = next(r for r in latest if r[1] == "Khánh Hòa")
-    assert kh_row[0] == "provisional" and kh_row[2] == "Sau sáp nhập (34 tỉnh)"
+    assert kh_row[0] == "provisional"
+    assert kh_row[2] == "Sau sáp nhập (34 tỉnh)"
 
     _, freshness = _run(seeded, by_title[("Độ mới của từng nguồn so với lịch công bố", "A")].raw_sql)
     states = {r[-1]: r[0] for r in freshness}
@@ -520,18 +529,19 @@ def test_panels_show_the_inserted_facts(seeded: psycopg.Connection, db: psycopg.
     assert rejections[0][8:] == ("Giá trị không phải là số", "Value is not a number", None)  # not reloaded
 
     sql = by_title[("Báo cáo đến hạn và quá hạn", "A")].raw_sql
+    today = _today(seeded)
     _, due = _run(seeded, sql)
     # the overdue one stays (red) until a report is recorded; the yearly one gets its assumed date
     assert [(r[0], r[2], r[4]) for r in due] == [
         ("overdue", -10, "Báo cáo đột xuất"),
         ("due_soon", 5, "Báo cáo 6 tháng"),
-        ("upcoming", (date(date.today().year + 1, 12, 15) - date.today()).days, "Báo cáo năm"),
+        ("upcoming", (date(today.year + 1, 12, 15) - today).days, "Báo cáo năm"),
     ]
     assert due[2][6].startswith("Hạn giả định 15/12")
     db.execute(
         "INSERT INTO report_submissions (plan_id, code, due_date, submitted_on) VALUES ('ninh-thuan-319', "
         "'bc-dot-xuat', %s, %s)",
-        (date.today() - timedelta(days=10), date.today()),
+        (today - timedelta(days=10), today),
     )
     _, due = _run(seeded, sql)
     assert [r[4] for r in due] == ["Báo cáo 6 tháng", "Báo cáo năm"]
@@ -606,7 +616,8 @@ def _statuses(db: psycopg.Connection) -> set[tuple[str, int | None, str]]:
 def test_refresh_follows_the_engines_latest_run(db: psycopg.Connection) -> None:
     seed(db)
     shown = _statuses(db)
-    assert ("ha-noi-57.t01", None, "on_track") in shown and len(shown) == 5
+    assert ("ha-noi-57.t01", None, "on_track") in shown
+    assert len(shown) == 5
 
     _new_run(db, NOW + timedelta(hours=1), "achieved")
     assert _statuses(db) == shown, "nothing changes before the refresh"

@@ -83,7 +83,8 @@ def test_no_repeat_settings_without_a_repeat() -> None:
     for uid, model in build.dashboard_models().items():
         for panel in model["panels"]:
             if not panel.get("repeat"):
-                assert "repeatDirection" not in panel and "maxPerRow" not in panel, (uid, panel["title"])
+                assert "repeatDirection" not in panel, (uid, panel["title"])
+                assert "maxPerRow" not in panel, (uid, panel["title"])
 
 
 # --- alert rules file ----------------------------------------------------------------------------
@@ -93,7 +94,8 @@ def test_rules_file_is_what_grafana_accepts_and_means_what_the_api_sends() -> No
     groups, errors = rules.rules_file(_yaml("alerting/rules.yaml"), _compose_env())
     assert errors == []
     (group,) = groups
-    assert group["name"] == alert_rules.GROUP and group["interval_s"] == alert_rules.GROUP_INTERVAL_S
+    assert group["name"] == alert_rules.GROUP
+    assert group["interval_s"] == alert_rules.GROUP_INTERVAL_S
     read = {r["uid"]: r for r in group["rules"]}
     for sent in alert_rules.api_rules():
         seen = read[sent["uid"]]

@@ -20,7 +20,7 @@ from chitieu.settings import PROJECT_ROOT, get_settings
 SAMPLES = PROJECT_ROOT / "samples"
 
 
-@pytest.fixture()
+@pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("DATA_DIR", str(path))
@@ -42,7 +42,7 @@ def test_upload_names_cannot_escape_the_inbox(data_dir: Path) -> None:
     assert inbox.safe_name("...") == "upload"
 
 
-def _inbox_run(data_dir: Path) -> list[dict[str, object]]:
+def _inbox_run() -> list[dict[str, object]]:
     """What the inbox DAG does: import (inbox host), load each item (any worker), move (inbox host)."""
     reports = [tasks.ingest_inbox_item(item) for item in tasks.import_inbox()]
     tasks.settle_inbox()
@@ -53,7 +53,8 @@ def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connec
     sample = SAMPLES / "inbox" / "mau-nhap-lieu-4-tinh-2020-2025.xlsx"
     placed = inbox.place(data_dir, sample.name, sample.read_bytes())
     items = tasks.import_inbox()
-    assert len(items) == 1 and tasks.import_inbox() == items  # imported once, whoever asks again
+    assert len(items) == 1
+    assert tasks.import_inbox() == items  # imported once, whoever asks again
     # the file is loaded from the archive: the inbox folder is not needed where it is loaded
     placed.rename(data_dir / "elsewhere.xlsx")
     report = tasks.ingest_inbox_item(items[0])
@@ -66,26 +67,29 @@ def test_inbox_file_is_ingested_and_moved_with_report(catalog_db: psycopg.Connec
     on_disk = json.loads(moved.with_name(moved.name + inbox.REPORT_SUFFIX).read_text(encoding="utf-8"))
     assert on_disk["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
     loaded = catalog_db.execute("SELECT count(*) FROM observations WHERE source_id = 'upload'").fetchone()
-    assert loaded is not None and loaded[0] == report["rows_loaded"] > 100
+    assert loaded is not None
+    assert loaded[0] == report["rows_loaded"] > 100
     # Two rows of the template are wrong on purpose: quarantined with reasons in both languages.
     assert report["rows_rejected"] == 2
     reasons = catalog_db.execute("SELECT reason_vi, reason_en FROM rejected_rows").fetchall()
-    assert len(reasons) == 2 and all(vi and en and vi != en for vi, en in reasons)
+    assert len(reasons) == 2
+    assert all(vi and en and vi != en for vi, en in reasons)
     # A retry of the load after it settled returns the stored report and loads nothing.
     before = catalog_db.execute("SELECT count(*) FROM observations").fetchone()
     assert tasks.ingest_inbox_item(items[0]) == json.loads(json.dumps(report))
     # The same file dropped again: the same item, nothing new, moved again.
     inbox.place(data_dir, sample.name, sample.read_bytes())
-    assert _inbox_run(data_dir) == []
+    assert _inbox_run() == []
     assert list((data_dir / "inbox").iterdir()) == []
     assert catalog_db.execute("SELECT count(*) FROM observations").fetchone() == before
     assert catalog_db.execute("SELECT count(*) FROM inbox_items").fetchone() == (1,)
 
 
-def test_unreadable_inbox_file_goes_to_rejected(catalog_db: psycopg.Connection, data_dir: Path) -> None:
+@pytest.mark.usefixtures("catalog_db")
+def test_unreadable_inbox_file_goes_to_rejected(data_dir: Path) -> None:
     sample = SAMPLES / "inbox" / "tep-hong.xlsx"
     inbox.place(data_dir, sample.name, sample.read_bytes())
-    [report] = _inbox_run(data_dir)
+    [report] = _inbox_run()
     assert report["outcome"] == "rejected"
     assert (data_dir / "rejected" / str(report["file"])).exists()
     error = report["batches"][0]["error"]  # type: ignore[index]
@@ -93,9 +97,8 @@ def test_unreadable_inbox_file_goes_to_rejected(catalog_db: psycopg.Connection, 
     assert tasks.summarise([report])["new_data"] is False
 
 
-def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(
-    catalog_db: psycopg.Connection, db_dsn: str, data_dir: Path
-) -> None:
+@pytest.mark.usefixtures("catalog_db", "data_dir")
+def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(db_dsn: str) -> None:
     from chitieu.evaluate.engine import evaluate
     from chitieu.ingest.intake import ingest_file
 
@@ -111,7 +114,8 @@ def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(
     first = load("mau-nhap-lieu-4-tinh-2020-2025.xlsx")  # as the API loads an upload (source 'upload')
     assert tasks.unevaluated_uploads() == [first]
     announced = tasks.inbox_announcement([])  # an inbox run with nothing of its own
-    assert announced["new_data"] is True and announced["unevaluated_batch_ids"] == [first]
+    assert announced["new_data"] is True
+    assert announced["unevaluated_batch_ids"] == [first]
     evaluate_as_of(datetime(2020, 1, 1, tzinfo=UTC))  # a backdated run has not seen it
     assert tasks.unevaluated_uploads() == [first]
     evaluate_as_of(datetime.now(UTC))
@@ -157,7 +161,8 @@ def test_prune_keeps_the_latest_evaluations(db: psycopg.Connection) -> None:
         _evaluation(db, run[0], at)
     with psycopg.connect(db.info.dsn, password=get_settings().local_pg_password.get_secret_value()) as conn:
         result = maintenance.prune_evaluations(conn, retention_days=365)
-    assert result["chunks_dropped"] >= 1 and result["runs_deleted"] == 1
+    assert result["chunks_dropped"] >= 1
+    assert result["runs_deleted"] == 1
     left = [r[0] for r in db.execute("SELECT evaluated_at FROM evaluations ORDER BY 1").fetchall()]
     assert left == [recent, latest]
     # Nothing is older than the retention before the latest run: a second prune drops nothing.
@@ -183,7 +188,7 @@ def test_archive_check_finds_missing_and_corrupt_files(db: psycopg.Connection) -
     assert report["missing"] == ["0" * 64]
 
 
-def test_task_outcomes_are_recorded_once_per_task(db: psycopg.Connection, db_dsn: str) -> None:
+def test_task_outcomes_are_recorded_once_per_task(db: psycopg.Connection) -> None:
     key = {"dag_id": "inbox", "run_id": "manual__1", "task_id": "ingest_file", "map_index": 0}
     assert outcomes.record(**key, state="up_for_retry", error="boom")
     assert outcomes.record(**key, try_number=2, state="success", summary={"rows_loaded": 3})
@@ -225,8 +230,10 @@ def test_a_broken_spec_gets_a_failing_dag_not_a_missing_one(tmp_path: Path) -> N
     (tmp_path / "bad.yaml").write_text("id: bad\nkind: nonsense\ntitle: t\n", encoding="utf-8")
     entries = {e.dag_id: e for e in source_dag_entries(tmp_path)}
     assert set(entries) == {"ingest_good", "ingest_bad"}
-    assert entries["ingest_good"].error is None and entries["ingest_good"].schedule == "@daily"
-    assert entries["ingest_bad"].error and "kind" in entries["ingest_bad"].error
+    assert entries["ingest_good"].error is None
+    assert entries["ingest_good"].schedule == "@daily"
+    assert entries["ingest_bad"].error
+    assert "kind" in entries["ingest_bad"].error
     (tmp_path / "worse.yaml").write_text("id: [unclosed\n", encoding="utf-8")
     assert load_spec("good", tmp_path).id == "good"  # the broken neighbours do not block it
     with pytest.raises(KeyError):
@@ -347,10 +354,8 @@ def test_airflow_environment_takes_every_address_and_key_from_settings(tmp_path:
     assert (env["AIRFLOW__API__SECRET_KEY"], env["AIRFLOW__API_AUTH__JWT_SECRET"]) == ("s" * 40, "j" * 40)
     assert env["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"] == "s3://logs/chitieu"
     assert not [k for k, v in env.items() if k.startswith("AIRFLOW__") and "127.0.0.1" in v]
-    assert (
-        not list((tmp_path / "airflow").glob(".*key*"))
-        and not (tmp_path / "airflow" / ".jwt_secret").exists()
-    )
+    assert not list((tmp_path / "airflow").glob(".*key*"))
+    assert not (tmp_path / "airflow" / ".jwt_secret").exists()
     assert airflow_env(settings, base={}, executor="local")["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
 
 

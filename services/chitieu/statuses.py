@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from psycopg import sql
+
 Group = Literal["achieved", "on_track", "behind", "no_data", "not_due"]
 
 
@@ -197,12 +199,17 @@ def vocabulary_rows() -> list[tuple[str, str, str, str, int, str, str, str]]:
 
 def sync_vocabulary(conn: Any) -> None:
     """Make the table status_vocabulary equal to this module (run by `chitieu db migrate`)."""
-    placeholders = ", ".join(["%s"] * len(VOCABULARY_COLUMNS))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in VOCABULARY_COLUMNS[1:])
+    comma = sql.SQL(", ")
+    upsert = sql.SQL(
+        "INSERT INTO status_vocabulary ({columns}) VALUES ({placeholders}) "
+        "ON CONFLICT (key) DO UPDATE SET {updates}"
+    ).format(
+        columns=comma.join(map(sql.Identifier, VOCABULARY_COLUMNS)),
+        placeholders=comma.join([sql.Placeholder()] * len(VOCABULARY_COLUMNS)),
+        updates=comma.join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in VOCABULARY_COLUMNS[1:]
+        ),
+    )
     with conn.cursor() as cur:
         cur.execute("DELETE FROM status_vocabulary WHERE NOT (key = ANY(%s))", (list(KEYS),))
-        cur.executemany(
-            f"INSERT INTO status_vocabulary ({', '.join(VOCABULARY_COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (key) DO UPDATE SET {updates}",
-            vocabulary_rows(),
-        )
+        cur.executemany(upsert, vocabulary_rows())

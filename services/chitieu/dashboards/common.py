@@ -40,6 +40,7 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 
 from chitieu import statuses
+from chitieu.vietnam_time import TZ_NAME
 
 PLUGIN = "grafana-postgresql-datasource"
 DATASOURCE_UID = "chitieu-timescaledb"
@@ -48,8 +49,6 @@ FOLDER_UID = "chitieu"
 FOLDER_TITLE = "Chỉ Tiêu"
 DATASOURCE = DataSourceRef(type_val=PLUGIN, uid="${datasource}")
 TAGS = ["chitieu", "nq57"]
-# Times are stored in UTC and shown in Vietnam's time.
-TIMEZONE = "Asia/Ho_Chi_Minh"
 # Annotations pushed by `chitieu dashboards push` carry this tag (plus their own key tag).
 ANNOTATION_TAG = "chitieu"
 
@@ -428,7 +427,7 @@ def new_dashboard(
         .description(description)
         .tags(TAGS)
         .editable()
-        .timezone(TIMEZONE)
+        .timezone(TZ_NAME)  # times are stored in UTC and shown in Vietnam's time
         .time(time_from, time_to)
         .refresh("")
         .tooltip(DashboardCursorSync.CROSSHAIR)

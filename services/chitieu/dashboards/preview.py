@@ -34,6 +34,8 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import psycopg
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from chitieu.dashboards import build, macros
 
@@ -352,9 +354,7 @@ def draw_stat(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int:
         config = field_config(panel, name)
         cell = display_cell(value, {**config, "custom": {"cellOptions": {"type": "color-background"}}})
         ax.add_patch(
-            plt.Rectangle(
-                (n * width, 0), width, 1, transform=ax.transAxes, color=cell.background or "#F4F5F5"
-            )
+            Rectangle((n * width, 0), width, 1, transform=ax.transAxes, color=cell.background or "#F4F5F5")
         )
         ax.text(
             (n + 0.5) * width,
@@ -492,7 +492,7 @@ def draw_timeseries(ax: Axes, panel: dict[str, Any], frames: list[Frame]) -> int
                 markersize=(custom.get("pointSize") or 5) / 1.5,
             )
     unit_config = {**panel["fieldConfig"]["defaults"], **(frames[0].number_config if frames else {})}
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, unit_config)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_value(v, unit_config)))
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.grid(alpha=0.3)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from grafana_client import GrafanaApi
+from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError
 from psycopg.conninfo import conninfo_to_dict
 
@@ -59,7 +59,8 @@ class Annotation:
 
 def client(settings: Settings) -> GrafanaApi:
     token = settings.grafana_token.get_secret_value() if settings.grafana_token else None
-    return GrafanaApi.from_url(settings.grafana_url, credential=token, timeout=30.0)
+    api: GrafanaApi = GrafanaApi.from_url(settings.grafana_url, credential=token, timeout=30.0)
+    return api
 
 
 def contains(actual: Any, desired: Any) -> bool:
