@@ -15,13 +15,13 @@ from urllib.parse import urlencode
 import orjson
 import psycopg
 from fastapi.testclient import TestClient
+from psycopg import sql
 from psycopg.rows import dict_row
 from starlette.requests import Request
 
-from chitieu.api import pgjson
 from chitieu.api.cache import dumps, etag_of
 from chitieu.api.pagination import page
-from chitieu.api.queries import status_rows
+from chitieu.exports.statuses import rows as status_rows
 from conftest import bearer
 
 # How the page was built in Python (rows as dicts, orjson): the reference, written out on its own.
@@ -30,8 +30,8 @@ _PYTHON_COLUMNS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisd
     l.status, sl.label_vi AS status_label_vi, l.progress_ratio, l.expected_value, l.current_value,
     l.current_year, l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.run_id,
     l.evaluated_at, l.as_of, hv.key AS headline_status, hv.label_vi AS headline_label_vi,
-    hv.label_en AS headline_label_en, hv.grp AS headline_group, h.headline_rule, h.anticipated_gap,
-    h.series_basis"""
+    hv.label_en AS headline_label_en, hv.grp AS headline_group, l.headline_rule, l.anticipated_gap,
+    l.series_basis"""
 _PYTHON_FILTERS = """
     AND (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
     AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
@@ -59,7 +59,9 @@ def _python_page(
     }
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"SELECT {_PYTHON_COLUMNS}, l.check_year_key {status_rows(run_id)} {_PYTHON_FILTERS}",
+            sql.SQL("SELECT {}, l.check_year_key {} {}").format(
+                sql.SQL(_PYTHON_COLUMNS), status_rows(run_id), sql.SQL(_PYTHON_FILTERS)
+            ),
             params,
         )
         rows = cur.fetchall()
@@ -190,7 +192,7 @@ def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
         if not abs(bits) >= 1e16 or abs(bits) >= 1e19:
             values.append(bits)
     rows = db.execute(
-        f"SELECT v, {pgjson.value('v', 'float')}::text"
+        "SELECT v, json_float(v)::text"
         " FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
         (values,),
     ).fetchall()

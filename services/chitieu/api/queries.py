@@ -7,7 +7,6 @@ caller can tell whether another page exists.
 
 from __future__ import annotations
 
-from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row, tuple_row
 
-from chitieu.api import pgjson
+from chitieu.exports import statuses as status_table
 
 Conn = AsyncConnection[Any]
 Rows = list[dict[str, Any]]
@@ -158,84 +157,6 @@ async def series(
     return await _all(conn, query, {"jid": jurisdiction_id, "ind": indicator, "as_of": as_of})
 
 
-# The fields of a statuses page, in the order it shows them: (name, SQL expression, kind).
-STATUS_FIELDS: tuple[tuple[str, str, pgjson.Kind], ...] = (
-    ("target_id", "l.target_id", "text"),
-    ("plan_id", "l.plan_id", "text"),
-    ("jurisdiction_id", "l.jurisdiction_id", "text"),
-    ("jurisdiction_name", "j.name", "text"),
-    ("data_jurisdiction_id", "l.data_jurisdiction_id", "text"),
-    ("indicator_code", "l.indicator_code", "text"),
-    ("indicator_name_vi", "i.name_vi", "text"),
-    ("target_year", "l.target_year", "int"),
-    ("check_year", "l.check_year", "int"),
-    ("status", "l.status", "text"),
-    ("status_label_vi", "sl.label_vi", "text"),
-    ("progress_ratio", "l.progress_ratio", "float"),
-    ("expected_value", "l.expected_value", "float"),
-    ("current_value", "l.current_value", "float"),
-    ("current_year", "l.current_year", "int"),
-    ("projected_value", "l.projected_value", "float"),
-    ("will_meet", "l.will_meet", "bool"),
-    ("base_year", "l.base_year", "int"),
-    ("base_value", "l.base_value", "float"),
-    ("flags", "l.flags", "list"),
-    ("run_id", "l.run_id", "int"),
-    ("evaluated_at", "l.evaluated_at", "datetime"),
-    ("as_of", "l.as_of", "datetime"),
-    ("headline_status", "hv.key", "text"),
-    ("headline_label_vi", "hv.label_vi", "text"),
-    ("headline_label_en", "hv.label_en", "text"),
-    ("headline_group", "hv.grp", "text"),
-    ("headline_rule", "h.headline_rule", "text"),
-    ("anticipated_gap", "h.anticipated_gap", "float"),
-    ("series_basis", "h.series_basis", "text"),
-)
-STATUS_KEY = "l.target_id, l.jurisdiction_id, l.check_year_key"
-# Each filter of the statuses and its predicate, written into the query only when it is given: a
-# prepared statement's generic plan cannot drop a `%(x)s IS NULL OR ...` branch, and would filter
-# the whole key range instead of starting the index scan at the cursor.
-_STATUS_FILTERS = {
-    "plan": "l.plan_id = %(plan)s",
-    "jids": "l.jurisdiction_id = ANY(%(jids)s::text[])",
-    "ind": "l.indicator_code = %(ind)s",
-    "statuses": "l.status = ANY(%(statuses)s::text[])",
-    "headlines": "hv.key = ANY(%(headlines)s::text[])",
-    "after": f"({STATUS_KEY}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)",
-}
-
-
-def status_rows(run_id: int | None, given: Container[str] = ()) -> str:
-    """FROM and WHERE of the statuses (the JSON pages and the export): the latest, from the table the
-    evaluation refreshes, or the rows of one past run (%(run)s); with the names a reader needs and the
-    filters named in `given` of %(plan)s, %(jids)s, %(ind)s, %(statuses)s (the ratio's status),
-    %(headlines)s (the headline verdict), and the keyset cursor
-    `after` (%(a0)s, %(a1)s, %(a2)s). Key: STATUS_KEY (target_id, jurisdiction_id, check year or 0).
-
-    Words come from status_vocabulary (chitieu.statuses); the headline verdict is read from the
-    evaluation row itself (by the target's index), a row recorded before it existed showing its status."""
-    source = (
-        "dash_evaluations_latest l"
-        if run_id is None
-        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
-        "WHERE e.run_id = %(run)s) l"
-    )
-    where = " AND ".join(p for name, p in _STATUS_FILTERS.items() if name in given) or "true"
-    return f"""FROM {source}
-           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
-           LEFT JOIN indicators i ON i.code = l.indicator_code
-           LEFT JOIN LATERAL (
-               SELECT e2.headline_status, e2.headline_rule, e2.anticipated_gap, e2.series_basis
-               FROM evaluations e2
-               WHERE e2.target_id = l.target_id AND e2.run_id = l.run_id
-                 AND e2.jurisdiction_id = l.jurisdiction_id
-                 AND coalesce(e2.check_year, 0) = l.check_year_key
-               LIMIT 1) h ON true
-           LEFT JOIN status_vocabulary sl ON sl.key = l.status
-           LEFT JOIN status_vocabulary hv ON hv.key = coalesce(h.headline_status, l.status)
-           WHERE {where}"""
-
-
 async def run_as_of(conn: Conn, as_of: datetime) -> int | None:
     """The run whose statuses were current at `as_of`: of the runs finished by then, the one with the
     latest as_of (a back-dated re-run never displaced the statuses of its day)."""
@@ -269,8 +190,8 @@ async def statuses(
     after: list[Any] | None,
     limit: int,
 ) -> JsonPage:
-    """A page of the latest statuses (keyed like the cursor), or of the rows of one past run (see
-    status_rows), written as JSON by PostgreSQL (chitieu.api.pgjson) in one row."""
+    """A page of the latest statuses, or of the rows of one past run (chitieu.exports.statuses), as
+    the JSON array of their items in one row."""
     a0, a1, a2 = after or (None, None, None)
     params = {
         "run": run_id,
@@ -284,25 +205,30 @@ async def statuses(
         "a2": a2,
         "limit": limit,
     }
-    given = {name for name in _STATUS_FILTERS if params.get(name) is not None} | (
+    given = {name for name in status_table.FILTERS if params.get(name) is not None} | (
         {"after"} if after else set()
     )
     # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
     # page would sort the whole table. limit + 1 rows tell whether another page follows; written
     # into the query, as with a parameter there PostgreSQL costs a generic plan for a tenth of the
     # table and keeps planning every execution anew (tens of milliseconds over the hypertable).
-    query = f"""
-        SELECT string_agg(p.item::text, ',' ORDER BY p.n) FILTER (WHERE p.n <= %(limit)s),
-               count(*) > %(limit)s,
-               max(p.k0) FILTER (WHERE p.n = %(limit)s),
-               max(p.k1) FILTER (WHERE p.n = %(limit)s),
-               max(p.k2) FILTER (WHERE p.n = %(limit)s)
-        FROM (SELECT row_number() OVER (ORDER BY {STATUS_KEY}) AS n,
-                     l.target_id AS k0, l.jurisdiction_id AS k1, l.check_year_key AS k2,
-                     {pgjson.row_object(STATUS_FIELDS)} AS item
-              {status_rows(run_id, given)}
-              ORDER BY {STATUS_KEY}
-              LIMIT {int(limit) + 1}) p"""
+    query = sql.SQL(
+        """SELECT string_agg(p.item, ',' ORDER BY p.n) FILTER (WHERE p.n <= %(limit)s),
+                  count(*) > %(limit)s,
+                  max(p.k0) FILTER (WHERE p.n = %(limit)s),
+                  max(p.k1) FILTER (WHERE p.n = %(limit)s),
+                  max(p.k2) FILTER (WHERE p.n = %(limit)s)
+           FROM (SELECT row_number() OVER (ORDER BY {key}) AS n,
+                        l.target_id AS k0, l.jurisdiction_id AS k1, l.check_year_key AS k2, {item} AS item
+                 {rows}
+                 ORDER BY {key}
+                 LIMIT {fetch}) p"""
+    ).format(
+        key=status_table.KEY,
+        item=status_table.item(run_id),
+        rows=status_table.rows(run_id, given),
+        fetch=sql.Literal(int(limit) + 1),
+    )
     async with conn.cursor(row_factory=tuple_row) as cur:
         # Prepared at once (each filter combination and page size is its own statement): after a
         # few executions PostgreSQL keeps a generic plan and stops planning over the hypertable.

@@ -1,0 +1,68 @@
+"""The statuses table: the rows that the API's pages (`GET /statuses`), the statuses export and
+`chitieu status` show, in one definition.
+
+The latest statuses are read from the table the evaluation refreshes (dash_evaluations_latest, one
+row per target, jurisdiction and check year, with the JSON the API serves in `item`); the statuses
+current at a past time from the rows of that evaluation run. Key: KEY (target_id, jurisdiction_id,
+check year or 0); the keyset cursor of the pages holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+from psycopg import sql
+
+KEY = sql.SQL("l.target_id, l.jurisdiction_id, l.check_year_key")
+
+# Each filter and its predicate, written into the query only when it is given: a prepared
+# statement's generic plan cannot drop a `%(x)s IS NULL OR ...` branch, and would filter the whole
+# key range instead of starting the index scan at the cursor.
+FILTERS = {
+    "plan": sql.SQL("l.plan_id = %(plan)s"),
+    "jids": sql.SQL("l.jurisdiction_id = ANY(%(jids)s::text[])"),
+    "ind": sql.SQL("l.indicator_code = %(ind)s"),
+    "statuses": sql.SQL("l.status = ANY(%(statuses)s::text[])"),
+    "headlines": sql.SQL("hv.key = ANY(%(headlines)s::text[])"),
+    "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
+}
+
+# The rows of one run shaped like the latest-status table (the headline's explanation beside the
+# verdict; `item` is written from them by status_item, schemas/views/045-status-items.sql).
+_RUN_ROWS = sql.SQL(
+    """(SELECT e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0) AS check_year_key, e.check_year,
+               e.run_id, e.evaluated_at, e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code,
+               e.target_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
+               e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags,
+               coalesce(e.headline_status, e.status) AS headline_status, e.headline_rule,
+               e.anticipated_gap, e.series_basis
+        FROM evaluations e WHERE e.run_id = %(run)s) l"""
+)
+
+
+def rows(run_id: int | None, given: Container[str] = ()) -> sql.Composed:
+    """FROM and WHERE of the statuses: the latest, or the rows of run %(run)s when `run_id` is set;
+    joined with the names a reader needs (j: jurisdiction, i: indicator, sl: the ratio status's
+    words, hv: the headline verdict's words, from status_vocabulary); with the FILTERS named in
+    `given` (%(plan)s, %(jids)s, %(ind)s, %(statuses)s: the ratio's status, %(headlines)s: the
+    headline verdict, and the cursor `after`: %(a0)s, %(a1)s, %(a2)s). A row recorded before the
+    headline verdict existed shows its status as the headline."""
+    source = sql.SQL("dash_evaluations_latest l") if run_id is None else _RUN_ROWS
+    wanted = [p for name, p in FILTERS.items() if name in given]
+    where = sql.SQL(" AND ").join(wanted) if wanted else sql.SQL("true")
+    return sql.SQL(
+        """FROM {source}
+           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
+           LEFT JOIN indicators i ON i.code = l.indicator_code
+           LEFT JOIN status_vocabulary sl ON sl.key = l.status
+           LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status)
+           WHERE {where}"""
+    ).format(source=source, where=where)
+
+
+def item(run_id: int | None) -> sql.Composable:
+    """The JSON of a row of `rows(run_id)` as the API serves it: stored with the latest, written
+    from the row for a past run."""
+    if run_id is None:
+        return sql.SQL("l.item")
+    return sql.SQL("status_item(json_populate_record(NULL::dash_evaluations_latest, row_to_json(l)))")
