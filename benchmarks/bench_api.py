@@ -122,6 +122,9 @@ def _prepare(dsn_name: str) -> tuple[str, list[str]]:
 
     dsn, lines = dataset.evaluated_database(dsn_name)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        # Statistics of the table just rewritten: without them the first page's plan may sort the
+        # whole table (autovacuum gets there, at a time of its choosing).
+        conn.execute("ANALYZE dash_evaluations_latest")
         latest = conn.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
         lines.append(f"latest-status table: {latest[0] if latest else 0:,} rows")
     return dsn, lines

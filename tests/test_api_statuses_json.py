@@ -149,7 +149,8 @@ def test_postgresql_pages_equal_python_pages(
     _edge_rows(loaded_db)
     h = bearer(api_keys["viewer"])
     total = loaded_db.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
-    assert total is not None and total[0] > 118
+    assert total is not None
+    assert total[0] > 118
 
     # Every page of everything, at two page sizes.
     assert _compare_all_pages(api, loaded_db, h, {"limit": "9"}, None) == total[0]
@@ -192,8 +193,7 @@ def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
         if not abs(bits) >= 1e16 or abs(bits) >= 1e19:
             values.append(bits)
     rows = db.execute(
-        "SELECT v, json_float(v)::text"
-        " FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
+        "SELECT v, json_float(v)::text FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
         (values,),
     ).fetchall()
     assert len(rows) == len(values)

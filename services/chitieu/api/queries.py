@@ -26,7 +26,8 @@ async def _all(conn: Conn, query: str | sql.Composed, params: dict[str, Any]) ->
         return await cur.fetchall()
 
 
-_SUCCESSION = """
+_SUCCESSION = sql.SQL(
+    """
     coalesce((SELECT json_agg(json_build_object('id', s.successor_id, 'name', js.name,
                                                 'effective_on', s.effective_on, 'legal_basis', s.legal_basis)
                               ORDER BY s.successor_id)
@@ -37,6 +38,7 @@ _SUCCESSION = """
                               ORDER BY s.predecessor_id)
               FROM jurisdiction_succession s JOIN jurisdictions jp ON jp.id = s.predecessor_id
               WHERE s.successor_id = j.id), '[]') AS predecessors"""
+)
 
 
 async def jurisdictions(
@@ -44,8 +46,9 @@ async def jurisdictions(
 ) -> Rows:
     return await _all(
         conn,
-        f"""SELECT j.id, j.code, j.name, j.level, j.parent_id, j.valid_from, j.valid_to, j.aliases,
-                   {_SUCCESSION}
+        sql.SQL(
+            """SELECT j.id, j.code, j.name, j.level, j.parent_id, j.valid_from, j.valid_to, j.aliases,
+                   {succession}
             FROM jurisdictions j
             WHERE (%(ids)s::text[] IS NULL OR j.id = ANY(%(ids)s))
               AND (%(level)s::text IS NULL OR j.level = %(level)s)
@@ -53,24 +56,29 @@ async def jurisdictions(
                                            AND (j.valid_to IS NULL OR j.valid_to >= %(on)s)))
               AND (%(after)s::text IS NULL OR j.id > %(after)s)
             ORDER BY j.id
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(succession=_SUCCESSION),
         {"ids": ids, "level": level, "on": on, "after": after[0] if after else None, "limit": limit + 1},
     )
 
 
-_INDICATOR_COLUMNS = """code, name_vi, name_en, aliases, unit, value_type, direction, aggregation, min_value,
+_INDICATOR_COLUMNS = sql.SQL(
+    """code, name_vi, name_en, aliases, unit, value_type, direction, aggregation, min_value,
     max_value, plan_specific, needs_review, description"""
+)
 
 
 async def indicators(conn: Conn, *, code: str | None = None, plan: str | None = None) -> Rows:
     return await _all(
         conn,
-        f"""SELECT {_INDICATOR_COLUMNS} FROM indicators i
+        sql.SQL(
+            """SELECT {columns} FROM indicators i
             WHERE (%(code)s::text IS NULL OR i.code = %(code)s)
               AND (%(plan)s::text IS NULL
                    OR EXISTS (SELECT 1 FROM targets t
                               WHERE t.indicator_code = i.code AND t.plan_id = %(plan)s))
-            ORDER BY i.code""",
+            ORDER BY i.code"""
+        ).format(columns=_INDICATOR_COLUMNS),
         {"code": code, "plan": plan},
     )
 
@@ -95,7 +103,8 @@ async def plans(conn: Conn, *, plan_id: str | None = None) -> Rows:
     )
 
 
-TARGET_SELECT = """
+TARGET_SELECT = sql.SQL(
+    """
     SELECT t.id, t.plan_id, t.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
            i.unit, t.jurisdiction_id, j.name AS jurisdiction_name, t.target_year, t.kind, t.operator, t.value,
            t.value_max, t.every_year, t.parent_target_id, t.relative_to, t.milestone_object, t.due_date,
@@ -105,6 +114,7 @@ TARGET_SELECT = """
     FROM targets t
     JOIN indicators i ON i.code = t.indicator_code
     JOIN jurisdictions j ON j.id = t.jurisdiction_id"""
+)
 
 
 async def targets(
@@ -119,15 +129,16 @@ async def targets(
 ) -> Rows:
     return await _all(
         conn,
-        TARGET_SELECT
-        + """
+        sql.SQL(
+            """{select}
             WHERE (%(id)s::text IS NULL OR t.id = %(id)s)
               AND (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
               AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
               AND (%(ind)s::text IS NULL OR t.indicator_code = %(ind)s)
               AND (%(after)s::text IS NULL OR t.id > %(after)s)
             ORDER BY t.id
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(select=TARGET_SELECT),
         {
             "id": target_id,
             "plan": plan,
@@ -239,9 +250,11 @@ async def statuses(
     return JsonPage(f"[{items or ''}]".encode(), key if more else None)
 
 
-_ALERT_COLUMNS = """id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
+_ALERT_COLUMNS = sql.SQL(
+    """id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
     state, severity, summary_vi, summary_en, labels, detail, first_fired_at, last_seen_at, last_notified_at,
     resolved_at, silenced_by"""
+)
 
 
 async def alerts(
@@ -258,7 +271,8 @@ async def alerts(
     """Newest first: key (id descending)."""
     return await _all(
         conn,
-        f"""SELECT {_ALERT_COLUMNS} FROM alerts
+        sql.SQL(
+            """SELECT {columns} FROM alerts
             WHERE (%(id)s::bigint IS NULL OR id = %(id)s)
               AND (%(state)s::text IS NULL OR state = %(state)s)
               AND (%(rule)s::text IS NULL OR rule = %(rule)s)
@@ -266,7 +280,8 @@ async def alerts(
               AND (%(jids)s::text[] IS NULL OR jurisdiction_id = ANY(%(jids)s))
               AND (%(after)s::bigint IS NULL OR id < %(after)s)
             ORDER BY id DESC
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(columns=_ALERT_COLUMNS),
         {
             "id": alert_id,
             "state": state,

@@ -11,7 +11,8 @@ as Excel date-times (which have no offset) in XLSX, with the legend sheet saying
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -56,6 +57,11 @@ class Spec:
     @property
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def only(self, names: Sequence[str]) -> Spec:
+        """The same dataset with the named columns only, in that order."""
+        by_name = {c.name: c for c in self.columns}
+        return replace(self, columns=tuple(by_name[n] for n in names))
 
     def select(self, *, as_csv_text: bool = False) -> sql.Composable:
         def one(c: Column) -> sql.Composable:

@@ -25,7 +25,17 @@ from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
 from chitieu.api.models import ALERT_INTERNAL_FIELDS, IsoDateTime, Status
 from chitieu.api.problems import Problem, responses
 from chitieu.errors import ChitieuError
-from chitieu.exports.datasets import BOM, CSV_MEDIA, CSV_SETTINGS, SPECS, Dataset, Filters, Spec, csv_copy, query
+from chitieu.exports.datasets import (
+    BOM,
+    CSV_MEDIA,
+    CSV_SETTINGS,
+    SPECS,
+    Dataset,
+    Filters,
+    Spec,
+    csv_copy,
+    query,
+)
 from chitieu.exports.xlsx import XLSX_MAX_ROWS, XLSX_MEDIA, XlsxWriter
 from chitieu.vietnam_time import TZ
 
