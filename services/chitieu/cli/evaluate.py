@@ -111,14 +111,15 @@ def evaluate_command(
 
 
 def _filters(*, jurisdiction: str | None, plan: str | None) -> Filters:
-    """The statuses' filters as the API reads them (chitieu.places); an unknown place is a usage error."""
+    """The statuses' filters: places resolved as the API resolves them (chitieu.places), also matching
+    the jurisdiction whose data was used; an unknown place is a usage error."""
     from chitieu.places import UnknownJurisdiction, jurisdiction_ids
 
     try:
         ids = jurisdiction_ids(jurisdiction)
     except UnknownJurisdiction as exc:
         raise typer.BadParameter(exc.both()) from exc
-    return Filters(plan=plan, jurisdiction_ids=ids)
+    return Filters(plan=plan, jurisdiction_ids=ids, data_jurisdiction=True)
 
 
 def _recorded(conn: Any) -> bool:
@@ -149,7 +150,8 @@ def load_statuses(
         if not frame.empty:
             frame = frame[STATUS_SPEC.header]
             if filters.jurisdiction_ids is not None:
-                frame = frame[frame["jurisdiction_id"].isin(filters.jurisdiction_ids)]
+                ids = filters.jurisdiction_ids
+                frame = frame[frame["jurisdiction_id"].isin(ids) | frame["data_jurisdiction_id"].isin(ids)]
             if plan:
                 frame = frame[frame["plan_id"] == plan]
     if frame.empty:

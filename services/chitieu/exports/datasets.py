@@ -246,6 +246,7 @@ class Filters:
     as_of: datetime | None = None
     run_id: int | None = None  # statuses as_of: the run current then (chitieu.api.queries.run_as_of)
     all_vintages: bool = False
+    data_jurisdiction: bool = False  # statuses: the places also match as the data's jurisdiction
 
 
 # FROM, WHERE and ORDER BY of the datasets other than the statuses (chitieu.exports.statuses).
@@ -310,6 +311,8 @@ def query(
     if dataset == "statuses":
         # The same rows as the JSON /statuses, all of them in its key order.
         given = {name for name, v in params.items() if v is not None}
+        if f.data_jurisdiction and "jids" in given:
+            given = (given - {"jids"}) | {"jids_or_data"}
         body = sql.SQL("{} ORDER BY {}").format(status_table.rows(f.run_id, given), status_table.KEY)
         return sql.SQL("SELECT {} {}").format(columns, body), params
     if dataset == "observations" and not f.all_vintages:

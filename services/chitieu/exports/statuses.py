@@ -21,6 +21,11 @@ KEY = sql.SQL("l.target_id, l.jurisdiction_id, l.check_year_key")
 FILTERS = {
     "plan": sql.SQL("l.plan_id = %(plan)s"),
     "jids": sql.SQL("l.jurisdiction_id = ANY(%(jids)s::text[])"),
+    # The same places, also where they are only the jurisdiction whose data was used (a ceased
+    # province's targets continued on its successor's data): what `chitieu status` lists.
+    "jids_or_data": sql.SQL(
+        "(l.jurisdiction_id = ANY(%(jids)s::text[]) OR l.data_jurisdiction_id = ANY(%(jids)s::text[]))"
+    ),
     "ind": sql.SQL("l.indicator_code = %(ind)s"),
     "statuses": sql.SQL("l.status = ANY(%(statuses)s::text[])"),
     "headlines": sql.SQL("hv.key = ANY(%(headlines)s::text[])"),
@@ -44,9 +49,9 @@ def rows(run_id: int | None, given: Container[str] = ()) -> sql.Composed:
     """FROM and WHERE of the statuses: the latest, or the rows of run %(run)s when `run_id` is set;
     joined with the names a reader needs (j: jurisdiction, i: indicator, sl: the ratio status's
     words, hv: the headline verdict's words, from status_vocabulary); with the FILTERS named in
-    `given` (%(plan)s, %(jids)s, %(ind)s, %(statuses)s: the ratio's status, %(headlines)s: the
-    headline verdict, and the cursor `after`: %(a0)s, %(a1)s, %(a2)s). A row recorded before the
-    headline verdict existed shows its status as the headline."""
+    `given`: %(plan)s, %(jids)s (as jids or jids_or_data), %(ind)s, %(statuses)s (the ratio's
+    status), %(headlines)s (the headline verdict) and the cursor `after` (%(a0)s, %(a1)s, %(a2)s).
+    A row recorded before the headline verdict existed shows its status as the headline."""
     source = sql.SQL("dash_evaluations_latest l") if run_id is None else _RUN_ROWS
     wanted = [p for name, p in FILTERS.items() if name in given]
     where = sql.SQL(" AND ").join(wanted) if wanted else sql.SQL("true")
