@@ -179,6 +179,33 @@ def test_postgresql_pages_equal_python_pages(
     assert _compare_all_pages(api, loaded_db, h, {**past, "plan": plan, "status": status}, run[0]) > 0
 
 
+def test_stored_items_follow_renamed_places_indicators_and_words(
+    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+) -> None:
+    """The latest rows keep their JSON: a jurisdiction or indicator renamed, or a status's words
+    changed, after the evaluation is in every page as the live names give it."""
+    from chitieu.dashboards.views import refresh
+    from chitieu.evaluate.engine import evaluate
+
+    evaluate(loaded_db, as_of=datetime.now(UTC))
+    refresh(loaded_db)
+    some = loaded_db.execute(
+        """SELECT jurisdiction_id, indicator_code, status FROM dash_evaluations_latest
+           ORDER BY target_id LIMIT 1"""
+    ).fetchone()
+    assert some is not None
+    jid, ind, status = some
+    loaded_db.execute("UPDATE jurisdictions SET name = name || ' (tên mới)' WHERE id = %s", (jid,))
+    loaded_db.execute("UPDATE indicators SET name_vi = 'Chỉ tiêu \"đổi tên\"' WHERE code = %s", (ind,))
+    loaded_db.execute("UPDATE status_vocabulary SET label_vi = label_vi || ' ✓' WHERE key = %s", (status,))
+    h = bearer(api_keys["viewer"])
+    for query in ({"limit": "1000"}, {"jurisdiction": jid, "limit": "5"}):
+        assert _compare_all_pages(api, loaded_db, h, query, None) > 0
+    page = api.get("/api/v1/statuses", params={"jurisdiction": jid, "limit": "1000"}, headers=h).json()
+    assert all(r["jurisdiction_name"].endswith(" (tên mới)") for r in page["items"])
+    assert any(r["indicator_name_vi"] == 'Chỉ tiêu "đổi tên"' for r in page["items"])
+
+
 def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
     """Doubles below 1e16 in magnitude, whole, tiny, random bit patterns, NaN and infinities: the
     text PostgreSQL writes is orjson's. (From 1e16 up to about 1e19 PostgreSQL 15 may write up to

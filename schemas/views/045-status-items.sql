@@ -8,7 +8,7 @@
 -- - double precision: both print the shortest digits that read back the same number, but orjson writes
 --   decimal notation for decimal exponents -5..15 with `.0` on whole numbers (`2.0`, `0.00001`, `1e-6`,
 --   `1e+16`), PostgreSQL for -4..14 without (`2`, `1e-05`); NaN and infinities are null in orjson.
---   extra_float_digits = 1 (the default) gives the shortest digits; status_item sets it.
+--   extra_float_digits = 1 (the default) gives the shortest digits.
 -- - timestamptz: orjson writes six digits of microseconds or none, PostgreSQL trims trailing zeros.
 --   Written in UTC whatever the session's time zone, so that a stored item does not depend on the
 --   session that wrote it.
@@ -25,63 +25,117 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
                  ELSE regexp_replace(v::text::numeric::text, '^(-?[0-9]+)$', '\1.0') END)::json
 $fn$;
 
+-- STABLE, not IMMUTABLE: to_char is, and a function is only inlined when it claims no more than its body.
 CREATE OR REPLACE FUNCTION json_time(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
     SELECT to_char(t AT TIME ZONE 'UTC',
                    CASE WHEN date_trunc('second', t) = t THEN 'YYYY-MM-DD"T"HH24:MI:SS'
                         ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US' END) || '+00:00'
 $fn$;
 
--- The fields in the order the API shows them; words from the catalog and status_vocabulary
--- (chitieu.statuses). A row recorded before the headline verdict existed shows its status as the
--- headline.
-CREATE OR REPLACE FUNCTION status_item(l dash_evaluations_latest) RETURNS text
-LANGUAGE sql STABLE SET extra_float_digits = 1 AS $fn$
-    SELECT row_to_json(x)::text
-    FROM (SELECT l.target_id, l.plan_id, l.jurisdiction_id,
-                 (SELECT j.name FROM jurisdictions j WHERE j.id = l.jurisdiction_id) AS jurisdiction_name,
-                 l.data_jurisdiction_id, l.indicator_code,
-                 (SELECT i.name_vi FROM indicators i WHERE i.code = l.indicator_code) AS indicator_name_vi,
-                 l.target_year, l.check_year, l.status, sl.label_vi AS status_label_vi,
-                 json_float(l.progress_ratio) AS progress_ratio, json_float(l.expected_value) AS expected_value,
-                 json_float(l.current_value) AS current_value, l.current_year,
-                 json_float(l.projected_value) AS projected_value, l.will_meet, l.base_year,
-                 json_float(l.base_value) AS base_value, l.flags, l.run_id,
-                 json_time(l.evaluated_at) AS evaluated_at, json_time(l.as_of) AS as_of,
-                 hv.key AS headline_status, hv.label_vi AS headline_label_vi, hv.label_en AS headline_label_en,
-                 hv.grp AS headline_group, l.headline_rule, json_float(l.anticipated_gap) AS anticipated_gap,
-                 l.series_basis
-          FROM (SELECT) one
-          LEFT JOIN status_vocabulary sl ON sl.key = l.status
-          LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status)) x
+CREATE OR REPLACE FUNCTION json_value(v anyelement) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT coalesce(to_json(v)::text, 'null')
 $fn$;
 
--- Whoever writes a latest status (dash_refresh, or a row written by hand) gets its item written.
+-- The fields in the order the API shows them (each parameter is the field of its name). One
+-- expression, so that PostgreSQL inlines it into the statement that calls it.
+CREATE OR REPLACE FUNCTION status_item(
+    target_id text, plan_id text, jurisdiction_id text,
+    jurisdiction_name text, data_jurisdiction_id text, indicator_code text,
+    indicator_name_vi text, target_year integer, check_year integer,
+    status text, status_label_vi text, progress_ratio double precision,
+    expected_value double precision, current_value double precision, current_year integer,
+    projected_value double precision, will_meet boolean, base_year integer,
+    base_value double precision, flags text[], run_id bigint,
+    evaluated_at timestamptz, as_of timestamptz, headline_status text,
+    headline_label_vi text, headline_label_en text, headline_group text,
+    headline_rule text, anticipated_gap double precision, series_basis text
+) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT '{"target_id":' || json_value(target_id)
+        || ',"plan_id":' || json_value(plan_id)
+        || ',"jurisdiction_id":' || json_value(jurisdiction_id)
+        || ',"jurisdiction_name":' || json_value(jurisdiction_name)
+        || ',"data_jurisdiction_id":' || json_value(data_jurisdiction_id)
+        || ',"indicator_code":' || json_value(indicator_code)
+        || ',"indicator_name_vi":' || json_value(indicator_name_vi)
+        || ',"target_year":' || json_value(target_year)
+        || ',"check_year":' || json_value(check_year)
+        || ',"status":' || json_value(status)
+        || ',"status_label_vi":' || json_value(status_label_vi)
+        || ',"progress_ratio":' || json_value(json_float(progress_ratio))
+        || ',"expected_value":' || json_value(json_float(expected_value))
+        || ',"current_value":' || json_value(json_float(current_value))
+        || ',"current_year":' || json_value(current_year)
+        || ',"projected_value":' || json_value(json_float(projected_value))
+        || ',"will_meet":' || json_value(will_meet)
+        || ',"base_year":' || json_value(base_year)
+        || ',"base_value":' || json_value(json_float(base_value))
+        || ',"flags":' || json_value(flags)
+        || ',"run_id":' || json_value(run_id)
+        || ',"evaluated_at":' || json_value(json_time(evaluated_at))
+        || ',"as_of":' || json_value(json_time(as_of))
+        || ',"headline_status":' || json_value(headline_status)
+        || ',"headline_label_vi":' || json_value(headline_label_vi)
+        || ',"headline_label_en":' || json_value(headline_label_en)
+        || ',"headline_group":' || json_value(headline_group)
+        || ',"headline_rule":' || json_value(headline_rule)
+        || ',"anticipated_gap":' || json_value(json_float(anticipated_gap))
+        || ',"series_basis":' || json_value(series_basis)
+        || '}'
+$fn$;
+
+-- A latest status written without its item (dash_refresh writes it in the same pass; a row written
+-- by hand, a change to its values, or an item cleared because its words changed) gets it written,
+-- with the words of the catalog and of status_vocabulary. A row recorded before the headline verdict
+-- existed shows its status as the headline.
 CREATE OR REPLACE FUNCTION dash_status_item() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
+DECLARE
+    place text;
+    indicator text;
+    word text;
+    headline status_vocabulary;
 BEGIN
-    NEW.item := status_item(NEW);
+    SELECT j.name INTO place FROM jurisdictions j WHERE j.id = NEW.jurisdiction_id;
+    SELECT i.name_vi INTO indicator FROM indicators i WHERE i.code = NEW.indicator_code;
+    SELECT v.label_vi INTO word FROM status_vocabulary v WHERE v.key = NEW.status;
+    SELECT * INTO headline FROM status_vocabulary v WHERE v.key = coalesce(NEW.headline_status, NEW.status);
+    NEW.item := status_item(
+        NEW.target_id, NEW.plan_id, NEW.jurisdiction_id, place, NEW.data_jurisdiction_id, NEW.indicator_code,
+        indicator, NEW.target_year, NEW.check_year, NEW.status, word, NEW.progress_ratio, NEW.expected_value,
+        NEW.current_value, NEW.current_year, NEW.projected_value, NEW.will_meet, NEW.base_year, NEW.base_value,
+        NEW.flags, NEW.run_id, NEW.evaluated_at, NEW.as_of, headline.key, headline.label_vi, headline.label_en,
+        headline.grp, NEW.headline_rule, NEW.anticipated_gap, NEW.series_basis);
     RETURN NEW;
 END
 $fn$;
 
 CREATE OR REPLACE TRIGGER dash_evaluations_latest_item
-    BEFORE INSERT OR UPDATE ON dash_evaluations_latest
-    FOR EACH ROW EXECUTE FUNCTION dash_status_item();
+    BEFORE INSERT ON dash_evaluations_latest
+    FOR EACH ROW WHEN (NEW.item IS NULL) EXECUTE FUNCTION dash_status_item();
+CREATE OR REPLACE TRIGGER dash_evaluations_latest_item_changed
+    BEFORE UPDATE ON dash_evaluations_latest
+    FOR EACH ROW WHEN (NEW.item IS NULL OR NEW.item IS NOT DISTINCT FROM OLD.item)
+    EXECUTE FUNCTION dash_status_item();
 
 -- A renamed jurisdiction or indicator, or a status's words changed: the items holding the old words
 -- are written again (the UPDATE fires the trigger above).
 CREATE OR REPLACE FUNCTION dash_status_items_reworded() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- Each branch reads only the fields of its own table's rows.
     IF TG_TABLE_NAME = 'jurisdictions' THEN
         UPDATE dash_evaluations_latest SET item = NULL WHERE jurisdiction_id = NEW.id;
     ELSIF TG_TABLE_NAME = 'indicators' THEN
         UPDATE dash_evaluations_latest SET item = NULL WHERE indicator_code = NEW.code;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE dash_evaluations_latest SET item = NULL
+        WHERE OLD.key IN (status, coalesce(headline_status, status));
     ELSE
         UPDATE dash_evaluations_latest SET item = NULL
-        WHERE (CASE TG_OP WHEN 'DELETE' THEN OLD.key ELSE NEW.key END)
-              IN (status, coalesce(headline_status, status));
+        WHERE NEW.key IN (status, coalesce(headline_status, status));
     END IF;
     RETURN NULL;
 END

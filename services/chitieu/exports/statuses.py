@@ -32,16 +32,8 @@ FILTERS = {
     "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
 }
 
-# The rows of one run shaped like the latest-status table (the headline's explanation beside the
-# verdict; `item` is written from them by status_item, schemas/views/045-status-items.sql).
 _RUN_ROWS = sql.SQL(
-    """(SELECT e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0) AS check_year_key, e.check_year,
-               e.run_id, e.evaluated_at, e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code,
-               e.target_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
-               e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags,
-               coalesce(e.headline_status, e.status) AS headline_status, e.headline_rule,
-               e.anticipated_gap, e.series_basis
-        FROM evaluations e WHERE e.run_id = %(run)s) l"""
+    "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e WHERE e.run_id = %(run)s) l"
 )
 
 
@@ -65,9 +57,17 @@ def rows(run_id: int | None, given: Container[str] = ()) -> sql.Composed:
     ).format(source=source, where=where)
 
 
+# status_item's arguments (the fields of a status in the API's order) from the rows of `rows`.
+_ITEM_ARGUMENTS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_jurisdiction_id,
+    l.indicator_code, i.name_vi, l.target_year, l.check_year, l.status, sl.label_vi, l.progress_ratio,
+    l.expected_value, l.current_value, l.current_year, l.projected_value, l.will_meet, l.base_year,
+    l.base_value, l.flags, l.run_id, l.evaluated_at, l.as_of, hv.key, hv.label_vi, hv.label_en, hv.grp,
+    l.headline_rule, l.anticipated_gap, l.series_basis"""
+
+
 def item(run_id: int | None) -> sql.Composable:
-    """The JSON of a row of `rows(run_id)` as the API serves it: stored with the latest, written
-    from the row for a past run."""
+    """The JSON of a row of `rows(run_id)` as the API serves it: stored with the latest; for a past
+    run, written by the same function (status_item, schemas/views/045-status-items.sql)."""
     if run_id is None:
         return sql.SQL("l.item")
-    return sql.SQL("status_item(json_populate_record(NULL::dash_evaluations_latest, row_to_json(l)))")
+    return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
