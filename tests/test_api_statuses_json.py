@@ -60,7 +60,7 @@ def _python_page(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             sql.SQL("SELECT {}, l.check_year_key {} {}").format(
-                sql.SQL(_PYTHON_COLUMNS), status_rows(run_id), sql.SQL(_PYTHON_FILTERS)
+                sql.SQL(_PYTHON_COLUMNS), status_rows(run_id is not None), sql.SQL(_PYTHON_FILTERS)
             ),
             params,
         )

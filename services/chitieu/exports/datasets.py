@@ -313,7 +313,8 @@ def query(
         given = {name for name, v in params.items() if v is not None}
         if f.data_jurisdiction and "jids" in given:
             given = (given - {"jids"}) | {"jids_or_data"}
-        body = sql.SQL("{} ORDER BY {}").format(status_table.rows(f.run_id, given), status_table.KEY)
+        rows = status_table.rows(f.run_id is not None, given)
+        body = sql.SQL("{} ORDER BY {}").format(rows, status_table.KEY)
         return sql.SQL("SELECT {} {}").format(columns, body), params
     if dataset == "observations" and not f.all_vintages:
         pick = sql.SQL("DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)")

@@ -37,14 +37,14 @@ _RUN_ROWS = sql.SQL(
 )
 
 
-def rows(run_id: int | None, given: Container[str] = ()) -> sql.Composed:
-    """FROM and WHERE of the statuses: the latest, or the rows of run %(run)s when `run_id` is set;
+def rows(past_run: bool, given: Container[str] = ()) -> sql.Composed:
+    """FROM and WHERE of the statuses: the latest, or with `past_run` the rows of run %(run)s;
     joined with the names a reader needs (j: jurisdiction, i: indicator, sl: the ratio status's
     words, hv: the headline verdict's words, from status_vocabulary); with the FILTERS named in
     `given`: %(plan)s, %(jids)s (as jids or jids_or_data), %(ind)s, %(statuses)s (the ratio's
     status), %(headlines)s (the headline verdict) and the cursor `after` (%(a0)s, %(a1)s, %(a2)s).
     A row recorded before the headline verdict existed shows its status as the headline."""
-    source = sql.SQL("dash_evaluations_latest l") if run_id is None else _RUN_ROWS
+    source = _RUN_ROWS if past_run else sql.SQL("dash_evaluations_latest l")
     wanted = [p for name, p in FILTERS.items() if name in given]
     where = sql.SQL(" AND ").join(wanted) if wanted else sql.SQL("true")
     return sql.SQL(
@@ -65,9 +65,9 @@ _ITEM_ARGUMENTS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_j
     l.headline_rule, l.anticipated_gap, l.series_basis"""
 
 
-def item(run_id: int | None) -> sql.Composable:
-    """The JSON of a row of `rows(run_id)` as the API serves it: stored with the latest; for a past
+def item(past_run: bool) -> sql.Composable:
+    """The JSON of a row of `rows(past_run)` as the API serves it: stored with the latest; for a past
     run, written by the same function (status_item, schemas/views/045-status-items.sql)."""
-    if run_id is None:
-        return sql.SQL("l.item")
-    return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
+    if past_run:
+        return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
+    return sql.SQL("l.item")
