@@ -17,8 +17,8 @@ import psycopg
 from fastapi import Path, Request
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from chitieu.api.problems import Problem
 from chitieu import places
+from chitieu.api.problems import Problem
 
 # Row ids are bigserial: a larger number is no row, and PostgreSQL would refuse it as a parameter.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])]
