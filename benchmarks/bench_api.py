@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -122,6 +123,9 @@ def _prepare(dsn_name: str) -> tuple[str, list[str]]:
 
     dsn, lines = dataset.evaluated_database(dsn_name)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        # Statistics of the table just rewritten: without them the first page's plan may sort the
+        # whole table (autovacuum gets there, at a time of its choosing).
+        conn.execute("ANALYZE dash_evaluations_latest")
         latest = conn.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
         lines.append(f"latest-status table: {latest[0] if latest else 0:,} rows")
     return dsn, lines
@@ -177,7 +181,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
+def _wait_ready(server: Server, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -194,12 +198,63 @@ def _wait_ready(server: Server, timeout: float = 60.0) -> None:
     raise BenchError(f"API not ready within {timeout:.0f} s ({last}): {server.log.read_text()[-2000:]}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """CPU time used during a run by each part of the machine the request crosses: the uvicorn
+    supervisor and workers, the database's backends for this database, and wrk (a child process we
+    wait for). Read from /proc, so it does not depend on what else the machine is running."""
+
+    server: Server
+    dsn: str
+
+    def _backends(self) -> list[int]:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                """SELECT pid FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        python = [self.server.proc.pid, *_children(self.server.proc.pid)]
+        return {
+            "python": {p: _cpu_seconds(p) for p in python},
+            "postgresql": {p: _cpu_seconds(p) for p in self._backends()},
+        }
+
+    @staticmethod
+    def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        return {
+            part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items()) for part in after
+        }
+
+
 def wrk(binary: str, script: Path, url: str, headers: dict[str, str], duration: str) -> dict[str, Any]:
     cmd = [binary, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}", f"--timeout={TIMEOUT}", "--latency"]
     cmd += ["-s", str(script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([*cmd, url], capture_output=True, text=True, check=False)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     found = [ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")]
     if done.returncode != 0 or not found:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-500:]}")
@@ -207,6 +262,7 @@ def wrk(binary: str, script: Path, url: str, headers: dict[str, str], duration: 
     result["statuses"] = {int(k): v for k, v in result["statuses"].items()}
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["bytes_per_request"] = result["bytes"] / max(result["requests"], 1)
+    result["cpu_wrk"] = used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime
     return result
 
 
@@ -289,6 +345,26 @@ def _query_alone(dsn: str, filtered: str, runs: int = 200) -> str:
     )
 
 
+_SPLIT_LABELS = {
+    "a": "(a) cached",
+    "b": "(b) uncached",
+    "c_deep": "(c) deep",
+    "c_filter": "(c) filtered",
+    "d": "(d) 304",
+}
+
+
+def _split(label: str, r: dict[str, Any]) -> str:
+    """Which part of the machine a request costs: CPU milliseconds per request of each, and the rate
+    the machine's cores would allow if nothing else ran on them (the load generator included)."""
+    per = {part: 1000 * seconds / max(r["requests"], 1) for part, seconds in r["cpu"].items()}
+    ceiling = 1000 * (os.cpu_count() or 1) / max(sum(per.values()), 1e-9)
+    parts = ", ".join(f"{part} {ms:.2f}" for part, ms in per.items())
+    return (
+        f"CPU per request, {label}: {parts} ms -> at most {ceiling:,.0f} req/s on {os.cpu_count()} idle cores"
+    )
+
+
 def _load() -> str:
     """Other work on the machine skews the figures: the load average goes in the report."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -321,10 +397,16 @@ def run() -> list[str]:
             script = logdir / "count.lua"
             script.write_text(_LUA)
 
-            def measure(name: str, base: str, query: str, headers: dict[str, str]) -> None:
-                url = f"{base}{PATH}" + (f"?{query}" if query else "")
+            def measure(name: str, server: Server, query: str, headers: dict[str, str]) -> None:
+                url = f"{server.base}{PATH}" + (f"?{query}" if query else "")
                 wrk(binary, script, url, headers, WARMUP)  # fills pools, caches, the OS's buffers
+                meter = CpuMeter(server, dsn)
+                before = meter.sample()
                 results[name] = wrk(binary, script, url, headers, DURATION)
+                results[name]["cpu"] = {
+                    **meter.spent(before, meter.sample()),
+                    "wrk": results[name]["cpu_wrk"],
+                }
 
             with serve(dsn, cache=True, logdir=logdir) as server:
                 first = httpx.get(server.base + PATH, headers=auth, timeout=30)
@@ -332,13 +414,13 @@ def run() -> list[str]:
                 etag = first.headers["etag"]
                 items = len(first.json()["items"])
                 cursor, deep_rows = _deep_cursor(server.base, token, DEEP_ROWS)
-                measure("a", server.base, "", auth)
-                measure("d", server.base, "", {**auth, "If-None-Match": etag})
+                measure("a", server, "", auth)
+                measure("d", server, "", {**auth, "If-None-Match": etag})
             filtered = _filter(dsn)
             with serve(dsn, cache=False, logdir=logdir) as server:
-                measure("b", server.base, "", auth)
-                measure("c_deep", server.base, f"cursor={cursor}", auth)
-                measure("c_filter", server.base, filtered, auth)
+                measure("b", server, "", auth)
+                measure("c_deep", server, f"cursor={cursor}", auth)
+                measure("c_filter", server, filtered, auth)
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             revoke_key(conn, str(key["id"]))
@@ -357,6 +439,7 @@ def run() -> list[str]:
         _line(f"(c) API_CACHE=false, filtered ?{filtered}", results["c_filter"], 200, uncached),
         _query_alone(dsn, filtered),
         _line("(d) first page with If-None-Match of its ETag, cache on (304)", results["d"], 304),
+        *(_split(label, results[name]) for name, label in _SPLIT_LABELS.items()),
         f"load average (1, 5, 15 min) before: {load_before}, after: {_load()}",
         f"goal: > {GOAL_RPS:,.0f} req/s at {CONNECTIONS} connections with p99 < {GOAL_P99_MS:.0f} ms "
         f"from the cache and for 304s, < {uncached:.0f} ms uncached",

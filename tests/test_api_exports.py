@@ -47,7 +47,8 @@ def _problem(res: Any, status: int) -> dict[str, Any]:
     assert res.status_code == status, res.text
     assert res.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = res.json()
-    assert body["detail"] and body["detail_vi"]
+    assert body["detail"]
+    assert body["detail_vi"]
     return body
 
 
@@ -57,7 +58,8 @@ def test_targets_csv_has_every_target_with_its_citation(
     res = api.get("/api/v1/exports/targets", headers=bearer(api_keys["viewer"]))
     rows = _csv(res)
     today = res.headers["content-disposition"]
-    assert today.startswith('attachment; filename="chitieu-targets-2') and today.endswith('.csv"')
+    assert today.startswith('attachment; filename="chitieu-targets-2')
+    assert today.endswith('.csv"')
     assert _header(res)[:3] == ["id", "plan_id", "jurisdiction_id"]
     assert _header(res)[-3:] == ["citation_document", "citation_section", "citation_quote"]
     db_rows = loaded_db.execute(
@@ -203,8 +205,10 @@ def test_statuses_xlsx_sheet_header_dates_and_legend(
     assert wb.sheetnames == ["statuses", "Chú thích"]
     ws = wb["statuses"]
     assert ws.freeze_panes == "A2"
-    assert ws["A1"].value == "target_id" and ws["A1"].font.b
-    assert ws["A1"].comment is not None and ws["A1"].comment.text == "Mã mục tiêu"
+    assert ws["A1"].value == "target_id"
+    assert ws["A1"].font.b
+    assert ws["A1"].comment is not None
+    assert ws["A1"].comment.text == "Mã mục tiêu"
     db_rows = loaded_db.execute(
         """SELECT target_id, status, evaluated_at FROM dash_evaluations_latest
            ORDER BY target_id, jurisdiction_id, check_year_key"""
@@ -266,7 +270,8 @@ def test_alerts_by_state_and_text_is_never_a_formula(
     assert json.loads(firing[0]["labels"]) == {"team": "sở"}
     everything = _csv(api.get("/api/v1/exports/alerts", headers=h))
     ids = [r[0] for r in loaded_db.execute("SELECT id FROM alerts ORDER BY id DESC")]
-    assert [int(r["id"]) for r in everything] == ids and len(ids) >= 2
+    assert [int(r["id"]) for r in everything] == ids
+    assert len(ids) >= 2
     in_58 = _csv(
         api.get("/api/v1/exports/alerts", headers=h, params={"jurisdiction": "old-58", "state": "firing"})
     )
@@ -281,9 +286,8 @@ def test_alerts_by_state_and_text_is_never_a_formula(
     assert wb["alerts"]["K2"].data_type == "s"  # text, not a formula Excel would run
 
 
-def test_format_from_accept_header(
-    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
-) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_format_from_accept_header(api_keys: dict[str, str], api: TestClient) -> None:
     h = bearer(api_keys["viewer"])
     url = "/api/v1/exports/targets?plan=" + NT
 
@@ -304,9 +308,8 @@ def test_format_from_accept_header(
     _problem(api.get(url, headers={**h, "Accept": f"text/csv;q=0, {XLSX};q=0"}), 406)
 
 
-def test_errors_are_problems(
-    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
-) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_errors_are_problems(api_keys: dict[str, str], api: TestClient) -> None:
     h = bearer(api_keys["viewer"])
     _problem(api.get("/api/v1/exports/budgets", headers=h), 422)
     _problem(api.get("/api/v1/exports/targets?format=pdf", headers=h), 422)
@@ -317,7 +320,8 @@ def test_errors_are_problems(
     _problem(api.get("/api/v1/exports/statuses?plan=no-such-plan", headers=h), 404)
     _problem(api.get("/api/v1/exports/observations?indicator=no_such_code", headers=h), 404)
     stray = _problem(api.get("/api/v1/exports/targets?state=firing", headers=h), 422)
-    assert "state" in stray["detail"] and "state" in stray["detail_vi"]
+    assert "state" in stray["detail"]
+    assert "state" in stray["detail_vi"]
     _problem(api.get("/api/v1/exports/alerts?vintages=all", headers=h), 422)
     assert api.app.state.export_slots.busy == 0  # type: ignore[attr-defined]
 
@@ -340,8 +344,9 @@ def test_xlsx_above_the_row_cap_is_refused(
     assert ok.status_code == 200, ok.text
 
 
+@pytest.mark.usefixtures("loaded_db")
 def test_exports_beyond_the_concurrent_limit_wait_for_a_retry(
-    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    api_keys: dict[str, str], api: TestClient
 ) -> None:
     from chitieu.api.routes import exports
 
@@ -355,7 +360,8 @@ def test_exports_beyond_the_concurrent_limit_wait_for_a_retry(
     slots.busy = 0
 
 
-def test_auth(loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_auth(api_keys: dict[str, str], api: TestClient) -> None:
     for path in ("/api/v1/exports/targets", f"/api/v1/template?jurisdiction=Ninh Thuận&plan={NT}"):
         _problem(api.get(path), 401)
         _problem(api.get(path, headers=bearer("ct_not-a-key")), 401)
@@ -374,9 +380,8 @@ def test_template_lists_the_plan_indicators(
     assert res.status_code == 200, res.text
     assert res.headers["content-type"] == XLSX
     disposition = res.headers["content-disposition"]
-    assert disposition.startswith(
-        f'attachment; filename="chitieu-template-old-58-{NT}-'
-    ) and disposition.endswith('.xlsx"')
+    assert disposition.startswith(f'attachment; filename="chitieu-template-old-58-{NT}-')
+    assert disposition.endswith('.xlsx"')
     wb = load_workbook(io.BytesIO(res.content))
     ws = wb["Nhap lieu"]
     header = [c.value for c in ws[3]]
@@ -394,7 +399,8 @@ def test_template_lists_the_plan_indicators(
     assert all(r[5] is None for r in rows)  # the values are for the province to fill in
 
 
-def test_template_errors(loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient) -> None:
+@pytest.mark.usefixtures("loaded_db")
+def test_template_errors(api_keys: dict[str, str], api: TestClient) -> None:
     h = bearer(api_keys["viewer"])
     _problem(api.get("/api/v1/template", headers=h, params={"jurisdiction": "Atlantis"}), 404)
     _problem(
@@ -402,7 +408,8 @@ def test_template_errors(loaded_db: psycopg.Connection, api_keys: dict[str, str]
     )
     # Hà Nam sets no targets of its own: the template cannot know what to list.
     body = _problem(api.get("/api/v1/template", headers=h, params={"jurisdiction": "Hà Nam"}), 422)
-    assert "Hà Nam" in body["detail"] and "Hà Nam" in body["detail_vi"]
+    assert "Hà Nam" in body["detail"]
+    assert "Hà Nam" in body["detail_vi"]
     _problem(api.get("/api/v1/template", headers=h), 422)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from conftest import bearer, eventually
@@ -34,7 +35,8 @@ def test_targets_carry_their_citation_and_filter_by_any_spelling(
 ) -> None:
     h = bearer(api_keys["viewer"])
     n58 = loaded_db.execute("SELECT count(*) FROM targets WHERE jurisdiction_id = 'old-58'").fetchone()
-    assert n58 is not None and n58[0] > 0
+    assert n58 is not None
+    assert n58[0] > 0
     for spelling in ("old-58", "NINH THUAN", "Tỉnh Ninh Thuận", "58"):
         found = _all_pages(api, "/api/v1/targets", h, jurisdiction=spelling, limit=10)
         assert len([t for t in found if t["jurisdiction_id"] == "old-58"]) == n58[0], spelling
@@ -49,12 +51,14 @@ def test_targets_carry_their_citation_and_filter_by_any_spelling(
     missing = api.get("/api/v1/targets", headers=h, params={"jurisdiction": "Atlantis"})
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    assert "Atlantis" in missing.json()["detail"] and "Không tìm thấy" in missing.json()["detail_vi"]
+    assert "Atlantis" in missing.json()["detail"]
+    assert "Không tìm thấy" in missing.json()["detail_vi"]
     assert api.get("/api/v1/targets/nope.t99", headers=h).status_code == 404
 
 
+@pytest.mark.usefixtures("loaded_db")
 def test_jurisdictions_resolve_codes_by_date_and_show_the_merger(
-    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+    api_keys: dict[str, str], api: TestClient
 ) -> None:
     h = bearer(api_keys["viewer"])
     before = api.get("/api/v1/jurisdictions/52", headers=h, params={"on": "2025-06-30"}).json()
@@ -76,11 +80,11 @@ def test_plans_and_indicators(
     h = bearer(api_keys["viewer"])
     plans = api.get("/api/v1/plans", headers=h).json()
     counts = dict(loaded_db.execute("SELECT plan_id, count(*) FROM targets GROUP BY 1").fetchall())
-    assert {p["id"]: p["targets"] for p in plans} == {p["id"]: counts.get(p["id"], 0) for p in plans} and len(
-        plans
-    ) == loaded_db.execute("SELECT count(*) FROM plans").fetchone()[0]  # type: ignore[index]
+    assert {p["id"]: p["targets"] for p in plans} == {p["id"]: counts.get(p["id"], 0) for p in plans}
+    assert len(plans) == loaded_db.execute("SELECT count(*) FROM plans").fetchone()[0]
     nt = api.get("/api/v1/plans/ninh-thuan-319-ctr-tu", headers=h).json()
-    assert nt["jurisdiction_name"] == "Ninh Thuận" and nt["targets"] == counts["ninh-thuan-319-ctr-tu"]
+    assert nt["jurisdiction_name"] == "Ninh Thuận"
+    assert nt["targets"] == counts["ninh-thuan-319-ctr-tu"]
     used = api.get("/api/v1/indicators", headers=h, params={"plan": "ninh-thuan-319-ctr-tu"}).json()
     wanted = loaded_db.execute(
         "SELECT DISTINCT indicator_code FROM targets WHERE plan_id = 'ninh-thuan-319-ctr-tu' ORDER BY 1"
@@ -95,12 +99,15 @@ def test_series_vintages_as_of_and_provenance(
 ) -> None:
     h = bearer(api_keys["viewer"])
     latest = api.get(NT_DIGITAL, headers=h).json()
-    assert latest["jurisdiction"]["id"] == "old-58" and latest["indicator"]["unit"]
+    assert latest["jurisdiction"]["id"] == "old-58"
+    assert latest["indicator"]["unit"]
     y2024 = [
         o for o in latest["observations"] if o["period_type"] == "Y" and o["period_start"] == "2024-01-01"
     ]
     # The template's final 2024 figure replaced the wide report's provisional one (a later vintage).
-    assert len(y2024) == 1 and y2024[0]["status"] == "final" and "provenance" not in y2024[0]
+    assert len(y2024) == 1
+    assert y2024[0]["status"] == "final"
+    assert "provenance" not in y2024[0]
     first_load = loaded_db.execute(
         """SELECT min(loaded_at) FROM observations WHERE jurisdiction_id = 'old-58'
            AND indicator_code = 'digital_economy_share_grdp' AND period_start = '2024-01-01'"""
@@ -108,7 +115,9 @@ def test_series_vintages_as_of_and_provenance(
     assert first_load is not None
     earlier = api.get(NT_DIGITAL, headers=h, params={"as_of": first_load[0].isoformat()}).json()
     old = [o for o in earlier["observations"] if o["period_start"] == "2024-01-01"]
-    assert len(old) == 1 and old[0]["status"] == "provisional" and old[0]["value"] != y2024[0]["value"]
+    assert len(old) == 1
+    assert old[0]["status"] == "provisional"
+    assert old[0]["value"] != y2024[0]["value"]
     every = api.get(NT_DIGITAL, headers=h, params={"vintages": "all", "include": "provenance"}).json()
     both = [o for o in every["observations"] if o["period_start"] == "2024-01-01"]
     assert {o["status"] for o in both} == {"provisional", "final"}
@@ -135,15 +144,16 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     h = bearer(api_keys["viewer"])
     first = _all_pages(api, "/api/v1/statuses", h, limit=25)
     expected = loaded_db.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
-    assert expected is not None and len(first) == expected[0] == 118
+    assert expected is not None
+    assert len(first) == expected[0] == 118
     assert len({(s["target_id"], s["check_year"]) for s in first}) == len(first)
     assert {s["run_id"] for s in first} == {1}
     on_track = _all_pages(api, "/api/v1/statuses", h, status="on_track")
     n_on_track = loaded_db.execute("SELECT count(*) FROM evaluations WHERE status = 'on_track'").fetchone()
-    assert n_on_track is not None and len(on_track) == n_on_track[0] > 0
-    assert {s["status"] for s in on_track} == {"on_track"} and on_track[0][
-        "status_label_vi"
-    ] == "Đúng lộ trình"  # the vocabulary (chitieu.statuses)
+    assert n_on_track is not None
+    assert len(on_track) == n_on_track[0] > 0
+    assert {s["status"] for s in on_track} == {"on_track"}
+    assert on_track[0]["status_label_vi"] == "Đúng lộ trình"
     # The headline verdict has its own filter: the rows whose headline (not ratio) is among those asked.
     behind = ("needs_acceleration", "limited_progress", "deteriorating")
     by_headline = loaded_db.execute(
@@ -152,7 +162,8 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     ).fetchall()
     headline_rows = _all_pages(api, "/api/v1/statuses", h, headline=list(behind))
     assert sorted(s["target_id"] for s in headline_rows) == [r[0] for r in by_headline]
-    assert {s["headline_status"] for s in headline_rows} <= set(behind) and headline_rows
+    assert {s["headline_status"] for s in headline_rows} <= set(behind)
+    assert headline_rows
     exported = api.get(
         "/api/v1/exports/statuses", headers=h, params={"headline": list(behind), "format": "csv"}
     )
@@ -178,7 +189,8 @@ def test_statuses_latest_filters_and_as_of_a_past_run(
     )
     assert {s["run_id"] for s in latest} == {2}
     past = _all_pages(api, "/api/v1/statuses", h, as_of=between.isoformat())
-    assert {s["run_id"] for s in past} == {1} and len(past) == len(first)
+    assert {s["run_id"] for s in past} == {1}
+    assert len(past) == len(first)
     assert _all_pages(api, "/api/v1/statuses", h, as_of="2001-01-01T00:00:00Z") == []
     # A time without an offset is Vietnam's: 7 hours before the same digits in UTC.
     naive = (between + timedelta(hours=7)).replace(tzinfo=None)
@@ -194,7 +206,8 @@ def test_alerts_and_silences(
     viewer, engineer = bearer(api_keys["viewer"]), bearer(api_keys["engineer"])
     firing = _all_pages(api, "/api/v1/alerts", viewer, state="firing", limit=5)
     n = loaded_db.execute("SELECT count(*) FROM alerts WHERE state = 'firing'").fetchone()
-    assert n is not None and len(firing) == n[0] > 5
+    assert n is not None
+    assert len(firing) == n[0] > 5
     assert [a["id"] for a in firing] == sorted((a["id"] for a in firing), reverse=True)
     behind = next(a for a in firing if a["rule"] == "behind_trajectory")
     res = api.post(
@@ -204,7 +217,8 @@ def test_alerts_and_silences(
     )
     assert res.status_code == 201, res.text
     silence = res.json()
-    assert silence["matchers"]["rule"] == "behind_trajectory" and silence["active"] is True
+    assert silence["matchers"]["rule"] == "behind_trajectory"
+    assert silence["active"] is True
     assert silence["created_by"] == "api:test engineer"
     expires = datetime.fromisoformat(silence["expires_at"]) - datetime.fromisoformat(silence["created_at"])
     assert abs(expires - timedelta(days=7)) < timedelta(minutes=1)
@@ -215,11 +229,13 @@ def test_alerts_and_silences(
     )
     assert shown["silenced_by"] == silence["id"]
     bad = api.post("/api/v1/silences", headers=engineer, json={"matchers": {"Rule!": "x"}, "duration": "7d"})
-    assert bad.status_code == 422 and bad.json()["detail_vi"] != bad.json()["detail"]
+    assert bad.status_code == 422
+    assert bad.json()["detail_vi"] != bad.json()["detail"]
     assert api.delete(f"/api/v1/silences/{silence['id']}", headers=engineer).status_code == 204
     assert api.delete(f"/api/v1/silences/{silence['id']}", headers=engineer).status_code == 404
     listed = api.get("/api/v1/silences", headers=viewer, params={"include_inactive": True}).json()
-    assert [s["id"] for s in listed] == [silence["id"]] and listed[0]["active"] is False
+    assert [s["id"] for s in listed] == [silence["id"]]
+    assert listed[0]["active"] is False
 
 
 def test_readyz_reports_a_missing_migration(db: psycopg.Connection, api: TestClient) -> None:
@@ -228,7 +244,8 @@ def test_readyz_reports_a_missing_migration(db: psycopg.Connection, api: TestCli
     db.execute("DELETE FROM schema_migrations WHERE version = '060'")
     res = api.get("/api/v1/readyz")
     assert res.status_code == 503
-    assert res.json()["pending_migrations"] == ["060-api.sql"] and res.json()["database"] is True
+    assert res.json()["pending_migrations"] == ["060-api.sql"]
+    assert res.json()["database"] is True
 
 
 def test_probes_answer_while_the_database_is_down() -> None:
@@ -237,4 +254,5 @@ def test_probes_answer_while_the_database_is_down() -> None:
     with TestClient(create_app("postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=1")) as client:
         assert client.get("/healthz").status_code == 200
         down = client.get("/readyz")
-        assert down.status_code == 503 and down.json()["database"] is False
+        assert down.status_code == 503
+        assert down.json()["database"] is False

@@ -15,13 +15,13 @@ from urllib.parse import urlencode
 import orjson
 import psycopg
 from fastapi.testclient import TestClient
+from psycopg import sql
 from psycopg.rows import dict_row
 from starlette.requests import Request
 
-from chitieu.api import pgjson
 from chitieu.api.cache import dumps, etag_of
 from chitieu.api.pagination import page
-from chitieu.api.queries import status_rows
+from chitieu.exports.statuses import rows as status_rows
 from conftest import bearer
 
 # How the page was built in Python (rows as dicts, orjson): the reference, written out on its own.
@@ -30,8 +30,8 @@ _PYTHON_COLUMNS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name AS jurisd
     l.status, sl.label_vi AS status_label_vi, l.progress_ratio, l.expected_value, l.current_value,
     l.current_year, l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags, l.run_id,
     l.evaluated_at, l.as_of, hv.key AS headline_status, hv.label_vi AS headline_label_vi,
-    hv.label_en AS headline_label_en, hv.grp AS headline_group, h.headline_rule, h.anticipated_gap,
-    h.series_basis"""
+    hv.label_en AS headline_label_en, hv.grp AS headline_group, l.headline_rule, l.anticipated_gap,
+    l.series_basis"""
 _PYTHON_FILTERS = """
     AND (%(plan)s::text IS NULL OR l.plan_id = %(plan)s)
     AND (%(jids)s::text[] IS NULL OR l.jurisdiction_id = ANY(%(jids)s))
@@ -59,7 +59,9 @@ def _python_page(
     }
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"SELECT {_PYTHON_COLUMNS}, l.check_year_key {status_rows(run_id)} {_PYTHON_FILTERS}",
+            sql.SQL("SELECT {}, l.check_year_key {} {}").format(
+                sql.SQL(_PYTHON_COLUMNS), status_rows(run_id is not None), sql.SQL(_PYTHON_FILTERS)
+            ),
             params,
         )
         rows = cur.fetchall()
@@ -147,7 +149,8 @@ def test_postgresql_pages_equal_python_pages(
     _edge_rows(loaded_db)
     h = bearer(api_keys["viewer"])
     total = loaded_db.execute("SELECT count(*) FROM dash_evaluations_latest").fetchone()
-    assert total is not None and total[0] > 118
+    assert total is not None
+    assert total[0] > 118
 
     # Every page of everything, at two page sizes.
     assert _compare_all_pages(api, loaded_db, h, {"limit": "9"}, None) == total[0]
@@ -176,6 +179,33 @@ def test_postgresql_pages_equal_python_pages(
     assert _compare_all_pages(api, loaded_db, h, {**past, "plan": plan, "status": status}, run[0]) > 0
 
 
+def test_stored_items_follow_renamed_places_indicators_and_words(
+    loaded_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient
+) -> None:
+    """The latest rows keep their JSON: a jurisdiction or indicator renamed, or a status's words
+    changed, after the evaluation is in every page as the live names give it."""
+    from chitieu.dashboards.views import refresh
+    from chitieu.evaluate.engine import evaluate
+
+    evaluate(loaded_db, as_of=datetime.now(UTC))
+    refresh(loaded_db)
+    some = loaded_db.execute(
+        """SELECT jurisdiction_id, indicator_code, status FROM dash_evaluations_latest
+           ORDER BY target_id LIMIT 1"""
+    ).fetchone()
+    assert some is not None
+    jid, ind, status = some
+    loaded_db.execute("UPDATE jurisdictions SET name = name || ' (tên mới)' WHERE id = %s", (jid,))
+    loaded_db.execute("UPDATE indicators SET name_vi = 'Chỉ tiêu \"đổi tên\"' WHERE code = %s", (ind,))
+    loaded_db.execute("UPDATE status_vocabulary SET label_vi = label_vi || ' ✓' WHERE key = %s", (status,))
+    h = bearer(api_keys["viewer"])
+    for query in ({"limit": "1000"}, {"jurisdiction": jid, "limit": "5"}):
+        assert _compare_all_pages(api, loaded_db, h, query, None) > 0
+    page = api.get("/api/v1/statuses", params={"jurisdiction": jid, "limit": "1000"}, headers=h).json()
+    assert all(r["jurisdiction_name"].endswith(" (tên mới)") for r in page["items"])
+    assert any(r["indicator_name_vi"] == 'Chỉ tiêu "đổi tên"' for r in page["items"])
+
+
 def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
     """Doubles below 1e16 in magnitude, whole, tiny, random bit patterns, NaN and infinities: the
     text PostgreSQL writes is orjson's. (From 1e16 up to about 1e19 PostgreSQL 15 may write up to
@@ -190,8 +220,7 @@ def test_float_json_is_what_orjson_writes(db: psycopg.Connection) -> None:
         if not abs(bits) >= 1e16 or abs(bits) >= 1e19:
             values.append(bits)
     rows = db.execute(
-        f"SELECT v, {pgjson.value('v', 'float')}::text"
-        " FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
+        "SELECT v, json_float(v)::text FROM unnest(%s::float8[]) WITH ORDINALITY u(v, n) ORDER BY n",
         (values,),
     ).fetchall()
     assert len(rows) == len(values)

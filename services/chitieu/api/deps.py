@@ -16,8 +16,8 @@ import psycopg
 from fastapi import Path, Request
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from chitieu import places
 from chitieu.api.problems import Problem
-from chitieu.catalog.jurisdictions import load_jurisdictions
 from chitieu.vietnam_time import TZ
 
 # Row ids are bigserial: a larger number is no row, and PostgreSQL would refuse it as a parameter.
@@ -52,16 +52,11 @@ def sync_connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
 
 
 def jurisdiction_ids(text: str | None) -> list[str] | None:
-    """None (no filter) or every jurisdiction a text may name across periods: an id ('old-58'), a
-    code ('58', '058') or a name in any spelling ('NINH THUAN'). An unknown name is a 404."""
-    if text is None or not text.strip():
-        return None
-    registry = load_jurisdictions()
-    wanted = text.strip()
-    ids = [wanted.lower()] if wanted.lower() in registry else [j.id for j in registry.candidates(wanted)]
-    if not ids:
-        raise not_found("địa phương", "jurisdiction", text)
-    return ids
+    """chitieu.places.jurisdiction_ids; an unknown name is a 404."""
+    try:
+        return places.jurisdiction_ids(text)
+    except places.UnknownJurisdiction as exc:
+        raise not_found("địa phương", "jurisdiction", text) from exc
 
 
 def not_found(what_vi: str, what_en: str, ref: object) -> Problem:

@@ -7,7 +7,7 @@ caller can tell whether another page exists.
 
 from __future__ import annotations
 
-from collections.abc import Container
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row, tuple_row
 
-from chitieu.api import pgjson
+from chitieu.exports import statuses as status_table
 
 Conn = AsyncConnection[Any]
 Rows = list[dict[str, Any]]
@@ -27,7 +27,8 @@ async def _all(conn: Conn, query: str | sql.Composed, params: dict[str, Any]) ->
         return await cur.fetchall()
 
 
-_SUCCESSION = """
+_SUCCESSION = sql.SQL(
+    """
     coalesce((SELECT json_agg(json_build_object('id', s.successor_id, 'name', js.name,
                                                 'effective_on', s.effective_on, 'legal_basis', s.legal_basis)
                               ORDER BY s.successor_id)
@@ -38,6 +39,7 @@ _SUCCESSION = """
                               ORDER BY s.predecessor_id)
               FROM jurisdiction_succession s JOIN jurisdictions jp ON jp.id = s.predecessor_id
               WHERE s.successor_id = j.id), '[]') AS predecessors"""
+)
 
 
 async def jurisdictions(
@@ -45,8 +47,9 @@ async def jurisdictions(
 ) -> Rows:
     return await _all(
         conn,
-        f"""SELECT j.id, j.code, j.name, j.level, j.parent_id, j.valid_from, j.valid_to, j.aliases,
-                   {_SUCCESSION}
+        sql.SQL(
+            """SELECT j.id, j.code, j.name, j.level, j.parent_id, j.valid_from, j.valid_to, j.aliases,
+                   {succession}
             FROM jurisdictions j
             WHERE (%(ids)s::text[] IS NULL OR j.id = ANY(%(ids)s))
               AND (%(level)s::text IS NULL OR j.level = %(level)s)
@@ -54,24 +57,29 @@ async def jurisdictions(
                                            AND (j.valid_to IS NULL OR j.valid_to >= %(on)s)))
               AND (%(after)s::text IS NULL OR j.id > %(after)s)
             ORDER BY j.id
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(succession=_SUCCESSION),
         {"ids": ids, "level": level, "on": on, "after": after[0] if after else None, "limit": limit + 1},
     )
 
 
-_INDICATOR_COLUMNS = """code, name_vi, name_en, aliases, unit, value_type, direction, aggregation, min_value,
+_INDICATOR_COLUMNS = sql.SQL(
+    """code, name_vi, name_en, aliases, unit, value_type, direction, aggregation, min_value,
     max_value, plan_specific, needs_review, description"""
+)
 
 
 async def indicators(conn: Conn, *, code: str | None = None, plan: str | None = None) -> Rows:
     return await _all(
         conn,
-        f"""SELECT {_INDICATOR_COLUMNS} FROM indicators i
+        sql.SQL(
+            """SELECT {columns} FROM indicators i
             WHERE (%(code)s::text IS NULL OR i.code = %(code)s)
               AND (%(plan)s::text IS NULL
                    OR EXISTS (SELECT 1 FROM targets t
                               WHERE t.indicator_code = i.code AND t.plan_id = %(plan)s))
-            ORDER BY i.code""",
+            ORDER BY i.code"""
+        ).format(columns=_INDICATOR_COLUMNS),
         {"code": code, "plan": plan},
     )
 
@@ -96,7 +104,8 @@ async def plans(conn: Conn, *, plan_id: str | None = None) -> Rows:
     )
 
 
-TARGET_SELECT = """
+TARGET_SELECT = sql.SQL(
+    """
     SELECT t.id, t.plan_id, t.indicator_code, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
            i.unit, t.jurisdiction_id, j.name AS jurisdiction_name, t.target_year, t.kind, t.operator, t.value,
            t.value_max, t.every_year, t.parent_target_id, t.relative_to, t.milestone_object, t.due_date,
@@ -106,6 +115,7 @@ TARGET_SELECT = """
     FROM targets t
     JOIN indicators i ON i.code = t.indicator_code
     JOIN jurisdictions j ON j.id = t.jurisdiction_id"""
+)
 
 
 async def targets(
@@ -120,15 +130,16 @@ async def targets(
 ) -> Rows:
     return await _all(
         conn,
-        TARGET_SELECT
-        + """
+        sql.SQL(
+            """{select}
             WHERE (%(id)s::text IS NULL OR t.id = %(id)s)
               AND (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
               AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
               AND (%(ind)s::text IS NULL OR t.indicator_code = %(ind)s)
               AND (%(after)s::text IS NULL OR t.id > %(after)s)
             ORDER BY t.id
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(select=TARGET_SELECT),
         {
             "id": target_id,
             "plan": plan,
@@ -158,84 +169,6 @@ async def series(
     return await _all(conn, query, {"jid": jurisdiction_id, "ind": indicator, "as_of": as_of})
 
 
-# The fields of a statuses page, in the order it shows them: (name, SQL expression, kind).
-STATUS_FIELDS: tuple[tuple[str, str, pgjson.Kind], ...] = (
-    ("target_id", "l.target_id", "text"),
-    ("plan_id", "l.plan_id", "text"),
-    ("jurisdiction_id", "l.jurisdiction_id", "text"),
-    ("jurisdiction_name", "j.name", "text"),
-    ("data_jurisdiction_id", "l.data_jurisdiction_id", "text"),
-    ("indicator_code", "l.indicator_code", "text"),
-    ("indicator_name_vi", "i.name_vi", "text"),
-    ("target_year", "l.target_year", "int"),
-    ("check_year", "l.check_year", "int"),
-    ("status", "l.status", "text"),
-    ("status_label_vi", "sl.label_vi", "text"),
-    ("progress_ratio", "l.progress_ratio", "float"),
-    ("expected_value", "l.expected_value", "float"),
-    ("current_value", "l.current_value", "float"),
-    ("current_year", "l.current_year", "int"),
-    ("projected_value", "l.projected_value", "float"),
-    ("will_meet", "l.will_meet", "bool"),
-    ("base_year", "l.base_year", "int"),
-    ("base_value", "l.base_value", "float"),
-    ("flags", "l.flags", "list"),
-    ("run_id", "l.run_id", "int"),
-    ("evaluated_at", "l.evaluated_at", "datetime"),
-    ("as_of", "l.as_of", "datetime"),
-    ("headline_status", "hv.key", "text"),
-    ("headline_label_vi", "hv.label_vi", "text"),
-    ("headline_label_en", "hv.label_en", "text"),
-    ("headline_group", "hv.grp", "text"),
-    ("headline_rule", "h.headline_rule", "text"),
-    ("anticipated_gap", "h.anticipated_gap", "float"),
-    ("series_basis", "h.series_basis", "text"),
-)
-STATUS_KEY = "l.target_id, l.jurisdiction_id, l.check_year_key"
-# Each filter of the statuses and its predicate, written into the query only when it is given: a
-# prepared statement's generic plan cannot drop a `%(x)s IS NULL OR ...` branch, and would filter
-# the whole key range instead of starting the index scan at the cursor.
-_STATUS_FILTERS = {
-    "plan": "l.plan_id = %(plan)s",
-    "jids": "l.jurisdiction_id = ANY(%(jids)s::text[])",
-    "ind": "l.indicator_code = %(ind)s",
-    "statuses": "l.status = ANY(%(statuses)s::text[])",
-    "headlines": "hv.key = ANY(%(headlines)s::text[])",
-    "after": f"({STATUS_KEY}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)",
-}
-
-
-def status_rows(run_id: int | None, given: Container[str] = ()) -> str:
-    """FROM and WHERE of the statuses (the JSON pages and the export): the latest, from the table the
-    evaluation refreshes, or the rows of one past run (%(run)s); with the names a reader needs and the
-    filters named in `given` of %(plan)s, %(jids)s, %(ind)s, %(statuses)s (the ratio's status),
-    %(headlines)s (the headline verdict), and the keyset cursor
-    `after` (%(a0)s, %(a1)s, %(a2)s). Key: STATUS_KEY (target_id, jurisdiction_id, check year or 0).
-
-    Words come from status_vocabulary (chitieu.statuses); the headline verdict is read from the
-    evaluation row itself (by the target's index), a row recorded before it existed showing its status."""
-    source = (
-        "dash_evaluations_latest l"
-        if run_id is None
-        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
-        "WHERE e.run_id = %(run)s) l"
-    )
-    where = " AND ".join(p for name, p in _STATUS_FILTERS.items() if name in given) or "true"
-    return f"""FROM {source}
-           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
-           LEFT JOIN indicators i ON i.code = l.indicator_code
-           LEFT JOIN LATERAL (
-               SELECT e2.headline_status, e2.headline_rule, e2.anticipated_gap, e2.series_basis
-               FROM evaluations e2
-               WHERE e2.target_id = l.target_id AND e2.run_id = l.run_id
-                 AND e2.jurisdiction_id = l.jurisdiction_id
-                 AND coalesce(e2.check_year, 0) = l.check_year_key
-               LIMIT 1) h ON true
-           LEFT JOIN status_vocabulary sl ON sl.key = l.status
-           LEFT JOIN status_vocabulary hv ON hv.key = coalesce(h.headline_status, l.status)
-           WHERE {where}"""
-
-
 async def run_as_of(conn: Conn, as_of: datetime) -> int | None:
     """The run whose statuses were current at `as_of`: of the runs finished by then, the one with the
     latest as_of (a back-dated re-run never displaced the statuses of its day)."""
@@ -249,6 +182,37 @@ async def run_as_of(conn: Conn, as_of: datetime) -> int | None:
         )
         row = await cur.fetchone()
     return int(row["id"]) if row else None
+
+
+@functools.lru_cache(maxsize=256)
+def _statuses_query(past_run: bool, given: frozenset[str], limit: int) -> bytes:
+    """The statuses page's statement for a filter combination and page size, composed once per
+    process (composing it anew cost a quarter of the Python time of an uncached page)."""
+    # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
+    # page would sort the whole table. limit + 1 rows tell whether another page follows; written
+    # into the query, as with a parameter there PostgreSQL costs a generic plan for a tenth of the
+    # table and keeps planning every execution anew (tens of milliseconds over the hypertable).
+    return (
+        sql.SQL(
+            """SELECT string_agg(p.item, ',' ORDER BY p.n) FILTER (WHERE p.n <= %(limit)s),
+                  count(*) > %(limit)s,
+                  max(p.k0) FILTER (WHERE p.n = %(limit)s),
+                  max(p.k1) FILTER (WHERE p.n = %(limit)s),
+                  max(p.k2) FILTER (WHERE p.n = %(limit)s)
+           FROM (SELECT row_number() OVER (ORDER BY {key}) AS n,
+                        l.target_id AS k0, l.jurisdiction_id AS k1, l.check_year_key AS k2, {item} AS item
+                 {rows}
+                 ORDER BY {key}
+                 LIMIT {fetch}) p"""
+        )
+        .format(
+            key=status_table.KEY,
+            item=status_table.item(past_run),
+            rows=status_table.rows(past_run, given),
+            fetch=sql.Literal(int(limit) + 1),
+        )
+        .as_bytes(None)
+    )
 
 
 @dataclass(frozen=True)
@@ -269,8 +233,8 @@ async def statuses(
     after: list[Any] | None,
     limit: int,
 ) -> JsonPage:
-    """A page of the latest statuses (keyed like the cursor), or of the rows of one past run (see
-    status_rows), written as JSON by PostgreSQL (chitieu.api.pgjson) in one row."""
+    """A page of the latest statuses, or of the rows of one past run (chitieu.exports.statuses), as
+    the JSON array of their items in one row."""
     a0, a1, a2 = after or (None, None, None)
     params = {
         "run": run_id,
@@ -284,25 +248,10 @@ async def statuses(
         "a2": a2,
         "limit": limit,
     }
-    given = {name for name in _STATUS_FILTERS if params.get(name) is not None} | (
+    given = {name for name in status_table.FILTERS if params.get(name) is not None} | (
         {"after"} if after else set()
     )
-    # ORDER BY the plain columns: a row value there is not matched to the primary key, and every
-    # page would sort the whole table. limit + 1 rows tell whether another page follows; written
-    # into the query, as with a parameter there PostgreSQL costs a generic plan for a tenth of the
-    # table and keeps planning every execution anew (tens of milliseconds over the hypertable).
-    query = f"""
-        SELECT string_agg(p.item::text, ',' ORDER BY p.n) FILTER (WHERE p.n <= %(limit)s),
-               count(*) > %(limit)s,
-               max(p.k0) FILTER (WHERE p.n = %(limit)s),
-               max(p.k1) FILTER (WHERE p.n = %(limit)s),
-               max(p.k2) FILTER (WHERE p.n = %(limit)s)
-        FROM (SELECT row_number() OVER (ORDER BY {STATUS_KEY}) AS n,
-                     l.target_id AS k0, l.jurisdiction_id AS k1, l.check_year_key AS k2,
-                     {pgjson.row_object(STATUS_FIELDS)} AS item
-              {status_rows(run_id, given)}
-              ORDER BY {STATUS_KEY}
-              LIMIT {int(limit) + 1}) p"""
+    query = _statuses_query(run_id is not None, frozenset(given), limit)
     async with conn.cursor(row_factory=tuple_row) as cur:
         # Prepared at once (each filter combination and page size is its own statement): after a
         # few executions PostgreSQL keeps a generic plan and stops planning over the hypertable.
@@ -313,9 +262,11 @@ async def statuses(
     return JsonPage(f"[{items or ''}]".encode(), key if more else None)
 
 
-_ALERT_COLUMNS = """id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
+_ALERT_COLUMNS = sql.SQL(
+    """id, fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year, target_id,
     state, severity, summary_vi, summary_en, labels, detail, first_fired_at, last_seen_at, last_notified_at,
     resolved_at, silenced_by"""
+)
 
 
 async def alerts(
@@ -332,7 +283,8 @@ async def alerts(
     """Newest first: key (id descending)."""
     return await _all(
         conn,
-        f"""SELECT {_ALERT_COLUMNS} FROM alerts
+        sql.SQL(
+            """SELECT {columns} FROM alerts
             WHERE (%(id)s::bigint IS NULL OR id = %(id)s)
               AND (%(state)s::text IS NULL OR state = %(state)s)
               AND (%(rule)s::text IS NULL OR rule = %(rule)s)
@@ -340,7 +292,8 @@ async def alerts(
               AND (%(jids)s::text[] IS NULL OR jurisdiction_id = ANY(%(jids)s))
               AND (%(after)s::bigint IS NULL OR id < %(after)s)
             ORDER BY id DESC
-            LIMIT %(limit)s""",
+            LIMIT %(limit)s"""
+        ).format(columns=_ALERT_COLUMNS),
         {
             "id": alert_id,
             "state": state,

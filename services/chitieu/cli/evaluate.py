@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chitieu import statuses
+from chitieu.exports.datasets import CSV_SETTINGS, STATUSES, Filters, csv_copy, query
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,29 +26,32 @@ COLOR_STYLE = {
     "red": "bold red",
     "dark-red": "red",
 }
-STATUS_COLUMNS = [
-    "plan_id",
-    "target_id",
-    "jurisdiction_id",
-    "data_jurisdiction_id",
-    "indicator_code",
-    "target_year",
-    "check_year",
-    "headline_status",
-    "headline_rule",
-    "status",
-    "progress_ratio",
-    "current_value",
-    "current_year",
-    "expected_value",
-    "projected_value",
-    "will_meet",
-    "anticipated_gap",
-    "base_year",
-    "base_value",
-    "series_basis",
-    "flags",
-]
+# The columns `chitieu status` shows, defined by the statuses export.
+STATUS_SPEC = STATUSES.only(
+    [
+        "plan_id",
+        "target_id",
+        "jurisdiction_id",
+        "data_jurisdiction_id",
+        "indicator_code",
+        "target_year",
+        "check_year",
+        "headline_status",
+        "headline_rule",
+        "status",
+        "progress_ratio",
+        "current_value",
+        "current_year",
+        "expected_value",
+        "projected_value",
+        "will_meet",
+        "anticipated_gap",
+        "base_year",
+        "base_value",
+        "series_basis",
+        "flags",
+    ]
+)
 
 
 def styled(key: str) -> str:
@@ -106,56 +110,69 @@ def evaluate_command(
         console.print(f"  flag {flag}: {count}")
 
 
-def _jurisdiction_ids(conn: Any, name: str) -> list[str]:
-    from chitieu.catalog.jurisdictions import name_key
+def _filters(*, jurisdiction: str | None, plan: str | None) -> Filters:
+    """The statuses' filters: places resolved as the API resolves them (chitieu.places), also matching
+    the jurisdiction whose data was used; an unknown place is a usage error."""
+    from chitieu.places import UnknownJurisdiction, jurisdiction_ids
 
-    key = name_key(name)
-    rows = conn.execute("SELECT id, name, aliases FROM jurisdictions").fetchall()
-    return [
-        jid
-        for jid, jname, aliases in rows
-        if jid == name.strip() or name_key(jname) == key or any(name_key(a) == key for a in aliases or [])
-    ]
+    try:
+        ids = jurisdiction_ids(jurisdiction)
+    except UnknownJurisdiction as exc:
+        raise typer.BadParameter(exc.both()) from exc
+    return Filters(plan=plan, jurisdiction_ids=ids, data_jurisdiction=True)
+
+
+def _recorded(conn: Any) -> bool:
+    return conn.execute("SELECT 1 FROM evaluation_runs_latest").fetchone() is not None
 
 
 def load_statuses(
     conn: Any, *, jurisdiction: str | None = None, plan: str | None = None, as_of: datetime | None = None
 ) -> tuple[pd.DataFrame, str]:
-    """Latest recorded statuses (or, with as_of, computed from the data known then); and a note."""
+    """Latest recorded statuses (the statuses table, chitieu.exports.statuses), or, with as_of or
+    before any run was recorded, computed from the data known then; and a note."""
     import pandas as pd
 
     from chitieu.evaluate.engine import compute_results
 
+    filters = _filters(jurisdiction=jurisdiction, plan=plan)
     note = ""
-    if as_of is None:
-        has_run = conn.execute("SELECT 1 FROM evaluation_runs_latest").fetchone()
-        if has_run:
-            # Rows recorded before the headline existed show their status as the headline.
-            columns = [
-                "coalesce(headline_status, status) AS headline_status" if c == "headline_status" else c
-                for c in STATUS_COLUMNS
-            ]
-            cur = conn.execute(f"SELECT {', '.join(columns)} FROM evaluations_latest")
-            frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
-        else:
-            note = "chưa có lượt đánh giá, tính tại chỗ / no recorded run yet: computed now, not recorded"
-            frame = compute_results(conn, None)
+    if as_of is None and _recorded(conn):
+        select, params = query("statuses", filters, spec=STATUS_SPEC)
+        cur = conn.execute(select, params)
+        frame = pd.DataFrame(cur.fetchall(), columns=STATUS_SPEC.header)
     else:
-        note = f"tính theo dữ liệu đã biết tại / computed from the data known at {as_of.isoformat()}"
+        if as_of is None:
+            note = "chưa có lượt đánh giá, tính tại chỗ / no recorded run yet: computed now, not recorded"
+        else:
+            note = f"tính theo dữ liệu đã biết tại / computed from the data known at {as_of.isoformat()}"
         frame = compute_results(conn, as_of)
-    frame = frame[STATUS_COLUMNS] if not frame.empty else pd.DataFrame(columns=STATUS_COLUMNS)
+        if not frame.empty:
+            frame = frame[STATUS_SPEC.header]
+            if filters.jurisdiction_ids is not None:
+                ids = filters.jurisdiction_ids
+                frame = frame[frame["jurisdiction_id"].isin(ids) | frame["data_jurisdiction_id"].isin(ids)]
+            if plan:
+                frame = frame[frame["plan_id"] == plan]
+    if frame.empty:
+        frame = pd.DataFrame(columns=STATUS_SPEC.header)
     for col in ("target_year", "check_year", "current_year", "base_year"):
         frame[col] = pd.array(frame[col].to_numpy(dtype=float), dtype="Int64") if len(frame) else frame[col]
-    if jurisdiction:
-        ids = _jurisdiction_ids(conn, jurisdiction)
-        if not ids:
-            raise typer.BadParameter(f"không thấy địa phương / unknown jurisdiction: {jurisdiction!r}")
-        frame = frame[frame["jurisdiction_id"].isin(ids) | frame["data_jurisdiction_id"].isin(ids)]
-    if plan:
-        frame = frame[frame["plan_id"] == plan]
     order = ["plan_id", "target_id", "check_year"]
     frame = frame.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
     return frame, note
+
+
+def _print_csv(conn: Any, *, jurisdiction: str | None, plan: str | None) -> None:
+    """The recorded statuses as the statuses export writes them (PostgreSQL's COPY, same columns)."""
+    filters = _filters(jurisdiction=jurisdiction, plan=plan)
+    select, params = query("statuses", filters, as_csv_text=True, spec=STATUS_SPEC)
+    with conn.transaction():
+        conn.execute(CSV_SETTINGS)
+        with conn.cursor().copy(csv_copy(select), params) as copy:
+            for chunk in copy:
+                sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
 
 
 def _fmt(value: Any) -> str:
@@ -198,6 +215,9 @@ def status_command(
 
     when = parse_timestamp(as_of)
     with connect(autocommit=True) as conn:
+        if fmt == "csv" and when is None and _recorded(conn):
+            _print_csv(conn, jurisdiction=jurisdiction, plan=plan)
+            return
         frame, note = load_statuses(conn, jurisdiction=jurisdiction, plan=plan, as_of=when)
     if note:
         typer.echo(note, err=True)

@@ -22,21 +22,21 @@ from starlette.types import Receive, Scope, Send
 from chitieu.api import queries
 from chitieu.api.auth import Reader
 from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
-from chitieu.api.exports import (
+from chitieu.api.models import ALERT_INTERNAL_FIELDS, IsoDateTime, Status
+from chitieu.api.problems import Problem, responses
+from chitieu.exports.datasets import (
     BOM,
     CSV_MEDIA,
+    CSV_SETTINGS,
     SPECS,
-    XLSX_MAX_ROWS,
-    XLSX_MEDIA,
     Dataset,
     Filters,
     Spec,
-    XlsxWriter,
+    csv_copy,
     query,
 )
-from chitieu.api.models import ALERT_INTERNAL_FIELDS, IsoDateTime, Status
-from chitieu.api.problems import Problem, responses
-from chitieu.vietnam_time import TZ as VIETNAM
+from chitieu.exports.xlsx import XLSX_MAX_ROWS, XLSX_MEDIA, XlsxWriter
+from chitieu.vietnam_time import TZ
 
 router = APIRouter(tags=["exports"])
 log = logging.getLogger("chitieu.api")
@@ -167,7 +167,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 
 def _today() -> str:
-    return datetime.now(VIETNAM).strftime("%Y%m%d")
+    return datetime.now(TZ).strftime("%Y%m%d")
 
 
 class _Slots:
@@ -305,11 +305,7 @@ async def _open(
     conn = await stack.enter_async_context(connection(request))
     await stack.enter_async_context(conn.transaction())
     await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    # How PostgreSQL writes the CSV's dates, times and numbers (for this transaction only).
-    await conn.execute(
-        "SELECT set_config('TimeZone', 'Asia/Ho_Chi_Minh', true), set_config('DateStyle', 'ISO, YMD', true),"
-        " set_config('extra_float_digits', '1', true)"
-    )
+    await conn.execute(CSV_SETTINGS)
     await _check_known(conn, filters.plan, filters.indicator)
     if dataset == "statuses" and filters.as_of is not None:
         run_id = await queries.run_as_of(conn, filters.as_of)
@@ -325,9 +321,8 @@ async def _csv(
     async with AsyncExitStack() as stack:
         conn, filters = await _open(stack, request, dataset, filters)
         select, params = query(dataset, filters, as_csv_text=True, spec=spec)
-        statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(select)
         cur = await stack.enter_async_context(conn.cursor())
-        copy = await stack.enter_async_context(cur.copy(statement, params))
+        copy = await stack.enter_async_context(cur.copy(csv_copy(select), params))
         first = await copy.read()  # the header: errors up to here still become a problem answer
         held = stack.pop_all()
     finished = False

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from chitieu.api import queries
 from chitieu.api.auth import Reader
+from chitieu.api.cache import ResponseCache
 from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
 from chitieu.api.models import IsoDateTime, Series, Status, StatusRow
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page_of
@@ -34,6 +35,11 @@ _PROVENANCE = (
     "fetched_at",
     "note",
 )
+
+
+def _cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.cache
+    return cache
 
 
 def _observation(row: dict[str, Any], provenance: bool) -> dict[str, Any]:
@@ -92,7 +98,7 @@ async def get_series(
             "observations": [_observation(r, with_provenance) for r in rows],
         }
 
-    return await request.app.state.cache.json(request, build)
+    return await _cache(request).json(request, build)
 
 
 @router.get("/statuses", response_model=Page[StatusRow], responses=READ_ERRORS)
@@ -138,4 +144,4 @@ async def list_statuses(
         # The rows pass through as PostgreSQL wrote them.
         return page_of(request, orjson.Fragment(found.items), limit, found.last_key)
 
-    return await request.app.state.cache.json(request, build)
+    return await _cache(request).json(request, build)

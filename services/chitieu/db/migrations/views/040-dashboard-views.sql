@@ -18,13 +18,25 @@ BEGIN
     INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
         evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
         expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
-        headline_status)
+        headline_status, headline_rule, anticipated_gap, series_basis, item)
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
            e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
            e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
            e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status)
+           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status), e.headline_rule,
+           e.anticipated_gap, e.series_basis,
+           -- the JSON the API serves (045-status-items.sql), written here in one pass
+           status_item(e.target_id, e.plan_id, e.jurisdiction_id, j.name, e.data_jurisdiction_id,
+                       e.indicator_code, i.name_vi, e.target_year, e.check_year, e.status, sl.label_vi,
+                       e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
+                       e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
+                       hv.key, hv.label_vi, hv.label_en, hv.grp, e.headline_rule, e.anticipated_gap,
+                       e.series_basis)
     FROM evaluations_latest e
+    LEFT JOIN jurisdictions j ON j.id = e.jurisdiction_id
+    LEFT JOIN indicators i ON i.code = e.indicator_code
+    LEFT JOIN status_vocabulary sl ON sl.key = e.status
+    LEFT JOIN status_vocabulary hv ON hv.key = coalesce(e.headline_status, e.status)
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
     DELETE FROM dash_status_summary;

@@ -1,11 +1,9 @@
-"""What the exports contain (datasets: columns and their SQL) and how they are written (CSV, XLSX).
+"""What the exports contain: the datasets, their columns (a stable English name, a Vietnamese title,
+a meaning) and their SQL; and the CSV as PostgreSQL writes it.
 
-CSV is written by PostgreSQL itself (COPY (SELECT ...) TO STDOUT, FORMAT csv) and passed on to the
-client as it arrives: memory stays flat whatever the row count, and the event loop only moves bytes.
-XLSX goes through openpyxl's write-only mode, which writes each row to a temporary file as it is
-appended; what stays in memory is one batch of rows and openpyxl's table of distinct strings. XLSX is
-capped at `XLSX_MAX_ROWS` rows, refused up front: Excel's own limit is 1,048,575, but a sheet that size
-takes minutes and about 1 GB of temporary XML to write, where CSV streams the same rows in seconds.
+CSV is written by PostgreSQL itself (COPY (SELECT ...) TO STDOUT, FORMAT csv, see `csv_copy`): the
+API passes it on as it arrives and `chitieu status --format csv` prints it, so memory stays flat
+whatever the row count. XLSX goes through chitieu.exports.xlsx.
 
 Times are written in Vietnam's time (UTC+7), the users' clock: ISO 8601 with the offset in CSV, and
 as Excel date-times (which have no offset) in XLSX, with the legend sheet saying so.
@@ -13,33 +11,21 @@ as Excel date-times (which have no offset) in XLSX, with the legend sheet saying
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-import orjson
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from psycopg import sql
 
-from chitieu.api.queries import STATUS_KEY, status_rows
-from chitieu.vietnam_time import TZ as VIETNAM
+from chitieu.exports import statuses as status_table
+from chitieu.vietnam_time import TZ_NAME
 
 Kind = Literal["text", "int", "float", "bool", "date", "datetime", "list", "json"]
 Dataset = Literal["targets", "statuses", "observations", "alerts"]
 DATASETS: tuple[Dataset, ...] = ("targets", "statuses", "observations", "alerts")
 
 CSV_MEDIA = "text/csv"
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_MAX_ROWS = 200_000
-XLSX_MAX_CELL = 32_767  # Excel's longest text in a cell
 BOM = "\ufeff".encode()  # so that Excel on a Vietnamese Windows reads UTF-8, not cp1258
 # Text that spreadsheet programs would run as a formula when they open a CSV (OWASP "CSV injection").
 _FORMULA_START = "('=', '+', '-', '@', chr(9), chr(13))"
@@ -71,6 +57,11 @@ class Spec:
     @property
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def only(self, names: Sequence[str]) -> Spec:
+        """The same dataset with the named columns only, in that order."""
+        by_name = {c.name: c for c in self.columns}
+        return replace(self, columns=tuple(by_name[n] for n in names))
 
     def select(self, *, as_csv_text: bool = False) -> sql.Composable:
         def one(c: Column) -> sql.Composable:
@@ -160,7 +151,7 @@ STATUSES = Spec(
         C("headline_label_en", "hv.label_en", "Kết luận (tiếng Anh)"),
         C("headline_group", "hv.grp", "Nhóm kết luận",
           description="achieved, on_track, behind, no_data or not_due"),
-        C("headline_rule", "h.headline_rule", "Căn cứ kết luận",
+        C("headline_rule", "l.headline_rule", "Căn cứ kết luận",
           description="status, ratio, projection or every_year_missed"),
         C("status", "l.status", "Mã tình trạng",
           description="The progress ratio's verdict, a component of the headline"),
@@ -172,9 +163,9 @@ STATUSES = Spec(
         C("current_year", "l.current_year", "Năm của giá trị hiện tại", "int"),
         C("projected_value", "l.projected_value", "Giá trị dự báo năm mục tiêu", "float"),
         C("will_meet", "l.will_meet", "Dự báo đạt", "bool"),
-        C("anticipated_gap", "h.anticipated_gap", "Khoảng cách dự kiến", "float",
+        C("anticipated_gap", "l.anticipated_gap", "Khoảng cách dự kiến", "float",
           "ESCAP G: <= 0 will meet, <= 1 acceleration needed, > 1 trend must reverse"),
-        C("series_basis", "h.series_basis", "Chuỗi số liệu được dùng",
+        C("series_basis", "l.series_basis", "Chuỗi số liệu được dùng",
           description="own, successor_comparable or own_until_ceased"),
         C("base_year", "l.base_year", "Năm gốc", "int"),
         C("base_value", "l.base_value", "Giá trị năm gốc", "float"),
@@ -255,6 +246,49 @@ class Filters:
     as_of: datetime | None = None
     run_id: int | None = None  # statuses as_of: the run current then (chitieu.api.queries.run_as_of)
     all_vintages: bool = False
+    data_jurisdiction: bool = False  # statuses: the places also match as the data's jurisdiction
+
+
+# FROM, WHERE and ORDER BY of the datasets other than the statuses (chitieu.exports.statuses).
+_BODIES: dict[Dataset, sql.SQL] = {
+    "targets": sql.SQL(
+        """FROM targets t
+            JOIN indicators i ON i.code = t.indicator_code
+            JOIN jurisdictions j ON j.id = t.jurisdiction_id
+            WHERE (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
+              AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
+              AND (%(ind)s::text IS NULL OR t.indicator_code = %(ind)s)
+            ORDER BY t.id"""
+    ),
+    # A plan narrows to the figures it is assessed on: its indicators, in its targets' jurisdictions
+    # and their successors (a ceased province is continued on its successor's data).
+    "observations": sql.SQL(
+        """FROM observations o
+            LEFT JOIN jurisdictions j ON j.id = o.jurisdiction_id
+            LEFT JOIN indicators i ON i.code = o.indicator_code
+            WHERE (%(jids)s::text[] IS NULL OR o.jurisdiction_id = ANY(%(jids)s))
+              AND (%(ind)s::text IS NULL OR o.indicator_code = %(ind)s)
+              AND (%(as_of)s::timestamptz IS NULL OR o.loaded_at <= %(as_of)s)
+              AND (%(plan)s::text IS NULL OR EXISTS (
+                    SELECT 1 FROM targets t
+                    WHERE t.plan_id = %(plan)s AND t.indicator_code = o.indicator_code
+                      AND (t.jurisdiction_id = o.jurisdiction_id
+                           OR EXISTS (SELECT 1 FROM jurisdiction_succession s
+                                      WHERE s.predecessor_id = t.jurisdiction_id
+                                        AND s.successor_id = o.jurisdiction_id))))
+            ORDER BY o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.loaded_at DESC"""
+    ),
+    "alerts": sql.SQL(
+        """FROM alerts a
+        LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
+        WHERE (%(state)s::text IS NULL OR a.state = %(state)s)
+          AND (%(rule)s::text IS NULL OR a.rule = %(rule)s)
+          AND (%(plan)s::text IS NULL OR a.plan_id = %(plan)s)
+          AND (%(jids)s::text[] IS NULL OR a.jurisdiction_id = ANY(%(jids)s))
+          AND (%(ind)s::text IS NULL OR a.indicator_code = %(ind)s)
+        ORDER BY a.id DESC"""
+    ),
+}
 
 
 def query(
@@ -274,164 +308,27 @@ def query(
         "as_of": f.as_of,
         "run": f.run_id,
     }
-    if dataset == "targets":
-        body = """FROM targets t
-            JOIN indicators i ON i.code = t.indicator_code
-            JOIN jurisdictions j ON j.id = t.jurisdiction_id
-            WHERE (%(plan)s::text IS NULL OR t.plan_id = %(plan)s)
-              AND (%(jids)s::text[] IS NULL OR t.jurisdiction_id = ANY(%(jids)s))
-              AND (%(ind)s::text IS NULL OR t.indicator_code = %(ind)s)
-            ORDER BY t.id"""
-        return sql.SQL("SELECT {} " + body).format(columns), params
     if dataset == "statuses":
         # The same rows as the JSON /statuses, all of them in its key order.
         given = {name for name, v in params.items() if v is not None}
-        body = status_rows(f.run_id, given) + f" ORDER BY {STATUS_KEY}"
-        return sql.SQL("SELECT {} " + body).format(columns), params
-    if dataset == "observations":
-        # A plan narrows to the figures it is assessed on: its indicators, in its targets' jurisdictions
-        # and their successors (a ceased province is continued on its successor's data).
-        pick = (
-            ""
-            if f.all_vintages
-            else "DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)"
-        )
-        body = """FROM observations o
-            LEFT JOIN jurisdictions j ON j.id = o.jurisdiction_id
-            LEFT JOIN indicators i ON i.code = o.indicator_code
-            WHERE (%(jids)s::text[] IS NULL OR o.jurisdiction_id = ANY(%(jids)s))
-              AND (%(ind)s::text IS NULL OR o.indicator_code = %(ind)s)
-              AND (%(as_of)s::timestamptz IS NULL OR o.loaded_at <= %(as_of)s)
-              AND (%(plan)s::text IS NULL OR EXISTS (
-                    SELECT 1 FROM targets t
-                    WHERE t.plan_id = %(plan)s AND t.indicator_code = o.indicator_code
-                      AND (t.jurisdiction_id = o.jurisdiction_id
-                           OR EXISTS (SELECT 1 FROM jurisdiction_succession s
-                                      WHERE s.predecessor_id = t.jurisdiction_id
-                                        AND s.successor_id = o.jurisdiction_id))))
-            ORDER BY o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start, o.loaded_at DESC"""
-        return sql.SQL("SELECT " + pick + " {} " + body).format(columns), params
-    body = """FROM alerts a
-        LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
-        WHERE (%(state)s::text IS NULL OR a.state = %(state)s)
-          AND (%(rule)s::text IS NULL OR a.rule = %(rule)s)
-          AND (%(plan)s::text IS NULL OR a.plan_id = %(plan)s)
-          AND (%(jids)s::text[] IS NULL OR a.jurisdiction_id = ANY(%(jids)s))
-          AND (%(ind)s::text IS NULL OR a.indicator_code = %(ind)s)
-        ORDER BY a.id DESC"""
-    return sql.SQL("SELECT {} " + body).format(columns), params
+        if f.data_jurisdiction and "jids" in given:
+            given = (given - {"jids"}) | {"jids_or_data"}
+        rows = status_table.rows(f.run_id is not None, given)
+        body = sql.SQL("{} ORDER BY {}").format(rows, status_table.KEY)
+        return sql.SQL("SELECT {} {}").format(columns, body), params
+    if dataset == "observations" and not f.all_vintages:
+        pick = sql.SQL("DISTINCT ON (o.jurisdiction_id, o.indicator_code, o.period_type, o.period_start)")
+        return sql.SQL("SELECT {} {} {}").format(pick, columns, _BODIES[dataset]), params
+    return sql.SQL("SELECT {} {}").format(columns, _BODIES[dataset]), params
 
 
-# --- values ------------------------------------------------------------------------------------------
+def csv_copy(select: sql.Composable) -> sql.Composed:
+    """COPY of an export's SELECT (built with as_csv_text) as CSV with its header row."""
+    return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(select)
 
 
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone(VIETNAM) if moment.tzinfo is not None else moment
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
-
-
-def _clean(text: str) -> str:
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text if len(text) <= XLSX_MAX_CELL else text[: XLSX_MAX_CELL - 1] + "…"
-
-
-def _xlsx_converter(kind: Kind) -> Callable[[Any], Any]:
-    table: dict[Kind, Callable[[Any], Any]] = {
-        "text": lambda v: _clean(str(v)),
-        "int": int,
-        "float": float,
-        "bool": bool,
-        "date": lambda v: v,
-        # Excel date-times carry no offset: Vietnam's wall clock, as the legend says.
-        "datetime": lambda v: _local(v).replace(tzinfo=None),
-        "list": lambda v: _clean("; ".join(str(x) for x in v)),
-        "json": lambda v: _clean(_json_text(v)),
-    }
-    convert = table[kind]
-    return lambda v: None if v is None else convert(v)
-
-
-# --- XLSX --------------------------------------------------------------------------------------------
-
-
-class XlsxWriter:
-    """One sheet named after the dataset (bold, frozen header with a filter; each header cell carries
-    its Vietnamese title as a comment) and a legend sheet 'Chú thích': what the file holds, its
-    filters, and every column with its Vietnamese title and meaning."""
-
-    def __init__(self, spec: Spec, *, rows: int) -> None:
-        self.spec = spec
-        self.count = 0
-        self.wb = Workbook(write_only=True)
-        self.ws: WriteOnlyWorksheet = self.wb.create_sheet(spec.dataset)
-        self._convert = [_xlsx_converter(c.kind) for c in spec.columns]
-        last = get_column_letter(len(spec.columns))
-        for i, col in enumerate(spec.columns, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = col.width
-        self.ws.freeze_panes = "A2"
-        self.ws.auto_filter.ref = f"A1:{last}{rows + 1}"
-        bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-        header = []
-        for col in spec.columns:
-            cell = WriteOnlyCell(self.ws, value=col.name)
-            cell.font, cell.fill = bold, fill
-            cell.comment = Comment(col.title_vi, "Chỉ Tiêu", width=220, height=60)
-            header.append(cell)
-        self.ws.append(header)
-
-    def _cell(self, value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("="):
-            # openpyxl would store text starting with '=' as a formula: keep it text.
-            cell = WriteOnlyCell(self.ws, value=value)
-            cell.data_type = "s"
-            return cell
-        return value
-
-    def rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        convert = self._convert
-        for row in rows:
-            self.ws.append([self._cell(f(v)) for f, v in zip(convert, row, strict=True)])
-            self.count += 1
-
-    def finish(self, out: IO[bytes], *, exported_at: datetime, filters: list[tuple[str, str]]) -> None:
-        legend = self.wb.create_sheet("Chú thích")
-        for width, letter in ((26, "A"), (38, "B"), (70, "C")):
-            legend.column_dimensions[letter].width = width
-        bold = Font(bold=True)
-
-        def row(*values: Any, strong: bool = False) -> None:
-            cells = []
-            for value in values:
-                cell = WriteOnlyCell(legend, value=value)
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                if strong:
-                    cell.font = bold
-                cells.append(cell)
-            legend.append(cells)
-
-        row(f"Chỉ Tiêu — {self.spec.title_vi} / {self.spec.dataset}", strong=True)
-        exported = WriteOnlyCell(legend, value=_local(exported_at).replace(tzinfo=None))
-        exported.number_format = "yyyy-mm-dd hh:mm:ss"
-        legend.append(["Xuất lúc / exported at", exported])
-        row("Số dòng / rows", self.count)
-        row("Bộ lọc / filters", "; ".join(f"{k}={v}" for k, v in filters) or "(không / none)")
-        row("Giờ / times", "Giờ Việt Nam (UTC+7) / Vietnam time (UTC+7)")
-        row()
-        row("Cột / column", "Tiêu đề / title", "Ý nghĩa / meaning", strong=True)
-        for col in self.spec.columns:
-            row(col.name, col.title_vi, col.description)
-        self.wb.save(out)
-
-    def discard(self) -> None:
-        """Remove the temporary files of an abandoned workbook (openpyxl would keep them until exit)."""
-        for ws in self.wb.worksheets:
-            writer = getattr(ws, "_writer", None)
-            if writer is not None:
-                # Remove first: closing a sheet cut off mid-row may raise.
-                with contextlib.suppress(Exception):
-                    writer.cleanup()
-                with contextlib.suppress(Exception):
-                    writer.close()
+# How PostgreSQL writes the CSV's dates, times and numbers: for the transaction that runs the COPY.
+CSV_SETTINGS = sql.SQL(
+    "SELECT set_config('TimeZone', {}, true), set_config('DateStyle', 'ISO, YMD', true),"
+    " set_config('extra_float_digits', '1', true)"
+).format(sql.Literal(TZ_NAME))

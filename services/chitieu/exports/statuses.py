@@ -1,0 +1,73 @@
+"""The statuses table: the rows that the API's pages (`GET /statuses`), the statuses export and
+`chitieu status` show, in one definition.
+
+The latest statuses are read from the table the evaluation refreshes (dash_evaluations_latest, one
+row per target, jurisdiction and check year, with the JSON the API serves in `item`); the statuses
+current at a past time from the rows of that evaluation run. Key: KEY (target_id, jurisdiction_id,
+check year or 0); the keyset cursor of the pages holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+from psycopg import sql
+
+KEY = sql.SQL("l.target_id, l.jurisdiction_id, l.check_year_key")
+
+# Each filter and its predicate, written into the query only when it is given: a prepared
+# statement's generic plan cannot drop a `%(x)s IS NULL OR ...` branch, and would filter the whole
+# key range instead of starting the index scan at the cursor.
+FILTERS = {
+    "plan": sql.SQL("l.plan_id = %(plan)s"),
+    "jids": sql.SQL("l.jurisdiction_id = ANY(%(jids)s::text[])"),
+    # The same places, also where they are only the jurisdiction whose data was used (a ceased
+    # province's targets continued on its successor's data): what `chitieu status` lists.
+    "jids_or_data": sql.SQL(
+        "(l.jurisdiction_id = ANY(%(jids)s::text[]) OR l.data_jurisdiction_id = ANY(%(jids)s::text[]))"
+    ),
+    "ind": sql.SQL("l.indicator_code = %(ind)s"),
+    "statuses": sql.SQL("l.status = ANY(%(statuses)s::text[])"),
+    "headlines": sql.SQL("hv.key = ANY(%(headlines)s::text[])"),
+    "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
+}
+
+_RUN_ROWS = sql.SQL(
+    "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e WHERE e.run_id = %(run)s) l"
+)
+
+
+def rows(past_run: bool, given: Container[str] = ()) -> sql.Composed:
+    """FROM and WHERE of the statuses: the latest, or with `past_run` the rows of run %(run)s;
+    joined with the names a reader needs (j: jurisdiction, i: indicator, sl: the ratio status's
+    words, hv: the headline verdict's words, from status_vocabulary); with the FILTERS named in
+    `given`: %(plan)s, %(jids)s (as jids or jids_or_data), %(ind)s, %(statuses)s (the ratio's
+    status), %(headlines)s (the headline verdict) and the cursor `after` (%(a0)s, %(a1)s, %(a2)s).
+    A row recorded before the headline verdict existed shows its status as the headline."""
+    source = _RUN_ROWS if past_run else sql.SQL("dash_evaluations_latest l")
+    wanted = [p for name, p in FILTERS.items() if name in given]
+    where = sql.SQL(" AND ").join(wanted) if wanted else sql.SQL("true")
+    return sql.SQL(
+        """FROM {source}
+           LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
+           LEFT JOIN indicators i ON i.code = l.indicator_code
+           LEFT JOIN status_vocabulary sl ON sl.key = l.status
+           LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status)
+           WHERE {where}"""
+    ).format(source=source, where=where)
+
+
+# status_item's arguments (the fields of a status in the API's order) from the rows of `rows`.
+_ITEM_ARGUMENTS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_jurisdiction_id,
+    l.indicator_code, i.name_vi, l.target_year, l.check_year, l.status, sl.label_vi, l.progress_ratio,
+    l.expected_value, l.current_value, l.current_year, l.projected_value, l.will_meet, l.base_year,
+    l.base_value, l.flags, l.run_id, l.evaluated_at, l.as_of, hv.key, hv.label_vi, hv.label_en, hv.grp,
+    l.headline_rule, l.anticipated_gap, l.series_basis"""
+
+
+def item(past_run: bool) -> sql.Composable:
+    """The JSON of a row of `rows(past_run)` as the API serves it: stored with the latest; for a past
+    run, written by the same function (status_item, schemas/views/045-status-items.sql)."""
+    if past_run:
+        return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
+    return sql.SQL("l.item")
