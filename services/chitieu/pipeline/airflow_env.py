@@ -34,14 +34,16 @@ def run_dir(settings: Settings) -> Path:
     return path
 
 
-def sqlalchemy_url(settings: Settings, database: str | None = None) -> str:
+def sqlalchemy_url(settings: Settings, database: str | None = None, *, driver: str = "psycopg") -> str:
+    """Airflow's metadata database through psycopg 3, the driver the rest of the project uses (the
+    async form, `psycopg_async`, for Airflow's async engine), so no second PostgreSQL driver is needed."""
     from psycopg.conninfo import conninfo_to_dict
     from sqlalchemy.engine import URL
 
     database = database or settings.airflow_database
     params = conninfo_to_dict(settings.dsn(database))
     return URL.create(
-        "postgresql+psycopg2",
+        f"postgresql+{driver}",
         username=str(params.get("user")) if params.get("user") else None,
         password=str(params.get("password")) if params.get("password") else None,
         host=str(params.get("host", settings.local_pg_host)),
@@ -108,6 +110,7 @@ def airflow_env(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{settings.airflow_admin_user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(settings),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": sqlalchemy_url(settings, driver="psycopg_async"),
         "AIRFLOW__API__HOST": settings.airflow_bind_host,
         "AIRFLOW__API__PORT": str(settings.airflow_port),
         "AIRFLOW__API__BASE_URL": api_url(settings),
