@@ -96,7 +96,7 @@ def test_engine_matches_the_contract_per_series(db):
         for r in db.execute(
             """SELECT target_id, status, progress_ratio, expected_value, current_value, current_year,
                       projected_value, will_meet
-               FROM evaluations WHERE run_id = %s AND check_year IS NULL""",
+               FROM evaluation_run_rows(%s) WHERE check_year IS NULL""",
             (run.run_id,),
         )
     }

@@ -97,7 +97,7 @@ def add_obs(
 
 def rows_of(db: psycopg.Connection, run_id: int, target_id: str) -> list[dict]:
     cur = db.execute(
-        "SELECT * FROM evaluations WHERE run_id = %s AND target_id = %s ORDER BY check_year NULLS FIRST",
+        """SELECT * FROM evaluation_run_rows(%s) WHERE target_id = %s ORDER BY check_year NULLS FIRST""",
         (run_id, target_id),
     )
     names = [d.name for d in cur.description]
@@ -268,7 +268,7 @@ def test_milestones_done_pending_overdue(catalog):
     run = evaluate(db, ts("2026-03-01"))
     status = {
         r[0]: r[1]
-        for r in db.execute("SELECT target_id, status FROM evaluations WHERE run_id = %s", (run.run_id,))
+        for r in db.execute("SELECT target_id, status FROM evaluation_run_rows(%s)", (run.run_id,))
     }
     assert status == {
         "kh.done": "milestone_done",
@@ -424,7 +424,7 @@ def test_catalog_without_any_observation(catalog):
     add_target(db, id="nt.ms", indicator_code="smart_city", kind="milestone", operator=None, value=None)
     run = evaluate(db, ts("2026-01-01"))
     got = dict(
-        db.execute("SELECT target_id, status FROM evaluations WHERE run_id = %s", (run.run_id,)).fetchall()
+        db.execute("SELECT target_id, status FROM evaluation_run_rows(%s)", (run.run_id,)).fetchall()
     )
     assert got == {"nt.share": "no_data", "nt.budget": "no_data", "nt.ms": "milestone_pending"}
 

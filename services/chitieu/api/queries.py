@@ -217,8 +217,8 @@ def status_rows(run_id: int | None, given: Container[str] = ()) -> str:
     source = (
         "dash_evaluations_latest l"
         if run_id is None
-        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e "
-        "WHERE e.run_id = %(run)s) l"
+        else "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key "
+        "FROM evaluation_run_rows(%(run)s) e) l"
     )
     where = " AND ".join(p for name, p in _STATUS_FILTERS.items() if name in given) or "true"
     return f"""FROM {source}
@@ -227,7 +227,7 @@ def status_rows(run_id: int | None, given: Container[str] = ()) -> str:
            LEFT JOIN LATERAL (
                SELECT e2.headline_status, e2.headline_rule, e2.anticipated_gap, e2.series_basis
                FROM evaluations e2
-               WHERE e2.target_id = l.target_id AND e2.run_id = l.run_id
+               WHERE e2.target_id = l.target_id AND e2.evaluated_at = l.evaluated_at
                  AND e2.jurisdiction_id = l.jurisdiction_id
                  AND coalesce(e2.check_year, 0) = l.check_year_key
                LIMIT 1) h ON true
