@@ -300,7 +300,7 @@ def test_at_least_25_hand_cases():
 def test_malformed_case_is_a_bilingual_error(broken, fragment):
     with pytest.raises(CaseError) as err:
         assess(broken)
-    message = str(err.value)
+    message = err.value.both()
     assert fragment in message
     assert " / " in message  # Vietnamese / English
 

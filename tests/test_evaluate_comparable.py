@@ -11,25 +11,14 @@ import psycopg
 import pytest
 
 from chitieu.evaluate.engine import evaluate
-from test_evaluate_engine import add_obs, add_target, rows_of, ts
+from test_evaluate_engine import add_merger, add_obs, add_target, rows_of, ts
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture()
 def merged(db: psycopg.Connection) -> psycopg.Connection:
-    db.execute(
-        """INSERT INTO jurisdictions (id, code, name, level, parent_id, valid_from, valid_to) VALUES
-             ('vn', 'VN', 'Việt Nam', 'national', NULL, NULL, NULL),
-             ('old-58', '58', 'Ninh Thuận', 'province', 'vn', NULL, '2025-06-30'),
-             ('old-56', '56', 'Khánh Hòa', 'province', 'vn', NULL, '2025-06-30'),
-             ('new-56', '56', 'Khánh Hòa', 'province', 'vn', '2025-07-01', NULL)"""
-    )
-    db.execute(
-        """INSERT INTO jurisdiction_succession (predecessor_id, successor_id, effective_on, legal_basis)
-           VALUES ('old-58', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15'),
-                  ('old-56', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15')"""
-    )
+    add_merger(db)
     db.execute(
         """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation,
                                    aggregation_weight) VALUES

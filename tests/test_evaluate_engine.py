@@ -20,7 +20,9 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def setup_catalog(db: psycopg.Connection) -> None:
+def add_merger(db: psycopg.Connection) -> None:
+    """Old Ninh Thuận (old-58) and old Khánh Hòa (old-56) merged into the new Khánh Hòa (new-56) on
+    1 July 2025, beside the country (vn)."""
     db.execute(
         """INSERT INTO jurisdictions (id, code, name, level, parent_id, valid_from, valid_to) VALUES
              ('vn', 'VN', 'Việt Nam', 'national', NULL, NULL, NULL),
@@ -34,6 +36,10 @@ def setup_catalog(db: psycopg.Connection) -> None:
              ('old-58', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15'),
              ('old-56', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15')"""
     )
+
+
+def setup_catalog(db: psycopg.Connection) -> None:
+    add_merger(db)
     db.execute(
         """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation) VALUES
              ('share', 'Tỷ lệ', 'Share', '%', 'share_pct', 'higher', 'mean'),

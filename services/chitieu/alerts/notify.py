@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import apprise
 
-from chitieu.alerts.routes import MissingSecret, expand_env, redact, referenced_values
+from chitieu.alerts.channels import MissingSecret, expand_env, redact, referenced_values
 from chitieu.settings import get_settings
 
 NOTICE_HEADER = "X-Chitieu-Notice-Id"
@@ -81,7 +81,7 @@ def deliver(url: str, subject: str, body: str, payload: dict[str, Any]) -> Deliv
     except MissingSecret as exc:
         return Delivery(
             False,
-            f"thiếu biến môi trường {exc.args[0]} cho kênh / missing environment variable {exc.args[0]} "
+            f"thiếu biến môi trường {exc.name} cho kênh / missing environment variable {exc.name} "
             f"for channel {redact(url)}",
         )
     secrets = referenced_values(url)

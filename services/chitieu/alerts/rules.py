@@ -19,12 +19,11 @@ import calendar
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
-from chitieu import statuses
+from chitieu import statuses, vietnam_time
 from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
 from chitieu.assess import formulas
 from chitieu.ingest.normalize import format_period
@@ -46,7 +45,6 @@ FLAG_VI = {
     "parent_share": "tỷ trọng trong chỉ tiêu cha",
     "provisional_data": "có số liệu sơ bộ",
 }
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PERIOD_MONTHS = {"Y": 12, "H": 6, "Q": 3, "M": 1}
 RECURRENCE_YEARS = {"every_3_years": 3, "every_5_years": 5}
 
@@ -388,7 +386,7 @@ def next_release(period_type: str, last_period: date, lag: timedelta) -> tuple[d
 
 def local_date(now: datetime) -> date:
     """The calendar day in Việt Nam: deadlines and releases are dated in local time."""
-    return now.astimezone(VN_TZ).date() if now.tzinfo else now.date()
+    return now.astimezone(vietnam_time.TZ).date() if now.tzinfo else now.date()
 
 
 def stale_findings(conn: psycopg.Connection, now: datetime) -> list[Finding]:

@@ -79,8 +79,7 @@ def _silence(request: Request, who: Principal, matchers: dict[str, str], body: S
         matchers = silences.parse_matchers([f"{k}={v}" for k, v in matchers.items()])
         expires = datetime.now(UTC) + silences.parse_duration(body.duration)
     except silences.SilenceError as exc:
-        vi, _, en = str(exc).partition(" / ")
-        raise Problem(422, vi=vi, en=en or vi) from exc
+        raise Problem(422, vi=exc.vi, en=exc.en) from exc
     except OverflowError as exc:  # e.g. '99999999999m': beyond the calendar
         raise Problem(
             422,
