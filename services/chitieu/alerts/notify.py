@@ -98,7 +98,9 @@ def deliver(url: str, subject: str, body: str, payload: dict[str, Any]) -> Deliv
     else:
         notify_type = NOTIFY_TYPES.get(str(payload.get("severity")), apprise.NotifyType.INFO)
     # DEBUG: apprise names the socket error (which timeout) only at that level.
-    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as logs:
+    with apprise.LogCapture(  # type: ignore[no-untyped-call]  # apprise's constructor is unannotated
+        level=logging.DEBUG, fmt="%(levelname)s %(message)s"
+    ) as logs:
         ok = sender.notify(
             body=body, title=subject, notify_type=notify_type, body_format=apprise.NotifyFormat.TEXT
         )

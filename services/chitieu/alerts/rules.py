@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from chitieu import statuses, vietnam_time
@@ -66,10 +67,15 @@ def latest_runs(conn: psycopg.Connection) -> tuple[int | None, int | None]:
     return (ids[0] if ids else None, ids[1] if len(ids) > 1 else None)
 
 
-_RANK_SQL = "CASE {col} " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATUS_RANK.items()) + " END"
-_BEHIND_SQL = ", ".join(f"'{k}'" for k in BEHIND_STATUSES)
+def _rank_sql(column: str) -> sql.Composed:
+    """The severity rank of a status column, as a CASE over STATUS_RANK."""
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), sql.Literal(v)) for k, v in STATUS_RANK.items()
+    )
+    return sql.SQL("CASE {} {} END").format(sql.SQL(column), whens)
 
-_EVALUATION_SQL = f"""
+
+_EVALUATION_SQL = sql.SQL("""
 SELECT e.target_id, e.plan_id, e.jurisdiction_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
        e.check_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
        e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags, e.as_of, e.run_id,
@@ -89,13 +95,16 @@ LEFT JOIN evaluation_run_rows(%(prev)s) prev
        ON prev.target_id = e.target_id
       AND prev.jurisdiction_id = e.jurisdiction_id
       AND coalesce(prev.check_year, -1) = coalesce(e.check_year, -1)
-WHERE (e.status IN ({_BEHIND_SQL}, 'milestone_overdue')
-       OR e.headline_status IN ({_BEHIND_SQL})
+WHERE (e.status IN ({behind}, 'milestone_overdue')
+       OR e.headline_status IN ({behind})
        OR e.will_meet IS FALSE
-       OR ({_RANK_SQL.format(col="coalesce(e.headline_status, e.status)")})
-          > ({_RANK_SQL.format(col="prev.status")}))
+       OR ({rank_latest}) > ({rank_prev}))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
-"""
+""").format(
+    behind=sql.SQL(", ").join(sql.Literal(k) for k in BEHIND_STATUSES),
+    rank_latest=_rank_sql("coalesce(e.headline_status, e.status)"),
+    rank_prev=_rank_sql("prev.status"),
+)
 
 
 def headline_of(status: str, will_meet: bool | None, headline_status: str | None = None) -> str:

@@ -232,10 +232,11 @@ def _ranks_the_34(rows: pd.DataFrame, ceased: set[str] | frozenset[str]) -> np.n
         return np.zeros(0, dtype=bool)
     years = rows["year"].to_numpy()
     fetched = rows["fetched"].to_numpy(dtype=float)
-    of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy()
-    return ~of_ceased & (
+    of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy(dtype=bool)
+    post: np.ndarray = ~of_ceased & (
         (years >= MERGER_DATE.year) | ((years == MERGER_DATE.year - 1) & (fetched >= MERGER_EPOCH))
     )
+    return post
 
 
 def _national(obs: pd.DataFrame, *, previous: bool = False) -> pd.Series:
@@ -724,11 +725,12 @@ def _yearly_check_rows(
     own = own[moved[own_sid] & (own["year"].to_numpy() < merger_year[own_sid])]
     sid = rows["sid"].to_numpy(dtype=np.int64)
     kept = rows[~moved[sid] | (rows["year"].to_numpy() >= merger_year[sid])]
-    return (
+    checked: pd.DataFrame = (
         pd.concat([kept, own], ignore_index=True)
         .sort_values(["sid", "year"], kind="stable")
         .reset_index(drop=True)
     )
+    return checked
 
 
 def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:

@@ -46,7 +46,7 @@ def _frame(conn: psycopg.Connection, query: str, params: tuple[object, ...] = ()
 
 
 def _copy_csv(
-    conn: psycopg.Connection, query: sql.Composed | sql.SQL, names: list[str], dtype: dict
+    conn: psycopg.Connection, query: sql.SQL | sql.Composed, names: list[str], dtype: dict[str, Any]
 ) -> pd.DataFrame:
     """COPY (query) TO STDOUT as CSV, parsed by pandas: far cheaper than fetching Python tuples."""
     buf = io.BytesIO()
@@ -222,7 +222,7 @@ def _raw_part(
 ) -> pd.DataFrame:
     if not indicator_codes:
         return _empty_raw()
-    where = sql.SQL("")
+    where: sql.SQL | sql.Composed = sql.SQL("")
     if jurisdictions is not None:
         where = sql.SQL(" AND jurisdiction_id = ANY({})").format(sql.Literal(jurisdictions))
     query = sql.SQL(
