@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from chitieu import statuses, vietnam_time
 from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
 from chitieu.assess import formulas
+from chitieu.evaluate.compute import RESULT_COLUMNS
 from chitieu.ingest.normalize import format_period
 from chitieu.settings import get_settings
 
@@ -76,10 +77,7 @@ def _rank_sql(column: str) -> sql.Composed:
 
 
 _EVALUATION_SQL = sql.SQL("""
-SELECT e.target_id, e.plan_id, e.jurisdiction_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
-       e.check_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
-       e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags, e.as_of, e.run_id,
-       e.headline_status, e.headline_rule, e.anticipated_gap, e.series_basis, e.lineage,
+SELECT {evaluation}, e.as_of, e.run_id,
        t.kind, t.operator, t.value AS target_value, t.value_max, t.lead_agency, t.milestone_object,
        t.due_date, p.document_number, p.title AS plan_title, j.name AS jurisdiction_name,
        dj.name AS data_jurisdiction_name, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
@@ -101,6 +99,8 @@ WHERE (e.status IN ({behind}, 'milestone_overdue')
        OR ({rank_latest}) > ({rank_prev}))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
 """).format(
+    # Every result column but the inputs (the alert texts never quote them).
+    evaluation=sql.SQL(", ").join(sql.Identifier("e", c) for c in RESULT_COLUMNS if c != "inputs"),
     behind=sql.SQL(", ").join(sql.Literal(k) for k in BEHIND_STATUSES),
     rank_latest=_rank_sql("coalesce(e.headline_status, e.status)"),
     rank_prev=_rank_sql("prev.status"),

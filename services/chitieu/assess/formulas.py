@@ -14,8 +14,9 @@ ON_TRACK_MIN = 0.95  # Eurostat / Statistics Canada cut-offs on actual ÷ requir
 ACCELERATION_MIN = 0.60
 ZERO_REPLACEMENT = 0.001  # a value of 0 in a CAGR is replaced by this (open-sdg)
 
-# What an assessment gives, in the contract's order (core.assess's dict, vector.assess_frame's columns).
-OUTPUT_KEYS = (
+# What an assessment gives, in the contract's order (core.assess's dict, vector.assess_frame's columns,
+# and the evaluations' columns of the same names): the ratio's judgement, then the headline verdict.
+JUDGEMENT_KEYS = (
     "status",
     "progress_ratio",
     "expected_value",
@@ -23,10 +24,8 @@ OUTPUT_KEYS = (
     "current_year",
     "projected_value",
     "will_meet",
-    "headline",
-    "headline_rule",
-    "anticipated_gap",
 )
+OUTPUT_KEYS = (*JUDGEMENT_KEYS, "headline", "headline_rule", "anticipated_gap")
 # Those that describe the path to the target: undefined without a threshold to aim at.
 PATH_KEYS = ("progress_ratio", "expected_value", "projected_value", "will_meet", "anticipated_gap")
 
