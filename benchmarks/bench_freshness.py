@@ -1,14 +1,15 @@
 """Freshness: a one-row correction uploaded through the API, to the new verdict in `GET /statuses` and
 the alert it resolves, end to end on the 1M-observation benchmark set. Goal < 10 s.
 
-The set (`benchmarks.dataset`) lives in its own database, beside the real catalog and the sample
-spreadsheets (loaded first: uploads resolve names against the catalog's files, which do not hold the
-generated communes). Before the clock starts, the day's evaluation exists and the dashboards' latest
-table and the alerts are in line with it (the day's first evaluation is a full one; the path measured
-is every later one that day). The target corrected is, of the catalog's behind-trajectory targets
-with a firing `behind_trajectory` alert, the one closest to its goal: its latest figure is uploaded
-again just above the goal, so its verdict becomes `achieved` and the alert resolves. Each run
-corrects another target (the previous one is no longer behind).
+The set (`benchmarks.dataset`) lives in its own database. Uploads resolve names against the
+catalog's files, which do not hold the set's generated communes and indicators, so the set gets one
+probe target of a catalog province and indicator (Hà Nội's digital economy share, >= 30 % by 2030)
+with figures that put it behind its trajectory. Before the clock starts its latest figure is set
+back (a new vintage) if an earlier run corrected it, the day's evaluation exists (the day's first
+evaluation is a full one; the path measured is every later one that day), and the dashboards' latest
+table and the alerts are in line with it: the probe is behind, its `behind_trajectory` alert firing.
+The correction uploaded puts its 2025 figure above the goal: the verdict becomes `achieved` and the
+alert resolves.
 
 Timed, one step after the other as the evaluate DAG runs them, each with its own connection:
 1. `POST /api/v1/uploads` (a one-row CSV) to a real uvicorn: archived, parsed, validated, loaded; 201;
@@ -26,7 +27,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,85 +39,86 @@ from benchmarks.bench_api import ROOT, serve
 DATABASE = "chitieu_bench_freshness"
 GOAL_SECONDS = 10.0
 POLL_SECONDS = 0.05
-SAMPLES = ("bao-cao-chi-tieu-57-2020-2024.xlsx", "mau-nhap-lieu-4-tinh-2020-2025.xlsx")
+PROBE = {
+    "target": "freshness-probe.new-01.des",
+    "plan": "freshness-probe",
+    "jurisdiction": "new-01",
+    "code": "01",
+    "name": "Thành phố Hà Nội",
+    "indicator": "digital_economy_share_grdp",
+    "goal": 30.0,
+}
+BEHIND = 11.6  # 2025: far below the path from 10 (2020) to 30 (2030)
+CORRECTED = 30.4
 
 
-def _database() -> tuple[str, list[str]]:
-    """The benchmark database: the catalog and the samples, then the 1M set, evaluated."""
-    from benchmarks import dataset
-    from chitieu.catalog.loader import load_catalog
-    from chitieu.db import migrate
-    from chitieu.ingest.pipeline import ingest_file
-    from chitieu.settings import get_settings
-
-    settings = get_settings()
-    dsn = settings.dsn(DATABASE)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            migrate.migrate(conn, settings.schemas_dir)
-    except (psycopg.OperationalError, migrate.MigrationError):
-        dsn = dataset.fresh_database(DATABASE)
+def _seed_probe(dsn: str) -> None:
+    """The probe target and its figures (once), and its latest figure behind again."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            """SELECT count(*) FILTER (WHERE plan_id NOT LIKE 'bench-%'),
-                      count(*) FILTER (WHERE plan_id LIKE 'bench-%') FROM targets"""
+        conn.execute(
+            """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation)
+               VALUES (%s, 'Tỷ trọng kinh tế số trong GRDP', 'Digital economy as a share of GRDP',
+                       %s, 'share_pct', 'higher', 'mean')
+               ON CONFLICT (code) DO NOTHING""",
+            (PROBE["indicator"], "% GRDP"),
+        )
+        conn.execute(
+            """INSERT INTO plans (id, document_number, title, issuer, issued_on, jurisdiction_id)
+               VALUES (%s, 'bench', 'Đo độ tươi / freshness probe', 'bench', '2021-01-01', %s)
+               ON CONFLICT (id) DO NOTHING""",
+            (PROBE["plan"], PROBE["jurisdiction"]),
+        )
+        conn.execute(
+            """INSERT INTO targets (id, plan_id, indicator_code, jurisdiction_id, target_year, kind, operator,
+                                    value, baseline_year, baseline_value, cite_document, cite_quote)
+               VALUES (%s, %s, %s, %s, 2030, 'level', '>=', %s, 2020, 10, 'bench', 'freshness probe')
+               ON CONFLICT (id) DO NOTHING""",
+            (PROBE["target"], PROBE["plan"], PROBE["indicator"], PROBE["jurisdiction"], PROBE["goal"]),
+        )
+        latest = conn.execute(
+            """SELECT value FROM observations_current
+               WHERE jurisdiction_id = %s AND indicator_code = %s AND period_type = 'Y'
+                 AND period_start = '2025-01-01'""",
+            (PROBE["jurisdiction"], PROBE["indicator"]),
         ).fetchone()
-        catalog, generated = (row[0], row[1]) if row else (0, 0)
-    if not catalog and generated:
-        dsn = dataset.fresh_database(DATABASE)
-    if not catalog:
-        # Before the 1M set: the catalog's load checks its targets against every target there is.
-        with psycopg.connect(dsn) as conn:
-            load_catalog(conn)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for name in SAMPLES:
-                ingest_file(conn, ROOT / "samples" / "inbox" / name)
-    return dataset.evaluated_database(DATABASE)
+        if latest is None:
+            years = {2021: 10.5, 2022: 11.0, 2023: 11.3, 2024: 11.5, 2025: BEHIND}
+        elif latest[0] >= PROBE["goal"]:
+            years = {2025: BEHIND}  # corrected by an earlier run: behind again, as a new vintage
+        else:
+            return
+        for year, value in years.items():
+            conn.execute(
+                """INSERT INTO observations (jurisdiction_id, indicator_code, period_start, period_type,
+                                             value, source_id, fetched_at, loaded_at)
+                   VALUES (%s, %s, %s, 'Y', %s, 'bench', now(), vintage_now())""",
+                (PROBE["jurisdiction"], PROBE["indicator"], date(year, 1, 1), value),
+            )
 
 
-def _prepare(dsn: str) -> tuple[list[str], dict[str, Any]]:
-    """Today's evaluation, the dashboards and alerts in line with it; the target to correct."""
+def _prepare(dsn: str) -> list[str]:
+    """The day's evaluation, the dashboards and the alerts in line with it, the probe behind."""
     from chitieu.alerts.lifecycle import sync_alerts
     from chitieu.dashboards import views
     from chitieu.evaluate.engine import evaluate
 
-    lines = []
+    _seed_probe(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         started = time.perf_counter()
         first = evaluate(conn)
-        lines.append(
-            f"the day's evaluation before the clock: {first.scope}, {time.perf_counter() - started:.1f} s"
-            + (" (reused)" if first.reused else "")
-        )
+        seconds = time.perf_counter() - started
         views.refresh(conn)
         sync_alerts(conn, datetime.now(UTC))
-        row = conn.execute(
-            """SELECT t.id, t.plan_id, j.code, j.name, t.indicator_code, t.value, d.current_year,
-                      d.current_value, d.headline_status
-               FROM targets t
-               JOIN dash_evaluations_latest d ON d.target_id = t.id AND d.check_year_key = 0
-               JOIN jurisdictions j ON j.id = t.jurisdiction_id
-               JOIN alerts a ON a.target_id = t.id AND a.rule = 'behind_trajectory' AND a.state = 'firing'
-               WHERE t.kind = 'level' AND t.operator = '>=' AND NOT t.every_year
-                 AND t.plan_id NOT LIKE 'bench-%'
-                 AND t.jurisdiction_id = d.data_jurisdiction_id
-                 AND d.headline_status IN ('needs_acceleration', 'limited_progress')
-                 AND d.current_year IS NOT NULL AND t.value > 0
-               ORDER BY (t.value - d.current_value) / t.value, t.id
-               LIMIT 1"""
-        ).fetchone()
-    if row is None:
-        raise RuntimeError("no behind-trajectory target with a firing alert in the benchmark set")
-    keys = ("target_id", "plan", "code", "name", "indicator", "goal", "year", "value", "headline")
-    return lines, dict(zip(keys, row, strict=True))
+    return [
+        f"the day's evaluation before the clock: {first.scope}, {first.evaluated_targets:,} targets, "
+        f"{seconds:.1f} s" + (" (reused)" if first.reused else "")
+    ]
 
 
-def _csv(target: dict[str, Any]) -> bytes:
-    value = round(float(target["goal"]) * 1.005 + 0.01, 2)
-    target["corrected"] = value
+def _csv() -> bytes:
     return (
         "Mã tỉnh,Tỉnh/Thành phố,Mã chỉ tiêu,Kỳ,Giá trị\n"
-        f"{target['code']},{target['name']},{target['indicator']},{target['year']},{value}\n"
+        f"{PROBE['code']},{PROBE['name']},{PROBE['indicator']},2025,{CORRECTED}\n"
     ).encode()
 
 
@@ -139,14 +141,13 @@ def run() -> list[str]:
 
     os.chdir(ROOT)
     dsn, lines = dataset.evaluated_database(DATABASE)
-    prepared, target = _prepare(dsn)
-    lines += prepared
+    lines += _prepare(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         engineer_token, engineer = create_key(conn, role="engineer", name="bench-freshness-upload")
         viewer_token, viewer = create_key(conn, role="viewer", name="bench-freshness-read")
     upload_auth = {"Authorization": f"Bearer {engineer_token}"}
     read_auth = {"Authorization": f"Bearer {viewer_token}"}
-    body = _csv(target)
+    body = _csv()
     split: dict[str, float] = {}
     try:
         with (
@@ -154,28 +155,29 @@ def run() -> list[str]:
             serve(dsn, cache=True, logdir=Path(tmp)) as server,
             httpx.Client(base_url=server.base, timeout=60) as client,
         ):
-            # Filters by plan and indicator: the API resolves jurisdictions from the catalog's files,
-            # which do not hold the generated communes.
-            statuses = {"plan": target["plan"], "indicator": target["indicator"], "limit": "1000"}
+            statuses = {"jurisdiction": PROBE["jurisdiction"], "indicator": PROBE["indicator"]}
 
             def verdict() -> str | None:
                 answer = client.get("/api/v1/statuses", params=statuses, headers=read_auth)
                 answer.raise_for_status()
-                rows = [r for r in answer.json()["items"] if r["target_id"] == target["target_id"]]
+                rows = [r for r in answer.json()["items"] if r["target_id"] == PROBE["target"]]
                 return rows[0]["headline_status"] if rows else None
 
             def alert_state() -> str | None:
                 answer = client.get(
                     "/api/v1/alerts",
-                    params={"rule": "behind_trajectory", "plan": target["plan"], "limit": "1000"},
+                    params={"rule": "behind_trajectory", "plan": PROBE["plan"]},
                     headers=read_auth,
                 )
                 answer.raise_for_status()
-                rows = [r for r in answer.json()["items"] if r["target_id"] == target["target_id"]]
+                rows = [r for r in answer.json()["items"] if r["target_id"] == PROBE["target"]]
                 return rows[0]["state"] if rows else None
 
-            assert verdict() == target["headline"], "the statuses do not show the evaluation"
-            assert alert_state() == "firing", "the alert is not firing before the correction"
+            before = verdict()
+            if before in (None, "achieved") or alert_state() != "firing":
+                raise RuntimeError(
+                    f"the probe is not behind with a firing alert before the correction ({before})"
+                )
             started = time.perf_counter()
             posted = client.post(
                 "/api/v1/uploads",
@@ -208,8 +210,8 @@ def run() -> list[str]:
             revoke_key(conn, str(viewer["id"]))
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in run_summary.phases.items())
     lines += [
-        f"corrected {target['target_id']} ({target['year']}: {target['value']} -> {target['corrected']}, "
-        f"goal >= {target['goal']}): {target['headline']} -> achieved, behind_trajectory alert resolved",
+        f"corrected {PROBE['target']} (2025: {BEHIND} -> {CORRECTED}, goal >= {PROBE['goal']:g}): "
+        f"{before} -> achieved, behind_trajectory alert resolved",
         f"evaluation: {run_summary.scope}, {run_summary.evaluated_targets} of {run_summary.targets_count:,} "
         f"targets evaluated ({phases})",
         "split: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()),
