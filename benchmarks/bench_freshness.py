@@ -16,7 +16,7 @@ Timed, one step after the other as the evaluate DAG runs them, each with its own
 2. `chitieu.evaluate.engine.evaluate` (what the DAG's evaluation task calls): only the targets whose
    series the load changed are evaluated;
 3. `chitieu.dashboards.views.refresh` (the dashboards task): the latest table, for those targets only;
-4. `chitieu.alerts.lifecycle.sync_alerts` (the alerts task);
+4. `chitieu.alerts.lifecycle.sync_alerts` (the alerts task): for the targets evaluated only;
 5. `GET /api/v1/statuses` and `GET /api/v1/alerts` polled until both show the change.
 Not included: the time the scheduler takes to start the evaluate DAG after a load (Airflow's own
 latency; uploads through the API reach it through the inbox DAG's announcement).
@@ -108,7 +108,8 @@ def _prepare(dsn: str) -> list[str]:
         first = evaluate(conn)
         seconds = time.perf_counter() - started
         views.refresh(conn)
-        sync_alerts(conn, datetime.now(UTC))
+        partial = first.scope == "changes" and not first.reused
+        sync_alerts(conn, datetime.now(UTC), evaluated_by=first.run_id if partial else None)
     return [
         f"the day's evaluation before the clock: {first.scope}, {first.evaluated_targets:,} targets, "
         f"{seconds:.1f} s" + (" (reused)" if first.reused else "")
@@ -197,7 +198,7 @@ def run() -> list[str]:
                 split["dashboards' latest table"] = time.perf_counter() - t
             with psycopg.connect(dsn, autocommit=True) as conn:
                 t = time.perf_counter()
-                sync_alerts(conn, datetime.now(UTC))
+                sync_alerts(conn, datetime.now(UTC), evaluated_by=run_summary.run_id)
                 split["alert sync"] = time.perf_counter() - t
             t = time.perf_counter()
             seen_status = _until(lambda: verdict() == "achieved")

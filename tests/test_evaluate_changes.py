@@ -198,3 +198,20 @@ def test_nothing_changed_reuses_and_another_day_or_catalog_evaluates_everything(
     changed = evaluate(db, ts("2025-10-02T07:00:00"))
     assert changed.scope == "all"
     assert not changed.reused
+
+
+def test_alerts_synced_for_the_evaluated_targets_match_a_full_sync(evaluated: psycopg.Connection) -> None:
+    from chitieu.alerts.lifecycle import sync_alerts
+
+    db = evaluated
+    sync_alerts(db, T1, routes=[])
+    add_obs(db, "old-56", "share", 2024, 60.0, "2025-10-01T07:00:00")  # new-56's series jumps
+    add_obs(db, "old-58", "dti", 2024, 50, "2025-10-01T07:00:00")
+    run = evaluate(db, T2)
+    assert run.scope == "changes"
+    partial = sync_alerts(db, T2, routes=[], evaluated_by=run.run_id)
+    states = db.execute("SELECT fingerprint, state, episode FROM alerts ORDER BY 1").fetchall()
+    full = sync_alerts(db, T2, routes=[])
+    assert db.execute("SELECT fingerprint, state, episode FROM alerts ORDER BY 1").fetchall() == states
+    assert (full.opened, full.reopened, full.resolved) == (0, 0, 0)
+    assert partial.opened + partial.resolved > 0

@@ -31,7 +31,7 @@ from chitieu.alerts import outbox
 from chitieu.alerts.channels import Route, load_routes, select_routes
 from chitieu.alerts.findings import RULES, Finding
 from chitieu.alerts.messages import render
-from chitieu.alerts.rules import collect_findings, dedupe
+from chitieu.alerts.rules import EVALUATION_RULES, collect_findings, dedupe
 from chitieu.settings import get_settings
 
 SYNC_LOCK_KEY = 5_700_035  # advisory lock: one alert sync at a time
@@ -124,14 +124,20 @@ def sync_alerts(
     *,
     rules: Iterable[str] | None = None,
     routes: list[Route] | None = None,
+    evaluated_by: int | None = None,
 ) -> SyncSummary:
     """Bring the alerts table and the outbox in line with the findings at `now`.
 
     `rules` are the rules this sync speaks for: their firing alerts without a finding resolve.
     Default: every rule when `findings` is None (they are then computed here), else the rules
     present in `findings` (so a partial list never resolves other rules' alerts).
+    `evaluated_by`: a partial evaluation run; the sync then speaks for the evaluation rules and the
+    targets that run evaluated only (the others' results, hence their findings, did not change).
     """
     given = None if findings is None else list(findings)
+    targets = None if evaluated_by is None else _evaluated_targets(conn, evaluated_by)
+    if targets is not None:
+        rules = [r for r in (rules if rules is not None else EVALUATION_RULES) if r in EVALUATION_RULES]
     scope = _scope(given, rules)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive time is taken as UTC, never as the server's zone
@@ -141,13 +147,14 @@ def sync_alerts(
     summary = SyncSummary()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
-        found = collect_findings(conn, now, scope) if given is None else dedupe(given)
+        found = collect_findings(conn, now, scope, targets) if given is None else dedupe(given)
         outside = {f.rule for f in found} - set(scope)
         if outside:
             raise ValueError(f"findings of rules outside this sync's scope: {', '.join(sorted(outside))}")
         summary.findings = len(found)
         _stage(conn, found)
-        resolved_ids = _apply_findings(conn, {"now": now, "repeat": repeat, "scope": scope}, summary)
+        params = {"now": now, "repeat": repeat, "scope": scope, "targets": targets}
+        resolved_ids = _apply_findings(conn, params, summary)
         _mark_silenced(conn, now, resolved_ids)
         summary.notifications, summary.suppressed, summary.unrouted = _notify(
             conn, now, resolved_ids, route_list
@@ -155,6 +162,15 @@ def sync_alerts(
         row = conn.execute("SELECT count(*) FROM alerts WHERE state = 'firing'").fetchone()
         summary.firing = row[0] if row else 0
     return summary
+
+
+def _evaluated_targets(conn: psycopg.Connection, run_id: int) -> list[str] | None:
+    """The targets a partial run evaluated; None when the run is a full one (every target)."""
+    row = conn.execute("SELECT base_run_id FROM evaluation_runs WHERE id = %s", (run_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    rows = conn.execute("SELECT DISTINCT target_id FROM evaluations WHERE run_id = %s", (run_id,)).fetchall()
+    return [r[0] for r in rows]
 
 
 def _scope(findings: list[Finding] | None, rules: Iterable[str] | None) -> list[str]:
@@ -222,6 +238,7 @@ def _apply_findings(conn: psycopg.Connection, params: dict[str, Any], summary: S
     resolved = conn.execute(
         """UPDATE alerts a SET state = 'resolved', resolved_at = %(now)s
            WHERE a.state = 'firing' AND a.rule = ANY(%(scope)s)
+             AND (%(targets)s::text[] IS NULL OR a.target_id = ANY(%(targets)s::text[]))
              AND NOT EXISTS (SELECT 1 FROM _alert_findings f WHERE f.fingerprint = a.fingerprint)
            RETURNING a.id, a.episode""",
         params,

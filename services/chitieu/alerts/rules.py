@@ -97,6 +97,7 @@ WHERE (e.status IN ({behind}, 'milestone_overdue')
        OR e.headline_status IN ({behind})
        OR e.will_meet IS FALSE
        OR ({rank_latest}) > ({rank_prev}))
+  AND (%(targets)s::text[] IS NULL OR e.target_id = ANY(%(targets)s::text[]))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
 """).format(
     # Every result column but the inputs (the alert texts never quote them).
@@ -118,7 +119,10 @@ def headline_of(status: str, will_meet: bool | None, headline_status: str | None
     return str(head[0])
 
 
-def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES) -> list[Finding]:
+def evaluation_findings(
+    conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES, targets: list[str] | None = None
+) -> list[Finding]:
+    """The findings of the evaluation rules from the latest run (of these targets only, if given)."""
     wanted = set(rules)
     latest, prev = latest_runs(conn)
     if latest is None:
@@ -126,7 +130,10 @@ def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUAT
     base_url = get_settings().dashboard_base_url
     findings: list[Finding] = []
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_EVALUATION_SQL, {"latest": latest, "prev": prev if prev is not None else -1})
+        cur.execute(
+            _EVALUATION_SQL,
+            {"latest": latest, "prev": prev if prev is not None else -1, "targets": targets},
+        )
         for row in cur:
             row["headline"] = headline_of(row["status"], row["will_meet"], row["headline_status"])
             if row["prev_status"] is not None:
@@ -583,16 +590,20 @@ def deadline_findings(
 
 
 def collect_findings(
-    conn: psycopg.Connection, now: datetime, rules: Iterable[str] | None = None
+    conn: psycopg.Connection,
+    now: datetime,
+    rules: Iterable[str] | None = None,
+    targets: list[str] | None = None,
 ) -> list[Finding]:
-    """Every finding of the given rules (default all), one per fingerprint (the most severe)."""
+    """Every finding of the given rules (default all), one per fingerprint (the most severe); with
+    `targets`, the evaluation rules' findings of those targets only."""
     wanted = set(RULES if rules is None else rules)
     unknown = wanted - set(RULES)
     if unknown:
         raise ValueError(f"unknown alert rules: {', '.join(sorted(unknown))}")
     found: list[Finding] = []
     if wanted & set(EVALUATION_RULES):
-        found += evaluation_findings(conn, wanted & set(EVALUATION_RULES))
+        found += evaluation_findings(conn, wanted & set(EVALUATION_RULES), targets)
     if "data_stale" in wanted:
         found += stale_findings(conn, now)
     if "report_due" in wanted:

@@ -283,11 +283,14 @@ def evaluate_all(as_of: str | None = None) -> dict[str, Any]:
     return jsonable(summary)
 
 
-def sync_alerts(now: str) -> dict[str, Any]:
+def sync_alerts(now: str, evaluation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After a partial evaluation run (`evaluation`, evaluate_all's outcome), only the alerts of the
+    targets it evaluated can change: the sync speaks for those."""
     from chitieu.alerts.lifecycle import sync_alerts as sync
 
+    partial = evaluation is not None and evaluation.get("scope") == "changes" and not evaluation.get("reused")
     with connect(autocommit=True) as conn:
-        summary = sync(conn, _clock(now))
+        summary = sync(conn, _clock(now), evaluated_by=evaluation["run_id"] if partial else None)
     return jsonable(summary)
 
 
