@@ -116,10 +116,22 @@ def _prepare(dsn: str) -> list[str]:
     ]
 
 
-def _csv() -> bytes:
+def _corrected(dsn: str) -> float:
+    """Above the goal, and another figure on each run (the same bytes again would be a file
+    already loaded, skipped)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            """SELECT count(*) FROM observations
+               WHERE jurisdiction_id = %s AND indicator_code = %s AND period_start = '2025-01-01'""",
+            (PROBE["jurisdiction"], PROBE["indicator"]),
+        ).fetchone()
+    return round(CORRECTED + 0.01 * (row[0] if row else 0), 2)
+
+
+def _csv(value: float) -> bytes:
     return (
         "Mã tỉnh,Tỉnh/Thành phố,Mã chỉ tiêu,Kỳ,Giá trị\n"
-        f"{PROBE['code']},{PROBE['name']},{PROBE['indicator']},2025,{CORRECTED}\n"
+        f"{PROBE['code']},{PROBE['name']},{PROBE['indicator']},2025,{value}\n"
     ).encode()
 
 
@@ -148,7 +160,8 @@ def run() -> list[str]:
         viewer_token, viewer = create_key(conn, role="viewer", name="bench-freshness-read")
     upload_auth = {"Authorization": f"Bearer {engineer_token}"}
     read_auth = {"Authorization": f"Bearer {viewer_token}"}
-    body = _csv()
+    corrected = _corrected(dsn)
+    body = _csv(corrected)
     split: dict[str, float] = {}
     try:
         with (
@@ -211,7 +224,7 @@ def run() -> list[str]:
             revoke_key(conn, str(viewer["id"]))
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in run_summary.phases.items())
     lines += [
-        f"corrected {PROBE['target']} (2025: {BEHIND} -> {CORRECTED}, goal >= {PROBE['goal']:g}): "
+        f"corrected {PROBE['target']} (2025: {BEHIND} -> {corrected}, goal >= {PROBE['goal']:g}): "
         f"{before} -> achieved, behind_trajectory alert resolved",
         f"evaluation: {run_summary.scope}, {run_summary.evaluated_targets} of {run_summary.targets_count:,} "
         f"targets evaluated ({phases})",
