@@ -20,7 +20,10 @@ LIMIT 1;
 -- run's id and as_of (the results are that run's, equal to what a full evaluation at its as_of
 -- gives) and the evaluated_at of the run that computed it (with target_id, the row's key in
 -- evaluations). The columns are those of evaluations, in its order.
-CREATE OR REPLACE FUNCTION evaluation_run_rows(run bigint) RETURNS SETOF evaluations
+-- With `only_targets`, the rows of those targets only.
+DROP FUNCTION IF EXISTS evaluation_run_rows(bigint);
+CREATE OR REPLACE FUNCTION evaluation_run_rows(run bigint, only_targets text[] DEFAULT NULL)
+RETURNS SETOF evaluations
 LANGUAGE sql STABLE AS $fn$
     WITH RECURSIVE chain (id, depth) AS (
         SELECT run, 0
@@ -31,6 +34,7 @@ LANGUAGE sql STABLE AS $fn$
     ), own AS (
         SELECT e.target_id, min(c.depth) AS depth
         FROM evaluations e JOIN chain c ON c.id = e.run_id
+        WHERE only_targets IS NULL OR e.target_id = ANY (only_targets)
         GROUP BY e.target_id
     )
     SELECT e.evaluated_at, run, (SELECT r.as_of FROM evaluation_runs r WHERE r.id = run), e.target_id,
@@ -52,7 +56,7 @@ FROM evaluation_runs_latest r
 CROSS JOIN LATERAL evaluation_run_rows(r.id) e;
 
 GRANT SELECT ON evaluation_runs_latest, evaluations_latest TO chitieu_readonly;
-GRANT EXECUTE ON FUNCTION evaluation_run_rows(bigint) TO chitieu_readonly;
+GRANT EXECUTE ON FUNCTION evaluation_run_rows(bigint, text[]) TO chitieu_readonly;
 
 -- The headline verdict of each latest row with its words from the vocabulary (status_vocabulary is
 -- filled from chitieu.statuses): what dashboards show and count. `grp` is the category leadership

@@ -83,13 +83,13 @@ SELECT {evaluation}, e.as_of, e.run_id,
        dj.name AS data_jurisdiction_name, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
        i.unit, prev.status AS prev_status, prev.headline_status AS prev_headline_status,
        prev.will_meet AS prev_will_meet, prev.current_value AS prev_value, prev.current_year AS prev_year
-FROM evaluation_run_rows(%(latest)s) e
+FROM evaluation_run_rows(%(latest)s, %(targets)s::text[]) e
 LEFT JOIN targets t ON t.id = e.target_id
 LEFT JOIN plans p ON p.id = e.plan_id
 LEFT JOIN jurisdictions j ON j.id = e.jurisdiction_id
 LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
 LEFT JOIN indicators i ON i.code = e.indicator_code
-LEFT JOIN evaluation_run_rows(%(prev)s) prev
+LEFT JOIN evaluation_run_rows(%(prev)s, %(targets)s::text[]) prev
        ON prev.target_id = e.target_id
       AND prev.jurisdiction_id = e.jurisdiction_id
       AND coalesce(prev.check_year, -1) = coalesce(e.check_year, -1)
