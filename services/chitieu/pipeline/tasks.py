@@ -288,9 +288,12 @@ def sync_alerts(now: str, evaluation: dict[str, Any] | None = None) -> dict[str,
     targets it evaluated can change: the sync speaks for those."""
     from chitieu.alerts.lifecycle import sync_alerts as sync
 
-    partial = evaluation is not None and evaluation.get("scope") == "changes" and not evaluation.get("reused")
+    partial = evaluation or {}
+    run_id = (
+        partial.get("run_id") if partial.get("scope") == "changes" and not partial.get("reused") else None
+    )
     with connect(autocommit=True) as conn:
-        summary = sync(conn, _clock(now), evaluated_by=evaluation["run_id"] if partial else None)
+        summary = sync(conn, _clock(now), evaluated_by=run_id)
     return jsonable(summary)
 
 
