@@ -42,7 +42,7 @@ def evaluate() -> None:
     def sync_alerts() -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
-        return tasks.sync_alerts(now=run_clock(get_current_context()))
+        return tasks.sync_alerts(now=run_clock(get_current_context()), evaluation=evaluation)
 
     @task
     def refresh_dashboards() -> dict[str, Any]:

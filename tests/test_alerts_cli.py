@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -34,9 +33,8 @@ from test_alerts_lifecycle import (  # noqa: F401
 runner = CliRunner()
 
 
-def test_cli_sync_list_silence_unsilence_notify(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook, smtp: tuple[Mailbox, int]
-) -> None:
+@pytest.mark.usefixtures("routes_file", "smtp")
+def test_cli_sync_list_silence_unsilence_notify(db: psycopg.Connection, webhook: Webhook) -> None:
     seed_catalog(db)
     add_run(db, T0, [ev("hn.t01", "deteriorating", **BEHIND)])
 
@@ -55,7 +53,8 @@ def test_cli_sync_list_silence_unsilence_notify(
     )
     assert r.exit_code == 0, r.output
     sid = db.execute("SELECT id, matchers FROM alert_silences").fetchone()
-    assert sid is not None and sid[1] == {"jurisdiction": "new-01"}
+    assert sid is not None
+    assert sid[1] == {"jurisdiction": "new-01"}
 
     r = runner.invoke(app, ["alerts", "sync", "--now", T0.isoformat()])
     assert r.exit_code == 0, r.output
@@ -65,10 +64,12 @@ def test_cli_sync_list_silence_unsilence_notify(
     r = runner.invoke(app, ["alerts", "list", "--format", "json"])
     assert r.exit_code == 0, r.output
     [row] = json.loads(r.stdout)
-    assert row["rule"] == "behind_trajectory" and row["silenced_by"] == sid[0]
+    assert row["rule"] == "behind_trajectory"
+    assert row["silenced_by"] == sid[0]
     assert "Đi xuống" in row["summary_vi"]
     r = runner.invoke(app, ["alerts", "list"])
-    assert r.exit_code == 0 and "alerts (firing): 1" in r.stdout
+    assert r.exit_code == 0
+    assert "alerts (firing): 1" in r.stdout
 
     r = runner.invoke(app, ["alerts", "unsilence", str(sid[0])])
     assert r.exit_code == 0, r.output
@@ -92,30 +93,35 @@ def test_cli_sync_list_silence_unsilence_notify(
 )
 def test_cli_silence_refuses_bad_input(db: psycopg.Connection, args: list[str], needle: str) -> None:
     r = runner.invoke(app, args)
-    assert r.exit_code == 2 and needle in r.output
+    assert r.exit_code == 2
+    assert needle in r.output
     assert db.execute("SELECT count(*) FROM alert_silences").fetchone() == (0,)
 
 
+@pytest.mark.usefixtures("routes_file")
 def test_cli_test_route_by_name_and_by_jurisdiction_name(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook, smtp: tuple[Mailbox, int]
+    db: psycopg.Connection, webhook: Webhook, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _ = smtp
     seed_catalog(db)
     r = runner.invoke(app, ["alerts", "test-route", "default"])
     assert r.exit_code == 0, r.output
-    assert len(webhook.at("/default")) == 1 and "[THỬ NGHIỆM]" in webhook.at("/default")[0]["title"]
+    assert len(webhook.at("/default")) == 1
+    assert "[THỬ NGHIỆM]" in webhook.at("/default")[0]["title"]
     r = runner.invoke(app, ["alerts", "test-route", "Khánh Hòa"])  # by name -> route khanh-hoa
     assert r.exit_code == 0, r.output
-    assert len(webhook.at("/khanh-hoa")) == 1 and len(mailbox.messages) == 1
+    assert len(webhook.at("/khanh-hoa")) == 1
+    assert len(mailbox.messages) == 1
     # The route is printed with the secret-bearing variable as a reference, never expanded.
-    assert "sokhcn@khanhhoa.local" not in r.stdout and "KH_MAIL_TO" in r.stdout
+    assert "sokhcn@khanhhoa.local" not in r.stdout
+    assert "KH_MAIL_TO" in r.stdout
     r = runner.invoke(app, ["alerts", "test-route", "Hà Nội"])  # no route of its own: the default one
-    assert r.exit_code == 0 and len(webhook.at("/default")) == 2
+    assert r.exit_code == 0
+    assert len(webhook.at("/default")) == 2
 
 
-def test_alerts_from_the_real_evaluation_engine(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook
-) -> None:
+@pytest.mark.usefixtures("routes_file")
+def test_alerts_from_the_real_evaluation_engine(db: psycopg.Connection, webhook: Webhook) -> None:
     seed_catalog(db)
     db.execute("DELETE FROM targets WHERE id <> 'kh.t01'")
     db.execute(
@@ -138,7 +144,8 @@ def test_alerts_from_the_real_evaluation_engine(
     [(status, ratio)] = db.execute(
         "SELECT detail->>'status', (detail->>'progress_ratio')::float FROM alerts"
     ).fetchall()
-    assert status == "needs_acceleration" and ratio == pytest.approx(0.662, abs=0.01)
+    assert status == "needs_acceleration"
+    assert ratio == pytest.approx(0.662, abs=0.01)
 
     # Evaluating again on the same data and syncing again changes nothing.
     before = snapshot(db)
@@ -153,4 +160,5 @@ def test_alerts_from_the_real_evaluation_engine(
     assert (s2.resolved, s2.firing) == (1, 0)
     outbox.drain(db, T0 + timedelta(days=2))
     titles = [m["title"] for m in webhook.at("/khanh-hoa")]
-    assert len(titles) == 2 and "[ĐÃ HẾT CẢNH BÁO]" in titles[1]
+    assert len(titles) == 2
+    assert "[ĐÃ HẾT CẢNH BÁO]" in titles[1]

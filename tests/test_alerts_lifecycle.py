@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from psycopg import sql
 
 from chitieu.alerts import outbox
 from chitieu.alerts.lifecycle import sync_alerts
@@ -86,7 +87,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: ARG002 - aiosmtpd's handler signature
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -108,14 +109,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture()
+@pytest.fixture
 def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
     port = _free_port()
@@ -125,7 +126,7 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def routes_file(
     tmp_path: Path, webhook: Webhook, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
 ) -> Path:
@@ -233,7 +234,10 @@ def add_run(db: psycopg.Connection, as_of: datetime, rows: list[dict[str, Any]])
     for r in rows:
         cols = ["evaluated_at", "run_id", "as_of", *r.keys()]
         db.execute(
-            f"INSERT INTO evaluations ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
+            sql.SQL("INSERT INTO evaluations ({}) VALUES ({})").format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)),
+                sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+            ),
             [as_of, run[0], as_of, *r.values()],
         )
     return int(run[0])
@@ -262,8 +266,9 @@ def snapshot(db: psycopg.Connection) -> tuple[list[Any], list[Any], list[Any]]:
 # --- tests ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("routes_file")
 def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook, smtp: tuple[Mailbox, int]
+    db: psycopg.Connection, webhook: Webhook, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _ = smtp
     seed_catalog(db)
@@ -289,7 +294,8 @@ def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
     assert (d1.sent, d1.retried, d1.dead) == (2, 0, 0)
     [hook_msg] = webhook.at("/khanh-hoa")
     assert webhook.at("/default") == []
-    assert "[CẢNH BÁO]" in hook_msg["title"] and "Khánh Hòa" in hook_msg["title"]
+    assert "[CẢNH BÁO]" in hook_msg["title"]
+    assert "Khánh Hòa" in hook_msg["title"]
     text = hook_msg["message"]
     for expected in (
         "Cần đẩy nhanh",
@@ -315,7 +321,8 @@ def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
     assert "12,5 %" in mailbox.bodies()[0]
     # The secret-bearing variable is stored as a reference, never expanded.
     urls = [r[0] for r in db.execute("SELECT target_url FROM notification_outbox").fetchall()]
-    assert any("${KH_MAIL_TO}" in u for u in urls) and not any("khanhhoa.local" in u for u in urls)
+    assert any("${KH_MAIL_TO}" in u for u in urls)
+    assert not any("khanhhoa.local" in u for u in urls)
 
     # Repeat interval (7 days): nothing after 3 days, one reminder after 7.
     assert sync_alerts(db, T0 + timedelta(days=3)).notifications == 0
@@ -346,7 +353,8 @@ def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
     assert episodes.fetchone() == (1, 2)
     outbox.drain(db, T0 + timedelta(days=21))
     titles = [m["title"] for m in webhook.at("/khanh-hoa") if "Chậm so với lộ trình" in m["title"]]
-    assert len(titles) == 4 and "[CẢNH BÁO]" in titles[-1]
+    assert len(titles) == 4
+    assert "[CẢNH BÁO]" in titles[-1]
     # status_worsened also fired (on_track -> limited_progress) and went to the same route
     worsened = db.execute("SELECT state FROM alerts WHERE rule = 'status_worsened'").fetchone()
     assert worsened == ("firing",)
@@ -360,8 +368,9 @@ def test_lifecycle_notifies_once_repeats_resolves_and_reopens(
     assert events == ["opened", "notified", "notified", "resolved", "notified", "reopened", "notified"]
 
 
+@pytest.mark.usefixtures("routes_file")
 def test_failing_receiver_is_retried_with_backoff_and_delivers_exactly_once(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook, smtp: tuple[Mailbox, int]
+    db: psycopg.Connection, webhook: Webhook, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _ = smtp
     seed_catalog(db)
@@ -371,7 +380,8 @@ def test_failing_receiver_is_retried_with_backoff_and_delivers_exactly_once(
 
     d1 = outbox.drain(db, T0)
     assert (d1.picked, d1.sent, d1.retried) == (1, 0, 1)
-    assert "gửi thất bại" in d1.errors[0] and "delivery failed" in d1.errors[0]  # both languages
+    assert "gửi thất bại" in d1.errors[0]
+    assert "delivery failed" in d1.errors[0]
     assert webhook.failed == ["/default"]  # the receiver really answered 500 once
     row = db.execute("SELECT status, attempts, next_attempt_at FROM notification_outbox").fetchone()
     assert row == ("pending", 1, T0 + timedelta(seconds=60))
@@ -385,7 +395,8 @@ def test_failing_receiver_is_retried_with_backoff_and_delivers_exactly_once(
     d3 = outbox.drain(db, T0 + timedelta(seconds=180))
     assert d3.sent == 1
     assert outbox.drain(db, T0 + timedelta(days=1)).picked == 0
-    assert len(webhook.failed) == 2 and len(webhook.at("/default")) == 1
+    assert len(webhook.failed) == 2
+    assert len(webhook.at("/default")) == 1
     assert db.execute("SELECT status, attempts, last_error FROM notification_outbox").fetchone() == (
         "sent",
         3,
@@ -415,7 +426,8 @@ def test_channel_down_loses_nothing_until_dead_then_requeue(
     for expected_attempts in (1, 2):
         assert outbox.drain(db, at).retried == 1
         row = db.execute("SELECT status, attempts, next_attempt_at FROM notification_outbox").fetchone()
-        assert row is not None and row[:2] == ("pending", expected_attempts)
+        assert row is not None
+        assert row[:2] == ("pending", expected_attempts)
         at = row[2]
     assert outbox.drain(db, at).dead == 1
     assert db.execute("SELECT status, attempts FROM notification_outbox").fetchone() == ("dead", 3)
@@ -425,11 +437,13 @@ def test_channel_down_loses_nothing_until_dead_then_requeue(
     assert outbox.drain(db, at).sent == 1
     assert outbox.drain(db, at + timedelta(days=2)).picked == 0
     [msg] = webhook.at("/ops")
-    assert "Hà Nội" in msg["title"] and "Đi xuống" in msg["message"]
+    assert "Hà Nội" in msg["title"]
+    assert "Đi xuống" in msg["message"]
 
 
+@pytest.mark.usefixtures("routes_file")
 def test_missing_secret_and_bad_url_are_reported_in_both_languages(
-    db: psycopg.Connection, routes_file: Path, monkeypatch: pytest.MonkeyPatch
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     messages = [
@@ -440,15 +454,14 @@ def test_missing_secret_and_bad_url_are_reported_in_both_languages(
     d = outbox.drain(db, T0)
     assert (d.retried, d.dead) == (1, 1)  # a variable may be set later; a malformed URL never heals
     errors = dict(db.execute("SELECT dedup_key, last_error FROM notification_outbox").fetchall())
-    assert (
-        "thiếu biến môi trường NOT_SET_ANYWHERE" in errors["m:1"] and "missing environment" in errors["m:1"]
-    )
-    assert "không hợp lệ" in errors["m:2"] and "invalid" in errors["m:2"]
+    assert "thiếu biến môi trường NOT_SET_ANYWHERE" in errors["m:1"]
+    assert "missing environment" in errors["m:1"]
+    assert "không hợp lệ" in errors["m:2"]
+    assert "invalid" in errors["m:2"]
 
 
-def test_silence_suppresses_until_removed_and_until_expiry(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook
-) -> None:
+@pytest.mark.usefixtures("routes_file")
+def test_silence_suppresses_until_removed_and_until_expiry(db: psycopg.Connection, webhook: Webhook) -> None:
     seed_catalog(db)
     removed = create_silence(db, {"jurisdiction": "new-56"}, T0 + timedelta(days=30), comment="đang xử lý")
     expiring = create_silence(db, {"plan": "ha-noi-57", "rule": "behind_trajectory"}, T0 + timedelta(days=2))
@@ -467,7 +480,8 @@ def test_silence_suppresses_until_removed_and_until_expiry(
     s2 = sync_alerts(db, T0 + timedelta(days=2, seconds=1))
     assert (s2.notifications, s2.suppressed) == (1, 1)  # Khánh Hòa still held
     outbox.drain(db, T0 + timedelta(days=2, seconds=1))
-    assert len(webhook.at("/default")) == 1 and webhook.at("/khanh-hoa") == []
+    assert len(webhook.at("/default")) == 1
+    assert webhook.at("/khanh-hoa") == []
 
     # Removal: the Khánh Hòa alert goes out at the next sync.
     assert remove_silence(db, removed)
@@ -480,8 +494,9 @@ def test_silence_suppresses_until_removed_and_until_expiry(
     assert len(events) == 2
 
 
+@pytest.mark.usefixtures("routes_file", "webhook")
 def test_resolved_while_silenced_sends_nothing_and_never_notified_sends_no_resolve(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook
+    db: psycopg.Connection,
 ) -> None:
     seed_catalog(db)
     create_silence(db, {"indicator": "kinh_te_so_grdp"}, T0 + timedelta(days=30))
@@ -493,9 +508,8 @@ def test_resolved_while_silenced_sends_nothing_and_never_notified_sends_no_resol
     assert db.execute("SELECT count(*) FROM notification_outbox").fetchone() == (0,)
 
 
-def test_two_drainers_never_send_the_same_row(
-    db: psycopg.Connection, db_dsn: str, routes_file: Path, webhook: Webhook
-) -> None:
+@pytest.mark.usefixtures("routes_file")
+def test_two_drainers_never_send_the_same_row(db: psycopg.Connection, db_dsn: str, webhook: Webhook) -> None:
     seed_catalog(db)
     messages = [
         outbox.Message(
@@ -550,9 +564,11 @@ def test_a_backlog_for_one_channel_goes_out_as_one_digest_and_every_row_is_sent(
     [digest] = webhook.at("/so-khcn")
     assert digest["title"] == "[Chỉ Tiêu][TỔNG HỢP] 13 thông báo — tuyến «so-khcn»"
     body = digest["message"]
-    assert "12 cảnh báo mới, 1 đã hết cảnh báo" in body and "12 new alerts, 1 resolved" in body
+    assert "12 cảnh báo mới, 1 đã hết cảnh báo" in body
+    assert "12 new alerts, 1 resolved" in body
     assert all(f"• [CẢNH BÁO] Chậm so với lộ trình — tỉnh {i:02d}" in body for i in range(12))
-    assert "Tỉnh 11: 40 % so với 55 % theo lộ trình." in body and "Quy tắc" not in body
+    assert "Tỉnh 11: 40 % so với 55 % theo lộ trình." in body
+    assert "Quy tắc" not in body
     assert digest["type"] == "failure"  # the most severe notice it carries (critical)
     assert len(webhook.at("/khanh-hoa")) == 3
     statuses = db.execute(
@@ -580,12 +596,12 @@ def test_a_failed_digest_retries_every_row_and_long_backlogs_split(
     monkeypatch.setenv("NOTIFY_DIGEST_THRESHOLD", "0")
     get_settings.cache_clear()
     outbox.enqueue(db, _notices(webhook, "/ops", 11), T0)
-    assert outbox.drain(db, T0).digests == 0 and len(webhook.at("/ops")) == 11
+    assert outbox.drain(db, T0).digests == 0
+    assert len(webhook.at("/ops")) == 11
 
 
-def test_report_due_notifies_deadline_and_resolves_silently(
-    db: psycopg.Connection, routes_file: Path, webhook: Webhook
-) -> None:
+@pytest.mark.usefixtures("routes_file")
+def test_report_due_notifies_deadline_and_resolves_silently(db: psycopg.Connection, webhook: Webhook) -> None:
     seed_catalog(db)
     db.execute(
         """INSERT INTO reporting_obligations (plan_id, code, description, recurrence, due_dates, recipient)
@@ -600,17 +616,17 @@ def test_report_due_notifies_deadline_and_resolves_silently(
     assert fp == ("report_due|khanh-hoa-57|new-56|bc-6-thang|2026|2026-06-15", "warning")
     outbox.drain(db, june1)
     [msg] = webhook.at("/khanh-hoa")
-    assert (
-        "[HẠN BÁO CÁO]" in msg["title"] and "15/06/2026" in msg["message"] and "còn 14 ngày" in msg["message"]
-    )
+    assert "[HẠN BÁO CÁO]" in msg["title"]
+    assert "15/06/2026" in msg["message"]
+    assert "còn 14 ngày" in msg["message"]
     # after the due date the alert resolves without a notice
     s2 = sync_alerts(db, datetime(2026, 6, 16, 2, 0, tzinfo=UTC))
     assert (s2.resolved, s2.notifications) == (1, 0)
 
 
+@pytest.mark.usefixtures("routes_file")
 def test_a_slow_receiver_gets_one_notice_id_and_a_long_wait_before_any_copy(
     db: psycopg.Connection,
-    routes_file: Path,
     webhook: Webhook,
     smtp: tuple[Mailbox, int],
     monkeypatch: pytest.MonkeyPatch,
@@ -626,7 +642,8 @@ def test_a_slow_receiver_gets_one_notice_id_and_a_long_wait_before_any_copy(
 
     first = outbox.drain(db, T0)
     assert (first.sent, first.unknown, first.retried) == (0, 1, 1)
-    assert "outcome unknown" in first.errors[0] and "không rõ" in first.errors[0]
+    assert "outcome unknown" in first.errors[0]
+    assert "không rõ" in first.errors[0]
     status, attempts, next_at = db.execute(
         "SELECT status, attempts, next_attempt_at FROM notification_outbox"
     ).fetchone()
@@ -640,7 +657,8 @@ def test_a_slow_receiver_gets_one_notice_id_and_a_long_wait_before_any_copy(
     ids = {(c["header_notice_id"], c["notice_id"]) for c in copies}
     assert len(ids) == 1  # ... with one notice id, in the header and the payload, to drop the copy by
     (header_id, payload_id) = ids.pop()
-    assert header_id == payload_id and uuid.UUID(header_id)
+    assert header_id == payload_id
+    assert uuid.UUID(header_id)
     # Another notice has another id.
     add_run(db, T0 + timedelta(days=1), [ev("hn.t01", "on_track")])
     sync_alerts(db, T0 + timedelta(days=1))
@@ -659,6 +677,10 @@ def test_every_channel_kind_carries_the_notice_id(smtp: tuple[Mailbox, int]) -> 
     # A chat service takes no header: the id is the text's last line. Timeouts come from settings,
     # and a channel's own rto/cto win.
     chat, body = with_notice("tgram://bot/chat", "Nội dung", "n-2")
-    assert body.endswith("notice id: n-2") and "rto=10" in chat and "cto=10" in chat
+    assert body.endswith("notice id: n-2")
+    assert "rto=10" in chat
+    assert "cto=10" in chat
     own, _ = with_notice("json://h/p?rto=30", "x", None)
-    assert "rto=30" in own and own.count("rto=") == 1 and "cto=10" in own
+    assert "rto=30" in own
+    assert own.count("rto=") == 1
+    assert "cto=10" in own

@@ -23,7 +23,8 @@ def test_ratio_on_track_but_projection_missing_is_not_green():
     # 20 (2020) -> 30 (2024), target 50 by 2030: R = (1.5^(1/4) - 1) / (2.5^(1/10) - 1)
     # = 0.106682 / 0.095958 = 1.1118 (on track); line 20 + 10/4 · 10 = 45 < 50: G = 5/30 = 0.1667.
     out = assess(case("level", ">=", 50, 2030, (2020, 20), [(2024, 30)]))
-    assert out["status"] == "on_track" and out["will_meet"] is False
+    assert out["status"] == "on_track"
+    assert out["will_meet"] is False
     assert out["anticipated_gap"] == pytest.approx(5 / 30)
     assert (out["headline"], out["headline_rule"]) == ("needs_acceleration", "projection")
 
@@ -60,7 +61,8 @@ def test_negative_series_moving_away_is_deteriorating():
     # d = -1: R = -0.0932 / 0.0259 = -3.60.
     out = assess(case("level", "<=", -13, 2030, (2020, -10), [(2024, -7)]))
     assert out["progress_ratio"] == pytest.approx(-((10 / 7) ** 0.25 - 1) / (1 - (10 / 13) ** 0.1), rel=1e-9)
-    assert out["status"] == "deteriorating" and out["headline"] == "deteriorating"
+    assert out["status"] == "deteriorating"
+    assert out["headline"] == "deteriorating"
 
 
 def test_negative_series_moving_towards_the_target_is_progress():
@@ -68,14 +70,19 @@ def test_negative_series_moving_towards_the_target_is_progress():
     # (10/2)^(1/10) - 1 = 0.174619: R = 1.0835, on track; line -10 + 5/4 · 10 = 2.5 >= -2: will meet.
     out = assess(case("level", ">=", -2, 2030, (2020, -10), [(2024, -5)]))
     assert out["progress_ratio"] == pytest.approx((2**0.25 - 1) / (5**0.1 - 1), rel=1e-9)
-    assert out["status"] == "on_track" and out["will_meet"] is True and out["headline"] == "on_track"
+    assert out["status"] == "on_track"
+    assert out["will_meet"] is True
+    assert out["headline"] == "on_track"
 
 
 @pytest.mark.parametrize("target_year", [2019, 2020])
 def test_target_year_not_after_the_base_is_insufficient_data(target_year):
     out = assess(case("level", ">=", 50, target_year, (2020, 20), [(2024, 30)]))
-    assert out["status"] == "insufficient_data" and out["headline"] == "insufficient_data"
-    assert out["progress_ratio"] is None and out["projected_value"] is None and out["expected_value"] is None
+    assert out["status"] == "insufficient_data"
+    assert out["headline"] == "insufficient_data"
+    assert out["progress_ratio"] is None
+    assert out["projected_value"] is None
+    assert out["expected_value"] is None
 
 
 def test_rank_paths_stay_in_the_cohort():
@@ -87,7 +94,8 @@ def test_rank_paths_stay_in_the_cohort():
     worse = case("rank", "<=", 1, 2030, (2025, 20), [(2026, 30)], A=2027)
     worse["target"]["cohort_size"] = 34
     out = assess(worse)
-    assert out["projected_value"] == 34 and out["headline"] == "deteriorating"
+    assert out["projected_value"] == 34
+    assert out["headline"] == "deteriorating"
 
 
 @settings(max_examples=200, deadline=None)
@@ -125,8 +133,10 @@ def test_cli_reads_json_lines_and_prints_one_result_a_line(tmp_path: Path):
     assert result.exit_code == 2  # one malformed case
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert len(lines) == 3
-    assert lines[0]["status"] == "limited_progress" and lines[0]["progress_ratio"] == pytest.approx(0.5)
-    assert lines[1]["line"] == 2 and "kind" in lines[1]["error"]
+    assert lines[0]["status"] == "limited_progress"
+    assert lines[0]["progress_ratio"] == pytest.approx(0.5)
+    assert lines[1]["line"] == 2
+    assert "kind" in lines[1]["error"]
     assert lines[2]["status"] == "deteriorating"
 
 
@@ -155,5 +165,6 @@ def test_ratio_behind_but_projection_meeting_stays_behind():
     # The line 100 - 18·2 = 64 <= 64 meets the target (G = 0), but the headline is the worse verdict.
     out = assess(case("level", "<=", 64, 2022, (2020, 100), [(2021, 82)]))
     assert out["progress_ratio"] == pytest.approx(0.9)
-    assert out["will_meet"] is True and out["anticipated_gap"] == pytest.approx(0, abs=1e-12)
+    assert out["will_meet"] is True
+    assert out["anticipated_gap"] == pytest.approx(0, abs=1e-12)
     assert (out["headline"], out["headline_rule"]) == ("needs_acceleration", "ratio")

@@ -92,7 +92,8 @@ def test_achieved_iff_current_meets_the_operator(c):
         return
     latest = max(o["year"] for o in known)
     current = [o["value"] for o in known if o["year"] == latest][-1]
-    assert out["current_value"] == current and out["current_year"] == latest
+    assert out["current_value"] == current
+    assert out["current_year"] == latest
     assert (out["status"] == "achieved") == meets(current, c["target"]["operator"], c["target"]["value"])
 
 
@@ -150,7 +151,9 @@ def test_ratio_and_projection_are_given_exactly_when_defined(c):
     if len(known) <= 1 and (c["baseline"] is None or not known or c["baseline"]["year"] >= max(known)):
         assert out["progress_ratio"] is None  # a single year: no ratio
     if c["target"]["kind"] == "growth":
-        assert out["expected_value"] is None and out["projected_value"] is None and out["will_meet"] is None
+        assert out["expected_value"] is None
+        assert out["projected_value"] is None
+        assert out["will_meet"] is None
     elif out["projected_value"] is not None:
         target = c["target"]
         assert out["will_meet"] == meets(out["projected_value"], target["operator"], target["value"])

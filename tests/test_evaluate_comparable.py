@@ -11,25 +11,14 @@ import psycopg
 import pytest
 
 from chitieu.evaluate.engine import evaluate
-from test_evaluate_engine import add_obs, add_target, rows_of, ts
+from test_evaluate_engine import add_merger, add_obs, add_target, rows_of, ts
 
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture()
+@pytest.fixture
 def merged(db: psycopg.Connection) -> psycopg.Connection:
-    db.execute(
-        """INSERT INTO jurisdictions (id, code, name, level, parent_id, valid_from, valid_to) VALUES
-             ('vn', 'VN', 'Việt Nam', 'national', NULL, NULL, NULL),
-             ('old-58', '58', 'Ninh Thuận', 'province', 'vn', NULL, '2025-06-30'),
-             ('old-56', '56', 'Khánh Hòa', 'province', 'vn', NULL, '2025-06-30'),
-             ('new-56', '56', 'Khánh Hòa', 'province', 'vn', '2025-07-01', NULL)"""
-    )
-    db.execute(
-        """INSERT INTO jurisdiction_succession (predecessor_id, successor_id, effective_on, legal_basis)
-           VALUES ('old-58', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15'),
-                  ('old-56', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15')"""
-    )
+    add_merger(db)
     db.execute(
         """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation,
                                    aggregation_weight) VALUES
@@ -131,7 +120,8 @@ def test_without_weights_no_value_is_derived_and_the_lineage_says_so(merged):
     (r,) = rows_of(db, run.run_id, "nt.online")
     # Only the successor's own 2025 figure is comparable (one year): never 50 -> 58. Until the
     # successor's series can be judged, Ninh Thuận is judged on its own figures up to its last year.
-    assert r["series_basis"] == "own_until_ceased" and r["data_jurisdiction_id"] == "old-58"
+    assert r["series_basis"] == "own_until_ceased"
+    assert r["data_jurisdiction_id"] == "old-58"
     assert r["inputs"]["observations"] == [[2020, 50], [2024, 60]]
     # R = ((60/50)^(1/4) - 1) / ((80/50)^(1/10) - 1) = 0.0466351 / 0.0481224 = 0.9691.
     assert r["progress_ratio"] == pytest.approx(0.0466351 / 0.0481224, rel=1e-5)
@@ -165,7 +155,8 @@ def test_a_count_target_stays_on_its_own_territory_and_the_successors_is_summed(
     run = evaluate(db, ts("2026-06-01"))
     (nt,) = rows_of(db, run.run_id, "nt.patents")
     # Ninh Thuận's count is never compared with Khánh Hòa's 75 (two provinces' sum).
-    assert nt["series_basis"] == "own_until_ceased" and nt["data_jurisdiction_id"] == "old-58"
+    assert nt["series_basis"] == "own_until_ceased"
+    assert nt["data_jurisdiction_id"] == "old-58"
     assert nt["inputs"]["observations"] == [[2020, 10], [2024, 20]]
     # R = ((20/10)^(1/4) - 1) / ((100/10)^(1/10) - 1) = 0.189207 / 0.258925 = 0.7307.
     assert nt["progress_ratio"] == pytest.approx(0.189207 / 0.258925, rel=1e-4)
@@ -194,7 +185,8 @@ def test_rank_near_1_is_bounded_and_never_combined(merged):
     # 3 (2025) -> 2 (2026): R = -(2/3 - 1) / |(1/3)^(1/5) - 1| = 0.3333333 / 0.1972584 = 1.690.
     assert kh["progress_ratio"] == pytest.approx(0.3333333 / 0.1972584, rel=1e-5)
     # The line 3 - 1·(2030 - 2025) = -2 is not a rank: bounded to 1, which meets "<= 1".
-    assert kh["projected_value"] == 1 and kh["will_meet"] is True
+    assert kh["projected_value"] == 1
+    assert kh["will_meet"] is True
     assert kh["headline_status"] == "on_track"
     assert kh["lineage"]["cohort"] == {"base": 34, "current": 34}
     # No rank is rebuilt from the predecessors (40 and 10 are not averaged or summed).
@@ -206,7 +198,8 @@ def test_rank_near_1_is_bounded_and_never_combined(merged):
     assert reasons == [("none", None)]
     (nt,) = rows_of(db, run.run_id, "nt.dti")
     # Ninh Thuận's rank target carries over to the new province's ranks, 34 of them.
-    assert nt["series_basis"] == "successor_comparable" and nt["inputs"]["observations"] == [
+    assert nt["series_basis"] == "successor_comparable"
+    assert nt["inputs"]["observations"] == [
         [2025, 3],
         [2026, 2],
     ]
@@ -222,8 +215,10 @@ def test_a_worsening_rank_is_bounded_by_the_cohort(merged):
     run = evaluate(db, ts("2027-03-01"))
     (kh,) = rows_of(db, run.run_id, "kh.dti")
     # The line 20 + 10·(2030 - 2025) = 70 is past the last of the 34: bounded to 34.
-    assert kh["projected_value"] == 34 and kh["will_meet"] is False
-    assert kh["status"] == "deteriorating" and kh["headline_status"] == "deteriorating"
+    assert kh["projected_value"] == 34
+    assert kh["will_meet"] is False
+    assert kh["status"] == "deteriorating"
+    assert kh["headline_status"] == "deteriorating"
 
 
 def test_demo_data_status_projection_and_alerts_agree(loaded_db, db_dsn):

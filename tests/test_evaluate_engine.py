@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner
 
 from chitieu.cli import app
@@ -20,7 +21,9 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def setup_catalog(db: psycopg.Connection) -> None:
+def add_merger(db: psycopg.Connection) -> None:
+    """Old Ninh Thuận (old-58) and old Khánh Hòa (old-56) merged into the new Khánh Hòa (new-56) on
+    1 July 2025, beside the country (vn)."""
     db.execute(
         """INSERT INTO jurisdictions (id, code, name, level, parent_id, valid_from, valid_to) VALUES
              ('vn', 'VN', 'Việt Nam', 'national', NULL, NULL, NULL),
@@ -34,6 +37,10 @@ def setup_catalog(db: psycopg.Connection) -> None:
              ('old-58', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15'),
              ('old-56', 'new-56', '2025-07-01', 'Nghị quyết 202/2025/QH15')"""
     )
+
+
+def setup_catalog(db: psycopg.Connection) -> None:
+    add_merger(db)
     db.execute(
         """INSERT INTO indicators (code, name_vi, name_en, unit, value_type, direction, aggregation) VALUES
              ('share', 'Tỷ lệ', 'Share', '%', 'share_pct', 'higher', 'mean'),
@@ -60,9 +67,10 @@ def add_target(db: psycopg.Connection, **kw: object) -> None:
         "cite_quote": "…",
         **kw,
     }
-    cols = ", ".join(row)
-    marks = ", ".join(["%s"] * len(row))
-    db.execute(f"INSERT INTO targets ({cols}) VALUES ({marks})", tuple(row.values()))
+    query = sql.SQL("INSERT INTO targets ({}) VALUES ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row))
+    )
+    db.execute(query, tuple(row.values()))
 
 
 def add_obs(
@@ -97,14 +105,14 @@ def add_obs(
 
 def rows_of(db: psycopg.Connection, run_id: int, target_id: str) -> list[dict]:
     cur = db.execute(
-        "SELECT * FROM evaluations WHERE run_id = %s AND target_id = %s ORDER BY check_year NULLS FIRST",
+        """SELECT * FROM evaluation_run_rows(%s) WHERE target_id = %s ORDER BY check_year NULLS FIRST""",
         (run_id, target_id),
     )
     names = [d.name for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-@pytest.fixture()
+@pytest.fixture
 def catalog(db: psycopg.Connection) -> psycopg.Connection:
     setup_catalog(db)
     return db
@@ -119,7 +127,8 @@ def test_as_of_before_and_after_a_revision_differ(catalog):
 
     before = evaluate(db, ts("2025-06-01"))
     after = evaluate(db, ts("2025-10-01"))
-    assert before.run_id != after.run_id and not after.reused
+    assert before.run_id != after.run_id
+    assert not after.reused
 
     (b,) = rows_of(db, before.run_id, "nt.share")
     # base 20 (2020) -> 30 (2024): (1.5^(1/4) - 1) / (2.5^(1/10) - 1) = 0.106682 / 0.095958 = 1.11175
@@ -147,7 +156,9 @@ def test_rerun_on_the_same_data_records_nothing_new(catalog):
     add_obs(db, "old-58", "share", 2024, 30, "2025-03-01")
     first = evaluate(db, ts("2025-06-01"))
     second = evaluate(db, ts("2025-06-02"))
-    assert not first.reused and second.reused and second.run_id == first.run_id
+    assert not first.reused
+    assert second.reused
+    assert second.run_id == first.run_id
     assert db.execute("SELECT count(*) FROM evaluation_runs").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM evaluations").fetchone()[0] == 1
     notes = db.execute("SELECT notes FROM evaluation_runs").fetchone()[0]
@@ -155,7 +166,8 @@ def test_rerun_on_the_same_data_records_nothing_new(catalog):
 
     add_obs(db, "old-58", "share", 2025, 35, "2025-06-10")
     third = evaluate(db, ts("2025-06-15"))
-    assert not third.reused and third.run_id != first.run_id
+    assert not third.reused
+    assert third.run_id != first.run_id
     assert db.execute("SELECT count(*) FROM evaluation_runs").fetchone()[0] == 2
 
 
@@ -184,7 +196,8 @@ def test_ceased_province_is_continued_on_its_successors_series_alone(catalog):
     run = evaluate(db, ts("2026-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.share")
     assert (r["current_value"], r["current_year"]) == (40, 2025)
-    assert r["jurisdiction_id"] == "old-58" and r["data_jurisdiction_id"] == "new-56"
+    assert r["jurisdiction_id"] == "old-58"
+    assert r["data_jurisdiction_id"] == "new-56"
     assert r["series_basis"] == "successor_comparable"
     assert "successor_data" in r["flags"]
     assert r["inputs"]["observations"] == [[2023, 99], [2025, 40]]
@@ -195,11 +208,13 @@ def test_ceased_province_is_continued_on_its_successors_series_alone(catalog):
     assert [p["source"] for p in r["lineage"]["points"]] == ["published", "published"]
     # 99 -> 40 over 2 years against 99 -> 50 over 7: both CAGRs negative, R = -1 · ... < 0.
     assert (r["base_year"], r["base_value"]) == (2023, 99)
-    assert r["status"] == "deteriorating" and r["headline_status"] == "deteriorating"
+    assert r["status"] == "deteriorating"
+    assert r["headline_status"] == "deteriorating"
     # Before the successor publishes anything, the target stays on Ninh Thuận's own series.
     run = evaluate(db, ts("2025-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.share")
-    assert r["series_basis"] == "own" and r["data_jurisdiction_id"] == "old-58"
+    assert r["series_basis"] == "own"
+    assert r["data_jurisdiction_id"] == "old-58"
     assert r["inputs"]["observations"] == [[2023, 28], [2024, 30]]
 
 
@@ -216,7 +231,8 @@ def test_every_year_constraint_gives_one_missed_row_per_failed_year(catalog):
     assert [r["status"] for r in rows[1:]] == ["missed", "missed"]
     assert [r["current_value"] for r in rows[1:]] == [2.5, 2.9]
     assert rows[1]["data_jurisdiction_id"] == "old-58"
-    assert rows[2]["data_jurisdiction_id"] == "new-56" and "successor_data" in rows[2]["flags"]
+    assert rows[2]["data_jurisdiction_id"] == "new-56"
+    assert "successor_data" in rows[2]["flags"]
     assert rows[2]["inputs"]["threshold"] == 3
     # Each year is checked on the territory of that year; the overall row's trajectory is on
     # Khánh Hòa's series alone (never from Ninh Thuận's 1.0 to Khánh Hòa's 2.9): 3.2 (2025) -> 2.9
@@ -226,7 +242,8 @@ def test_every_year_constraint_gives_one_missed_row_per_failed_year(catalog):
     assert (rows[0]["current_value"], rows[0]["current_year"]) == (2.9, 2026)
     assert rows[0]["inputs"]["observations"] == [[2025, 3.2], [2026, 2.9]]
     # Missed in a year checked: the headline is behind whatever the trajectory says.
-    assert rows[0]["headline_status"] == "missed" and rows[0]["headline_rule"] == "every_year_missed"
+    assert rows[0]["headline_status"] == "missed"
+    assert rows[0]["headline_rule"] == "every_year_missed"
 
 
 def test_milestones_done_pending_overdue(catalog):
@@ -267,8 +284,7 @@ def test_milestones_done_pending_overdue(catalog):
     add_obs(db, "old-58", "budget", 2025, 0.5, "2025-11-20")  # a figure below 1 does not complete it
     run = evaluate(db, ts("2026-03-01"))
     status = {
-        r[0]: r[1]
-        for r in db.execute("SELECT target_id, status FROM evaluations WHERE run_id = %s", (run.run_id,))
+        r[0]: r[1] for r in db.execute("SELECT target_id, status FROM evaluation_run_rows(%s)", (run.run_id,))
     }
     assert status == {
         "kh.done": "milestone_done",
@@ -276,7 +292,8 @@ def test_milestones_done_pending_overdue(catalog):
         "nt.pending": "milestone_pending",
     }
     (done,) = rows_of(db, run.run_id, "kh.done")
-    assert done["inputs"]["done_on"] == "2025-11-01" and done["current_year"] == 2025
+    assert done["inputs"]["done_on"] == "2025-11-01"
+    assert done["current_year"] == 2025
     # Before the completion was loaded, the same milestone was pending.
     early = compute_results(db, ts("2025-11-01"))
     assert early.set_index("target_id").loc["kh.done", "status"] == "milestone_pending"
@@ -324,7 +341,8 @@ def test_rank_cohort_change_is_flagged(catalog):
     add_obs(db, "old-58", "dti", 2024, 18, "2026-01-10")
     run = evaluate(db, ts("2026-02-01"))
     (nt,) = rows_of(db, run.run_id, "nt.dti")
-    assert nt["current_year"] == 2024 and "cohort_changed" not in nt["flags"]
+    assert nt["current_year"] == 2024
+    assert "cohort_changed" not in nt["flags"]
     (kh,) = rows_of(db, run.run_id, "kh.dti")
     assert "cohort_changed" in kh["flags"]
 
@@ -365,7 +383,9 @@ def test_relative_target_without_a_national_figure_is_not_judged(catalog):
     run = evaluate(db, ts("2025-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.rel")
     assert r["status"] == "insufficient_data"
-    assert r["progress_ratio"] is None and r["expected_value"] is None and r["will_meet"] is None
+    assert r["progress_ratio"] is None
+    assert r["expected_value"] is None
+    assert r["will_meet"] is None
     assert r["inputs"]["national"] == {"year": 2024, "value": None, "margin": 0, "effective_value": None}
 
 
@@ -376,13 +396,16 @@ def test_share_of_a_parent_target_is_flagged(catalog):
     add_obs(db, "old-58", "share", 2024, 65, "2025-03-01")
     run = evaluate(db, ts("2025-06-01"))
     (r,) = rows_of(db, run.run_id, "nt.budget.society")
-    assert r["status"] == "achieved" and "parent_share" in r["flags"]
+    assert r["status"] == "achieved"
+    assert "parent_share" in r["flags"]
     assert r["inputs"]["parent_target_id"] == "nt.budget"
     (parent,) = rows_of(db, run.run_id, "nt.budget")
-    assert parent["status"] == "no_data" and parent["flags"] == []
+    assert parent["status"] == "no_data"
+    assert parent["flags"] == []
 
 
-def test_cli_evaluate_and_status(catalog, db_dsn):
+@pytest.mark.usefixtures("db_dsn")
+def test_cli_evaluate_and_status(catalog):
     db = catalog
     add_target(db, id="nt.share", indicator_code="share", value=50, baseline_year=2020, baseline_value=20)
     add_target(db, id="kh.share", plan_id="kh", jurisdiction_id="new-56", indicator_code="share", value=10)
@@ -392,7 +415,8 @@ def test_cli_evaluate_and_status(catalog, db_dsn):
     out = runner.invoke(app, ["evaluate", "--as-of", "2026-06-01", "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.output)
-    assert summary["targets_count"] == 2 and summary["reused"] is False
+    assert summary["targets_count"] == 2
+    assert summary["reused"] is False
 
     out = runner.invoke(app, ["status", "--jurisdiction", "ninh thuan", "--format", "json"])
     assert out.exit_code == 0, out.output
@@ -402,7 +426,9 @@ def test_cli_evaluate_and_status(catalog, db_dsn):
     out = runner.invoke(app, ["status", "--plan", "kh", "--format", "csv"])
     assert out.exit_code == 0, out.output
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("plan_id,target_id") and len(lines) == 2 and "achieved" in lines[1]
+    assert lines[0].startswith("plan_id,target_id")
+    assert len(lines) == 2
+    assert "achieved" in lines[1]
 
     # As of a date before the 2025 figure was loaded, kh.share had no data.
     out = runner.invoke(app, ["status", "--plan", "kh", "--as-of", "2025-12-01", "--format", "json"])
@@ -410,11 +436,13 @@ def test_cli_evaluate_and_status(catalog, db_dsn):
     assert json.loads(out.stdout)[0]["status"] == "no_data"
 
     out = runner.invoke(app, ["status", "--format", "table"])
-    assert out.exit_code == 0 and "nt.share" in out.stdout
+    assert out.exit_code == 0
+    assert "nt.share" in out.stdout
 
     out = runner.invoke(app, ["status", "--jurisdiction", "Atlantis"])
     # A usage error naming the unknown place (exit 2), not a crash (exit 1 with a traceback).
-    assert out.exit_code == 2 and "Atlantis" in out.output, out.output
+    assert out.exit_code == 2, out.output
+    assert "Atlantis" in out.output, out.output
 
 
 def test_catalog_without_any_observation(catalog):
@@ -423,14 +451,13 @@ def test_catalog_without_any_observation(catalog):
     add_target(db, id="nt.budget", indicator_code="budget", value=3, every_year=True)
     add_target(db, id="nt.ms", indicator_code="smart_city", kind="milestone", operator=None, value=None)
     run = evaluate(db, ts("2026-01-01"))
-    got = dict(
-        db.execute("SELECT target_id, status FROM evaluations WHERE run_id = %s", (run.run_id,)).fetchall()
-    )
+    got = dict(db.execute("SELECT target_id, status FROM evaluation_run_rows(%s)", (run.run_id,)).fetchall())
     assert got == {"nt.share": "no_data", "nt.budget": "no_data", "nt.ms": "milestone_pending"}
 
 
 def test_empty_catalog_gives_an_empty_run_and_no_latest_rows(db):
     summary = evaluate(db, ts("2026-01-01"))
-    assert summary.results_count == 0 and summary.run_id is not None
+    assert summary.results_count == 0
+    assert summary.run_id is not None
     assert db.execute("SELECT count(*) FROM evaluations").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM evaluations_latest").fetchone()[0] == 0

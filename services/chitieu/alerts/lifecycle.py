@@ -28,10 +28,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from chitieu.alerts import outbox
+from chitieu.alerts.channels import Route, load_routes, select_routes
 from chitieu.alerts.findings import RULES, Finding
 from chitieu.alerts.messages import render
-from chitieu.alerts.routes import Route, load_routes, select_routes
-from chitieu.alerts.rules import collect_findings, dedupe
+from chitieu.alerts.rules import EVALUATION_RULES, collect_findings, dedupe
 from chitieu.settings import get_settings
 
 SYNC_LOCK_KEY = 5_700_035  # advisory lock: one alert sync at a time
@@ -124,21 +124,21 @@ def sync_alerts(
     *,
     rules: Iterable[str] | None = None,
     routes: list[Route] | None = None,
+    evaluated_by: int | None = None,
 ) -> SyncSummary:
     """Bring the alerts table and the outbox in line with the findings at `now`.
 
     `rules` are the rules this sync speaks for: their firing alerts without a finding resolve.
     Default: every rule when `findings` is None (they are then computed here), else the rules
     present in `findings` (so a partial list never resolves other rules' alerts).
+    `evaluated_by`: a partial evaluation run; the sync then speaks for the evaluation rules and the
+    targets that run evaluated only (the others' results, hence their findings, did not change).
     """
-    if findings is None:
-        scope = list(RULES if rules is None else rules)
-    else:
-        findings = list(findings)
-        scope = list(rules) if rules is not None else sorted({f.rule for f in findings})
-    unknown = set(scope) - set(RULES)
-    if unknown:
-        raise ValueError(f"unknown alert rules: {', '.join(sorted(unknown))}")
+    given = None if findings is None else list(findings)
+    targets = None if evaluated_by is None else _evaluated_targets(conn, evaluated_by)
+    if targets is not None:
+        rules = [r for r in (rules if rules is not None else EVALUATION_RULES) if r in EVALUATION_RULES]
+    scope = _scope(given, rules)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive time is taken as UTC, never as the server's zone
     settings = get_settings()
@@ -147,97 +147,124 @@ def sync_alerts(
     summary = SyncSummary()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK_KEY,))
-        found = collect_findings(conn, now, scope) if findings is None else dedupe(findings)
+        found = collect_findings(conn, now, scope, targets) if given is None else dedupe(given)
         outside = {f.rule for f in found} - set(scope)
         if outside:
             raise ValueError(f"findings of rules outside this sync's scope: {', '.join(sorted(outside))}")
         summary.findings = len(found)
         _stage(conn, found)
-        params = {"now": now, "repeat": repeat, "scope": scope}
-
-        opened = conn.execute(
-            """INSERT INTO alerts (fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year,
-                                   target_id, state, severity, summary_vi, summary_en, labels, detail,
-                                   first_fired_at, last_seen_at, opened_at, repeat_interval)
-               SELECT f.fingerprint, f.rule, f.plan_id, f.jurisdiction_id, f.indicator_code, f.target_year,
-                      f.target_id, 'firing', f.severity, f.summary_vi, f.summary_en, f.labels, f.detail,
-                      %(now)s, %(now)s, %(now)s, %(repeat)s
-               FROM _alert_findings f
-               WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.fingerprint = f.fingerprint)
-               ORDER BY f.fingerprint
-               RETURNING id, episode""",
-            params,
-        ).fetchall()
-        _event(conn, opened, now, "opened")
-        summary.opened = len(opened)
-
-        reopened = conn.execute(
-            """UPDATE alerts a SET state = 'firing', episode = a.episode + 1, notify_count = 0,
-                      opened_at = %(now)s, last_seen_at = %(now)s, resolved_at = NULL,
-                      severity = f.severity, summary_vi = f.summary_vi, summary_en = f.summary_en,
-                      labels = f.labels, detail = f.detail, target_id = f.target_id,
-                      repeat_interval = %(repeat)s
-               FROM _alert_findings f
-               WHERE a.fingerprint = f.fingerprint AND a.state = 'resolved'
-               RETURNING a.id, a.episode""",
-            params,
-        ).fetchall()
-        _event(conn, reopened, now, "reopened")
-        summary.reopened = len(reopened)
-        # Alerts opened or re-opened above already equal their finding and were seen at `now`,
-        # so the refresh below leaves them alone.
-
-        refreshed = conn.execute(
-            """UPDATE alerts a SET last_seen_at = greatest(a.last_seen_at, %(now)s), severity = f.severity,
-                      summary_vi = f.summary_vi, summary_en = f.summary_en, labels = f.labels,
-                      detail = f.detail, target_id = f.target_id, repeat_interval = %(repeat)s
-               FROM _alert_findings f
-               WHERE a.fingerprint = f.fingerprint AND a.state = 'firing'
-                 AND (a.last_seen_at < %(now)s OR a.severity IS DISTINCT FROM f.severity
-                      OR a.summary_vi IS DISTINCT FROM f.summary_vi OR a.labels IS DISTINCT FROM f.labels
-                      OR a.detail IS DISTINCT FROM f.detail OR a.target_id IS DISTINCT FROM f.target_id
-                      OR a.repeat_interval <> %(repeat)s)
-               RETURNING a.id""",
-            params,
-        ).fetchall()
-        summary.refreshed = len(refreshed)
-
-        resolved = conn.execute(
-            """UPDATE alerts a SET state = 'resolved', resolved_at = %(now)s
-               WHERE a.state = 'firing' AND a.rule = ANY(%(scope)s)
-                 AND NOT EXISTS (SELECT 1 FROM _alert_findings f WHERE f.fingerprint = a.fingerprint)
-               RETURNING a.id, a.episode""",
-            params,
-        ).fetchall()
-        _event(conn, resolved, now, "resolved")
-        summary.resolved = len(resolved)
-        resolved_ids = [r[0] for r in resolved]
-
-        # Silences: remember which one holds each live alert; note when one starts to.
-        silenced = conn.execute(
-            """WITH m AS (
-                   SELECT a.id, (SELECT s.id FROM alert_silences s
-                                 WHERE s.removed_at IS NULL AND s.expires_at > %(now)s
-                                   AND a.labels @> s.matchers
-                                 ORDER BY s.expires_at DESC, s.id LIMIT 1) AS sid
-                   FROM alerts a
-                   WHERE a.state = 'firing' OR a.id IN (SELECT unnest(%(resolved)s::bigint[])))
-               UPDATE alerts a SET silenced_by = m.sid FROM m
-               WHERE a.id = m.id AND a.silenced_by IS DISTINCT FROM m.sid
-               RETURNING a.id, a.episode, a.silenced_by""",
-            {**params, "resolved": resolved_ids},
-        ).fetchall()
-        held = [(aid, ep, sid) for aid, ep, sid in silenced if sid is not None]
-        _event(
-            conn, [(a, e) for a, e, _ in held], now, "suppressed", [{"silence_id": sid} for _, _, sid in held]
-        )
-
+        params = {"now": now, "repeat": repeat, "scope": scope, "targets": targets}
+        resolved_ids = _apply_findings(conn, params, summary)
+        _mark_silenced(conn, now, resolved_ids)
         summary.notifications, summary.suppressed, summary.unrouted = _notify(
             conn, now, resolved_ids, route_list
         )
         row = conn.execute("SELECT count(*) FROM alerts WHERE state = 'firing'").fetchone()
         summary.firing = row[0] if row else 0
     return summary
+
+
+def _evaluated_targets(conn: psycopg.Connection, run_id: int) -> list[str] | None:
+    """The targets a partial run evaluated; None when the run is a full one (every target)."""
+    row = conn.execute("SELECT base_run_id FROM evaluation_runs WHERE id = %s", (run_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    rows = conn.execute("SELECT DISTINCT target_id FROM evaluations WHERE run_id = %s", (run_id,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def _scope(findings: list[Finding] | None, rules: Iterable[str] | None) -> list[str]:
+    """The rules a sync speaks for (see sync_alerts)."""
+    if findings is None:
+        scope = list(RULES if rules is None else rules)
+    else:
+        scope = list(rules) if rules is not None else sorted({f.rule for f in findings})
+    unknown = set(scope) - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown alert rules: {', '.join(sorted(unknown))}")
+    return scope
+
+
+def _apply_findings(conn: psycopg.Connection, params: dict[str, Any], summary: SyncSummary) -> list[int]:
+    """Open, re-open, refresh and resolve alerts from the staged findings; the ids resolved now."""
+    now = params["now"]
+    opened = conn.execute(
+        """INSERT INTO alerts (fingerprint, rule, plan_id, jurisdiction_id, indicator_code, target_year,
+                               target_id, state, severity, summary_vi, summary_en, labels, detail,
+                               first_fired_at, last_seen_at, opened_at, repeat_interval)
+           SELECT f.fingerprint, f.rule, f.plan_id, f.jurisdiction_id, f.indicator_code, f.target_year,
+                  f.target_id, 'firing', f.severity, f.summary_vi, f.summary_en, f.labels, f.detail,
+                  %(now)s, %(now)s, %(now)s, %(repeat)s
+           FROM _alert_findings f
+           WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.fingerprint = f.fingerprint)
+           ORDER BY f.fingerprint
+           RETURNING id, episode""",
+        params,
+    ).fetchall()
+    _event(conn, opened, now, "opened")
+    summary.opened = len(opened)
+
+    reopened = conn.execute(
+        """UPDATE alerts a SET state = 'firing', episode = a.episode + 1, notify_count = 0,
+                  opened_at = %(now)s, last_seen_at = %(now)s, resolved_at = NULL,
+                  severity = f.severity, summary_vi = f.summary_vi, summary_en = f.summary_en,
+                  labels = f.labels, detail = f.detail, target_id = f.target_id,
+                  repeat_interval = %(repeat)s
+           FROM _alert_findings f
+           WHERE a.fingerprint = f.fingerprint AND a.state = 'resolved'
+           RETURNING a.id, a.episode""",
+        params,
+    ).fetchall()
+    _event(conn, reopened, now, "reopened")
+    summary.reopened = len(reopened)
+    # Alerts opened or re-opened above already equal their finding and were seen at `now`,
+    # so the refresh below leaves them alone.
+
+    refreshed = conn.execute(
+        """UPDATE alerts a SET last_seen_at = greatest(a.last_seen_at, %(now)s), severity = f.severity,
+                  summary_vi = f.summary_vi, summary_en = f.summary_en, labels = f.labels,
+                  detail = f.detail, target_id = f.target_id, repeat_interval = %(repeat)s
+           FROM _alert_findings f
+           WHERE a.fingerprint = f.fingerprint AND a.state = 'firing'
+             AND (a.last_seen_at < %(now)s OR a.severity IS DISTINCT FROM f.severity
+                  OR a.summary_vi IS DISTINCT FROM f.summary_vi OR a.labels IS DISTINCT FROM f.labels
+                  OR a.detail IS DISTINCT FROM f.detail OR a.target_id IS DISTINCT FROM f.target_id
+                  OR a.repeat_interval <> %(repeat)s)
+           RETURNING a.id""",
+        params,
+    ).fetchall()
+    summary.refreshed = len(refreshed)
+
+    resolved = conn.execute(
+        """UPDATE alerts a SET state = 'resolved', resolved_at = %(now)s
+           WHERE a.state = 'firing' AND a.rule = ANY(%(scope)s)
+             AND (%(targets)s::text[] IS NULL OR a.target_id = ANY(%(targets)s::text[]))
+             AND NOT EXISTS (SELECT 1 FROM _alert_findings f WHERE f.fingerprint = a.fingerprint)
+           RETURNING a.id, a.episode""",
+        params,
+    ).fetchall()
+    _event(conn, resolved, now, "resolved")
+    summary.resolved = len(resolved)
+    return [r[0] for r in resolved]
+
+
+def _mark_silenced(conn: psycopg.Connection, now: datetime, resolved_ids: list[int]) -> None:
+    """Remember which silence holds each live alert; note when one starts to."""
+    silenced = conn.execute(
+        """WITH m AS (
+               SELECT a.id, (SELECT s.id FROM alert_silences s
+                             WHERE s.removed_at IS NULL AND s.expires_at > %(now)s
+                               AND a.labels @> s.matchers
+                             ORDER BY s.expires_at DESC, s.id LIMIT 1) AS sid
+               FROM alerts a
+               WHERE a.state = 'firing' OR a.id IN (SELECT unnest(%(resolved)s::bigint[])))
+           UPDATE alerts a SET silenced_by = m.sid FROM m
+           WHERE a.id = m.id AND a.silenced_by IS DISTINCT FROM m.sid
+           RETURNING a.id, a.episode, a.silenced_by""",
+        {"now": now, "resolved": resolved_ids},
+    ).fetchall()
+    held = [(aid, ep, sid) for aid, ep, sid in silenced if sid is not None]
+    _event(conn, [(a, e) for a, e, _ in held], now, "suppressed", [{"silence_id": sid} for _, _, sid in held])
 
 
 def _notify(

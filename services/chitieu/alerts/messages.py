@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from chitieu import vietnam_time
 from chitieu.alerts.findings import RULE_NAMES_EN, RULE_NAMES_VI, dashboard_link
-from chitieu.alerts.rules import VN_TZ
 from chitieu.settings import get_settings
 
 EVENT_TAG_VI = {
@@ -35,7 +35,7 @@ SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghi
 
 
 def _when(ts: datetime | None) -> str:
-    return ts.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if ts else "—"
+    return ts.astimezone(vietnam_time.TZ).strftime("%d/%m/%Y %H:%M") if ts else "—"
 
 
 def render(alert: dict[str, Any], event: str, now: datetime) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import apprise
 
-from chitieu.alerts.routes import MissingSecret, expand_env, redact, referenced_values
+from chitieu.alerts.channels import MissingSecret, expand_env, redact, referenced_values
 from chitieu.settings import get_settings
 
 NOTICE_HEADER = "X-Chitieu-Notice-Id"
@@ -81,7 +81,7 @@ def deliver(url: str, subject: str, body: str, payload: dict[str, Any]) -> Deliv
     except MissingSecret as exc:
         return Delivery(
             False,
-            f"thiếu biến môi trường {exc.args[0]} cho kênh / missing environment variable {exc.args[0]} "
+            f"thiếu biến môi trường {exc.name} cho kênh / missing environment variable {exc.name} "
             f"for channel {redact(url)}",
         )
     secrets = referenced_values(url)
@@ -98,7 +98,9 @@ def deliver(url: str, subject: str, body: str, payload: dict[str, Any]) -> Deliv
     else:
         notify_type = NOTIFY_TYPES.get(str(payload.get("severity")), apprise.NotifyType.INFO)
     # DEBUG: apprise names the socket error (which timeout) only at that level.
-    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as logs:
+    with apprise.LogCapture(  # type: ignore[no-untyped-call]  # apprise's constructor is unannotated
+        level=logging.DEBUG, fmt="%(levelname)s %(message)s"
+    ) as logs:
         ok = sender.notify(
             body=body, title=subject, notify_type=notify_type, body_format=apprise.NotifyFormat.TEXT
         )

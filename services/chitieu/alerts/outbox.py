@@ -23,9 +23,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from chitieu.alerts.channels import Route, channel_id
 from chitieu.alerts.messages import render_digest
 from chitieu.alerts.notify import Delivery, deliver
-from chitieu.alerts.routes import Route, channel_id
 from chitieu.settings import Settings, get_settings
 
 MAX_BACKOFF = timedelta(days=1)

@@ -19,14 +19,15 @@ import calendar
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from chitieu import statuses
+from chitieu import statuses, vietnam_time
 from chitieu.alerts.findings import RULES, Finding, dashboard_link, fmt_num, worst
 from chitieu.assess import formulas
+from chitieu.evaluate.compute import RESULT_COLUMNS
 from chitieu.ingest.normalize import format_period
 from chitieu.settings import get_settings
 
@@ -46,7 +47,6 @@ FLAG_VI = {
     "parent_share": "tỷ trọng trong chỉ tiêu cha",
     "provisional_data": "có số liệu sơ bộ",
 }
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PERIOD_MONTHS = {"Y": 12, "H": 6, "Q": 3, "M": 1}
 RECURRENCE_YEARS = {"every_3_years": 3, "every_5_years": 5}
 
@@ -68,37 +68,44 @@ def latest_runs(conn: psycopg.Connection) -> tuple[int | None, int | None]:
     return (ids[0] if ids else None, ids[1] if len(ids) > 1 else None)
 
 
-_RANK_SQL = "CASE {col} " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATUS_RANK.items()) + " END"
-_BEHIND_SQL = ", ".join(f"'{k}'" for k in BEHIND_STATUSES)
+def _rank_sql(column: str) -> sql.Composed:
+    """The severity rank of a status column, as a CASE over STATUS_RANK."""
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), sql.Literal(v)) for k, v in STATUS_RANK.items()
+    )
+    return sql.SQL("CASE {} {} END").format(sql.SQL(column), whens)
 
-_EVALUATION_SQL = f"""
-SELECT e.target_id, e.plan_id, e.jurisdiction_id, e.data_jurisdiction_id, e.indicator_code, e.target_year,
-       e.check_year, e.status, e.progress_ratio, e.expected_value, e.current_value, e.current_year,
-       e.projected_value, e.will_meet, e.base_year, e.base_value, e.flags, e.as_of, e.run_id,
-       e.headline_status, e.headline_rule, e.anticipated_gap, e.series_basis, e.lineage,
+
+_EVALUATION_SQL = sql.SQL("""
+SELECT {evaluation}, e.as_of, e.run_id,
        t.kind, t.operator, t.value AS target_value, t.value_max, t.lead_agency, t.milestone_object,
        t.due_date, p.document_number, p.title AS plan_title, j.name AS jurisdiction_name,
        dj.name AS data_jurisdiction_name, i.name_vi AS indicator_name_vi, i.name_en AS indicator_name_en,
        i.unit, prev.status AS prev_status, prev.headline_status AS prev_headline_status,
        prev.will_meet AS prev_will_meet, prev.current_value AS prev_value, prev.current_year AS prev_year
-FROM evaluations e
+FROM evaluation_run_rows(%(latest)s, %(targets)s::text[]) e
 LEFT JOIN targets t ON t.id = e.target_id
 LEFT JOIN plans p ON p.id = e.plan_id
 LEFT JOIN jurisdictions j ON j.id = e.jurisdiction_id
 LEFT JOIN jurisdictions dj ON dj.id = e.data_jurisdiction_id
 LEFT JOIN indicators i ON i.code = e.indicator_code
-LEFT JOIN evaluations prev
-       ON prev.run_id = %(prev)s AND prev.target_id = e.target_id
+LEFT JOIN evaluation_run_rows(%(prev)s, %(targets)s::text[]) prev
+       ON prev.target_id = e.target_id
       AND prev.jurisdiction_id = e.jurisdiction_id
       AND coalesce(prev.check_year, -1) = coalesce(e.check_year, -1)
-WHERE e.run_id = %(latest)s
-  AND (e.status IN ({_BEHIND_SQL}, 'milestone_overdue')
-       OR e.headline_status IN ({_BEHIND_SQL})
+WHERE (e.status IN ({behind}, 'milestone_overdue')
+       OR e.headline_status IN ({behind})
        OR e.will_meet IS FALSE
-       OR ({_RANK_SQL.format(col="coalesce(e.headline_status, e.status)")})
-          > ({_RANK_SQL.format(col="prev.status")}))
+       OR ({rank_latest}) > ({rank_prev}))
+  AND (%(targets)s::text[] IS NULL OR e.target_id = ANY(%(targets)s::text[]))
 ORDER BY e.plan_id, e.jurisdiction_id, e.indicator_code, e.target_year, e.check_year
-"""
+""").format(
+    # Every result column but the inputs (the alert texts never quote them).
+    evaluation=sql.SQL(", ").join(sql.Identifier("e", c) for c in RESULT_COLUMNS if c != "inputs"),
+    behind=sql.SQL(", ").join(sql.Literal(k) for k in BEHIND_STATUSES),
+    rank_latest=_rank_sql("coalesce(e.headline_status, e.status)"),
+    rank_prev=_rank_sql("prev.status"),
+)
 
 
 def headline_of(status: str, will_meet: bool | None, headline_status: str | None = None) -> str:
@@ -112,7 +119,10 @@ def headline_of(status: str, will_meet: bool | None, headline_status: str | None
     return str(head[0])
 
 
-def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES) -> list[Finding]:
+def evaluation_findings(
+    conn: psycopg.Connection, rules: Iterable[str] = EVALUATION_RULES, targets: list[str] | None = None
+) -> list[Finding]:
+    """The findings of the evaluation rules from the latest run (of these targets only, if given)."""
     wanted = set(rules)
     latest, prev = latest_runs(conn)
     if latest is None:
@@ -120,7 +130,10 @@ def evaluation_findings(conn: psycopg.Connection, rules: Iterable[str] = EVALUAT
     base_url = get_settings().dashboard_base_url
     findings: list[Finding] = []
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_EVALUATION_SQL, {"latest": latest, "prev": prev if prev is not None else -1})
+        cur.execute(
+            _EVALUATION_SQL,
+            {"latest": latest, "prev": prev if prev is not None else -1, "targets": targets},
+        )
         for row in cur:
             row["headline"] = headline_of(row["status"], row["will_meet"], row["headline_status"])
             if row["prev_status"] is not None:
@@ -389,7 +402,7 @@ def next_release(period_type: str, last_period: date, lag: timedelta) -> tuple[d
 
 def local_date(now: datetime) -> date:
     """The calendar day in Việt Nam: deadlines and releases are dated in local time."""
-    return now.astimezone(VN_TZ).date() if now.tzinfo else now.date()
+    return now.astimezone(vietnam_time.TZ).date() if now.tzinfo else now.date()
 
 
 def stale_findings(conn: psycopg.Connection, now: datetime) -> list[Finding]:
@@ -577,16 +590,20 @@ def deadline_findings(
 
 
 def collect_findings(
-    conn: psycopg.Connection, now: datetime, rules: Iterable[str] | None = None
+    conn: psycopg.Connection,
+    now: datetime,
+    rules: Iterable[str] | None = None,
+    targets: list[str] | None = None,
 ) -> list[Finding]:
-    """Every finding of the given rules (default all), one per fingerprint (the most severe)."""
+    """Every finding of the given rules (default all), one per fingerprint (the most severe); with
+    `targets`, the evaluation rules' findings of those targets only."""
     wanted = set(RULES if rules is None else rules)
     unknown = wanted - set(RULES)
     if unknown:
         raise ValueError(f"unknown alert rules: {', '.join(sorted(unknown))}")
     found: list[Finding] = []
     if wanted & set(EVALUATION_RULES):
-        found += evaluation_findings(conn, wanted & set(EVALUATION_RULES))
+        found += evaluation_findings(conn, wanted & set(EVALUATION_RULES), targets)
     if "data_stale" in wanted:
         found += stale_findings(conn, now)
     if "report_due" in wanted:

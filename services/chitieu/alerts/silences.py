@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from chitieu.errors import ChitieuError
 from chitieu.textnorm import nfc
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -18,8 +19,10 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _LABEL_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class SilenceError(ValueError):
-    """Bad silence input; the message is in Vietnamese and English."""
+class SilenceError(ChitieuError, ValueError):
+    """Bad silence input."""
+
+    code = "bad-silence"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -27,8 +30,8 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION_RE.match(text)
     if not m or int(m.group(1)) <= 0:
         raise SilenceError(
-            f"thời hạn '{text}' không hợp lệ (vd. 90m, 12h, 30d, 2w) / "
-            f"invalid duration '{text}' (e.g. 90m, 12h, 30d, 2w)"
+            f"invalid duration '{text}' (e.g. 90m, 12h, 30d, 2w)",
+            f"thời hạn '{text}' không hợp lệ (vd. 90m, 12h, 30d, 2w)",
         )
     return timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
 
@@ -36,14 +39,15 @@ def parse_duration(text: str) -> timedelta:
 def parse_matchers(items: list[str]) -> dict[str, str]:
     """['jurisdiction=new-56', 'rule=data_stale'] -> {...}; values are NFC-normalised."""
     if not items:
-        raise SilenceError("cần ít nhất một điều kiện --match / at least one --match is required")
+        raise SilenceError("at least one --match is required", "cần ít nhất một điều kiện --match")
     matchers: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key, value = key.strip(), nfc(value.strip())
         if not sep or not _LABEL_RE.match(key) or not value:
             raise SilenceError(
-                f"điều kiện '{item}' phải có dạng nhãn=giá_trị / matcher '{item}' must look like label=value"
+                f"matcher '{item}' must look like label=value",
+                f"điều kiện '{item}' phải có dạng nhãn=giá_trị",
             )
         matchers[key] = value
     return matchers
@@ -59,7 +63,7 @@ def create_silence(
     now: datetime | None = None,
 ) -> int:
     if not matchers:
-        raise SilenceError("cần ít nhất một điều kiện / at least one matcher is required")
+        raise SilenceError("at least one matcher is required", "cần ít nhất một điều kiện")
     row = conn.execute(
         """INSERT INTO alert_silences (matchers, comment, created_by, created_at, expires_at)
            VALUES (%s, %s, %s, coalesce(%s, now()), %s) RETURNING id""",

@@ -19,24 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from chitieu.assess import formulas
+from chitieu.errors import ChitieuError
 
 KINDS = ("level", "rank", "count", "growth")
-OUTPUT_KEYS = (
-    "status",
-    "progress_ratio",
-    "expected_value",
-    "current_value",
-    "current_year",
-    "projected_value",
-    "will_meet",
-    "headline",
-    "headline_rule",
-    "anticipated_gap",
-)
+OUTPUT_KEYS = formulas.OUTPUT_KEYS
 
 
-class CaseError(ValueError):
-    """A case that does not follow the contract (message in Vietnamese and English)."""
+class CaseError(ChitieuError, ValueError):
+    """A case that does not follow the contract."""
+
+    code = "bad-case"
 
 
 @dataclass(frozen=True)
@@ -59,36 +51,43 @@ class Case:
 
 def _number(obj: Any, what: str) -> float:
     if isinstance(obj, bool) or not isinstance(obj, int | float) or not math.isfinite(obj):
-        raise CaseError(f"{what} phải là một số / {what} must be a finite number (got {obj!r})")
+        raise CaseError(f"{what} must be a finite number (got {obj!r})", f"{what} phải là một số")
     return float(obj)
 
 
 def _year(obj: Any, what: str) -> int:
     if isinstance(obj, bool) or not isinstance(obj, int | float) or int(obj) != obj:
-        raise CaseError(f"{what} phải là một năm (số nguyên) / {what} must be a year (integer), got {obj!r}")
+        raise CaseError(
+            f"{what} must be a year (integer), got {obj!r}", f"{what} phải là một năm (số nguyên)"
+        )
     return int(obj)
 
 
 def parse_case(case: dict[str, Any]) -> Case:
-    """Validate a contract dict; raise CaseError with a bilingual message when it is malformed."""
+    """Validate a contract dict; raise CaseError (English and Vietnamese) when it is malformed."""
     if not isinstance(case, dict):
-        raise CaseError("trường hợp phải là một đối tượng JSON / the case must be a JSON object")
+        raise CaseError("the case must be a JSON object", "trường hợp phải là một đối tượng JSON")
     t = case.get("target")
     if not isinstance(t, dict):
-        raise CaseError("thiếu 'target' / 'target' is missing")
+        raise CaseError("'target' is missing", "thiếu 'target'")
     kind = t.get("kind")
     if kind not in KINDS:
         raise CaseError(
-            f"'target.kind' không hợp lệ / invalid 'target.kind': {kind!r} (expected one of {KINDS})"
+            f"invalid 'target.kind': {kind!r} (expected one of {KINDS})",
+            f"'target.kind' không hợp lệ: {kind!r}",
         )
     operator = t.get("operator")
     if operator not in formulas.OPERATORS:
-        raise CaseError(f"'target.operator' không hợp lệ / invalid 'target.operator': {operator!r}")
+        raise CaseError(
+            f"invalid 'target.operator': {operator!r}", f"'target.operator' không hợp lệ: {operator!r}"
+        )
     value_max = t.get("value_max")
     cohort = t.get("cohort_size")
     cohort_size = None if cohort is None else _year(cohort, "target.cohort_size")
     if cohort_size is not None and cohort_size < 1:
-        raise CaseError(f"'target.cohort_size' phải >= 1 / must be >= 1 (got {cohort_size})")
+        raise CaseError(
+            f"'target.cohort_size' must be >= 1 (got {cohort_size})", "'target.cohort_size' phải >= 1"
+        )
     target = Target(
         kind=kind,
         operator=operator,
@@ -101,15 +100,15 @@ def parse_case(case: dict[str, Any]) -> Case:
     baseline: tuple[int, float] | None = None
     if b is not None:
         if not isinstance(b, dict):
-            raise CaseError("'baseline' phải là đối tượng hoặc null / 'baseline' must be an object or null")
+            raise CaseError("'baseline' must be an object or null", "'baseline' phải là đối tượng hoặc null")
         baseline = (_year(b.get("year"), "baseline.year"), _number(b.get("value"), "baseline.value"))
     raw = case.get("observations", [])
     if not isinstance(raw, list):
-        raise CaseError("'observations' phải là một danh sách / 'observations' must be a list")
+        raise CaseError("'observations' must be a list", "'observations' phải là một danh sách")
     observations = []
     for i, o in enumerate(raw):
         if not isinstance(o, dict):
-            raise CaseError(f"observations[{i}] phải là đối tượng / observations[{i}] must be an object")
+            raise CaseError(f"observations[{i}] must be an object", f"observations[{i}] phải là đối tượng")
         observations.append(
             (
                 _year(o.get("year"), f"observations[{i}].year"),

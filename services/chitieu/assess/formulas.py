@@ -14,6 +14,21 @@ ON_TRACK_MIN = 0.95  # Eurostat / Statistics Canada cut-offs on actual ÷ requir
 ACCELERATION_MIN = 0.60
 ZERO_REPLACEMENT = 0.001  # a value of 0 in a CAGR is replaced by this (open-sdg)
 
+# What an assessment gives, in the contract's order (core.assess's dict, vector.assess_frame's columns,
+# and the evaluations' columns of the same names): the ratio's judgement, then the headline verdict.
+JUDGEMENT_KEYS = (
+    "status",
+    "progress_ratio",
+    "expected_value",
+    "current_value",
+    "current_year",
+    "projected_value",
+    "will_meet",
+)
+OUTPUT_KEYS = (*JUDGEMENT_KEYS, "headline", "headline_rule", "anticipated_gap")
+# Those that describe the path to the target: undefined without a threshold to aim at.
+PATH_KEYS = ("progress_ratio", "expected_value", "projected_value", "will_meet", "anticipated_gap")
+
 OPERATORS = (">=", ">", "<=", "<", "=")
 _OP_CODE = {op: i for i, op in enumerate(OPERATORS)}
 EQUAL_TOLERANCE = 1e-9

@@ -117,21 +117,15 @@ def frame_to_contract(frame: pd.DataFrame) -> list[dict[str, object]]:
     rows = []
     for rec in frame.to_dict("records"):
         row: dict[str, object] = {}
-        for key in (
-            "status",
-            "progress_ratio",
-            "expected_value",
-            "current_value",
-            "projected_value",
-            "headline",
-            "headline_rule",
-            "anticipated_gap",
-        ):
+        for key in formulas.OUTPUT_KEYS:
             v = rec[key]
-            row[key] = None if isinstance(v, float) and np.isnan(v) else v
-        cy = rec["current_year"]
-        row["current_year"] = None if np.isnan(cy) else int(cy)
-        wm = rec["will_meet"]
-        row["will_meet"] = None if np.isnan(wm) else bool(wm)
+            if isinstance(v, float) and np.isnan(v):
+                row[key] = None
+            elif key == "current_year":  # float columns in the frame, whole years / booleans in the contract
+                row[key] = int(v)
+            elif key == "will_meet":
+                row[key] = bool(v)
+            else:
+                row[key] = v
         rows.append(row)
     return rows

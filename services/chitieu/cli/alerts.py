@@ -129,7 +129,7 @@ def silence(
         matchers = parse_matchers(match)
         span = parse_duration(duration)
     except SilenceError as exc:
-        _fail(str(exc))
+        _fail(exc.both())
         return
     now = datetime.now(UTC)
     with connect() as conn:
@@ -186,15 +186,15 @@ def test_route(
     target: Annotated[str, typer.Argument(help="route name, or a jurisdiction id or name")],
 ) -> None:
     """Gửi tin thử qua một tuyến / send a test message through a route (enqueue + deliver now)."""
+    from chitieu.alerts.channels import ChannelError, find_route, load_routes, redact
     from chitieu.alerts.outbox import send_test
-    from chitieu.alerts.routes import RouteError, find_route, load_routes, redact
     from chitieu.db.connect import connect
     from chitieu.textnorm import fold_key
 
     try:
         routes = load_routes()
-    except RouteError as exc:
-        _fail(str(exc))
+    except ChannelError as exc:
+        _fail(exc.both())
         return
     with connect(autocommit=True) as conn:
         labels = {"jurisdiction": target}
@@ -221,14 +221,17 @@ def sync(
     rule: Annotated[list[str] | None, typer.Option("--rule", help="only these rules (repeatable)")] = None,
 ) -> None:
     """Chạy quy tắc và cập nhật vòng đời cảnh báo / run the rules and update the alert lifecycle."""
+    from chitieu.alerts.channels import ChannelError
     from chitieu.alerts.lifecycle import sync_alerts
-    from chitieu.alerts.routes import RouteError
     from chitieu.db.connect import connect
 
     with connect() as conn:
         try:
             summary = sync_alerts(conn, _now(now), rules=rule or None)
-        except (RouteError, ValueError) as exc:
+        except ChannelError as exc:
+            _fail(exc.both())
+            return
+        except ValueError as exc:
             _fail(str(exc))
             return
     typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))

@@ -30,8 +30,8 @@ def _result_line(case: Any, number: int | None = None) -> tuple[str, bool]:
         return json.dumps(assess(case), ensure_ascii=False), True
     except CaseError as exc:
         if number is None:
-            return str(exc), False
-        return json.dumps({"line": number, "error": str(exc)}, ensure_ascii=False), False
+            return exc.both(), False
+        return json.dumps({"line": number, "error": exc.both()}, ensure_ascii=False), False
 
 
 def _lines(text: str, source: str, out: TextIO) -> int:

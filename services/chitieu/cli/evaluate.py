@@ -79,6 +79,12 @@ def evaluate_command(
         None, "--as-of", help="Dữ liệu đã biết tại thời điểm này / data known at"
     ),
     as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON / print the summary as JSON"),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Đánh giá lại mọi chỉ tiêu / evaluate every target again, not only those whose series "
+        "changed since the latest run",
+    ),
 ) -> None:
     """Đánh giá toàn bộ chỉ tiêu / evaluate every target from the data known at --as-of (default now)."""
     from chitieu.db.connect import connect
@@ -86,7 +92,7 @@ def evaluate_command(
 
     when = parse_timestamp(as_of)
     with connect(autocommit=True) as conn:
-        summary = evaluate(conn, when)
+        summary = evaluate(conn, when, full=full)
         if not summary.reused:
             # The latest-status table the API and the dashboards read (the evaluate DAG does the same).
             from chitieu.dashboards.views import refresh

@@ -14,14 +14,19 @@ def refresh(conn: psycopg.Connection) -> dict[str, float]:
     """Recompute the dashboards' tables and materialized views; returns seconds per step.
 
     The latest-evaluation tables are rewritten in one transaction by dash_refresh() (readers keep the
-    previous rows until it commits); the small source-freshness view is refreshed CONCURRENTLY. The
+    previous rows until it commits), or after a partial evaluation run only the rows of the targets it
+    evaluated (dash_refresh_changes()); the small source-freshness view is refreshed CONCURRENTLY. The
     pipeline calls this after each evaluation (and after loads, for source freshness).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with conn.transaction():
-        conn.execute("SELECT dash_refresh()")
-    conn.execute("ANALYZE dash_evaluations_latest, dash_status_summary")
+        row = conn.execute("SELECT dash_refresh_changes()").fetchone()
+        partial = bool(row and row[0])
+        if not partial:
+            conn.execute("SELECT dash_refresh()")
+    if not partial:
+        conn.execute("ANALYZE dash_evaluations_latest, dash_status_summary")
     timings["dash_evaluations_latest"] = time.perf_counter() - started
     for name in MATERIALIZED_VIEWS:
         started = time.perf_counter()

@@ -33,13 +33,7 @@ RESULT_COLUMNS = [
     "indicator_code",
     "target_year",
     "check_year",
-    "status",
-    "progress_ratio",
-    "expected_value",
-    "current_value",
-    "current_year",
-    "projected_value",
-    "will_meet",
+    *formulas.JUDGEMENT_KEYS,
     "base_year",
     "base_value",
     "flags",
@@ -232,10 +226,11 @@ def _ranks_the_34(rows: pd.DataFrame, ceased: set[str] | frozenset[str]) -> np.n
         return np.zeros(0, dtype=bool)
     years = rows["year"].to_numpy()
     fetched = rows["fetched"].to_numpy(dtype=float)
-    of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy()
-    return ~of_ceased & (
+    of_ceased = rows["data_jurisdiction_id"].isin(list(ceased)).to_numpy(dtype=bool)
+    post: np.ndarray = ~of_ceased & (
         (years >= MERGER_DATE.year) | ((years == MERGER_DATE.year - 1) & (fetched >= MERGER_EPOCH))
     )
+    return post
 
 
 def _national(obs: pd.DataFrame, *, previous: bool = False) -> pd.Series:
@@ -356,35 +351,8 @@ def _numeric_results(
     rows = rows[rows["year"].to_numpy() <= as_of_year].reset_index(drop=True)
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
-    targets = targets.copy()
-    # A baseline is a figure of the target's own territory: judged on another territory's series,
-    # the base is that series' value of the baseline year (else its earliest point).
-    moved = territory != targets["jurisdiction_id"].to_numpy()
-    if moved.any():
-        at_base = pd.Series(
-            rows["value"].to_numpy(), index=pd.MultiIndex.from_arrays([sid, rows["year"].to_numpy()])
-        )
-        base_years = targets["baseline_year"].to_numpy(dtype=float)
-        replaced = np.full(n, np.nan)
-        for i in np.flatnonzero(moved & ~np.isnan(base_years)).tolist():
-            replaced[i] = at_base.get((i, int(base_years[i])), np.nan)
-        targets["baseline_value"] = np.where(moved, replaced, targets["baseline_value"].to_numpy(dtype=float))
-    post = _ranks_the_34(rows, ceased)
-    current_post = np.zeros(n, dtype=bool)
-    if len(rows):
-        last_row = np.ones(len(rows), dtype=bool)
-        last_row[:-1] = sid[1:] != sid[:-1]
-        current_post[sid[last_row]] = post[last_row]
+    targets, post, current_post = _judged_targets(targets, rows, territory, ceased)
     is_rank = (targets["kind"] == "rank").to_numpy()
-    province = (
-        (targets["jurisdiction_level"] == "province").to_numpy()
-        if "jurisdiction_level" in targets
-        else np.zeros(n, bool)
-    )
-    # Ranks are bounded by the ranking they belong to: 63 provinces before the merger, 34 after.
-    targets["rank_max"] = np.where(
-        is_rank, np.where(province, np.where(current_post, COHORT_AFTER, COHORT_BEFORE), np.inf), np.nan
-    )
 
     # Relative targets: the threshold in year y is the national figure of year y plus the margin.
     relative = (targets["relative_to"] == "national").to_numpy()
@@ -407,45 +375,27 @@ def _numeric_results(
     status = res["status"].to_numpy().astype(object)
     # Without the national figure of the year there is no threshold: no judgement, no path.
     status[no_national] = "insufficient_data"
-    for col in ("progress_ratio", "expected_value", "projected_value", "will_meet", "anticipated_gap"):
+    for col in formulas.PATH_KEYS:
         res.loc[no_national, col] = np.nan
     headline = res["headline"].to_numpy().astype(object)
     headline_rule = res["headline_rule"].to_numpy().astype(object)
     headline[no_national] = "insufficient_data"
     headline_rule[no_national] = "status"
 
-    # Status without the latest revisions: revised periods take their previous vintage's value
-    # (the target's own figures, and for relative targets the national figure it is compared with).
     revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
-    revision_driven = np.zeros(n, dtype=bool)
-    effective_before = effective
-    nat_revised = np.zeros(n, dtype=bool)
-    if relative.any():
-        have = relative & ~np.isnan(current_year)
-        nat_before = np.full(n, np.nan)
-        nat_before[have] = _lookup(
-            _national(obs, previous=True), codes[have], current_year[have].astype(np.int64)
-        )
-        nat_revised = have & ~no_national & (nat_before != nat_now)
-        effective_before = np.where(nat_revised, nat_before + value, effective)
-    if revised.any() or nat_revised.any():
-        touched = np.unique(np.concatenate([sid[revised], np.flatnonzero(nat_revised)]))
-        sub = rows[np.isin(sid, touched)]
-        old_values = np.where(
-            np.isnan(sub["prev_value"].to_numpy(dtype=float)), sub["value"], sub["prev_value"]
-        )
-        remap = pd.Series(np.arange(len(touched)), index=touched)
-        old_rows = pd.DataFrame(
-            {
-                "sid": remap[sub["sid"].to_numpy()].to_numpy(),
-                "year": sub["year"].to_numpy(),
-                "value": old_values,
-            }
-        )
-        before = assess_frame(_cases(targets.iloc[touched], as_of_year, effective_before[touched]), old_rows)
-        before_status = np.where(no_national[touched], "insufficient_data", before["status"].to_numpy())
-        before_headline = np.where(no_national[touched], "insufficient_data", before["headline"].to_numpy())
-        revision_driven[touched] = (before_status != status[touched]) | (before_headline != headline[touched])
+    revision_driven = _revision_driven(
+        targets,
+        rows,
+        obs,
+        as_of_year,
+        status,
+        headline,
+        effective,
+        relative,
+        current_year,
+        nat_now,
+        no_national,
+    )
 
     # Flags from the rows used.
     provisional = np.zeros(n, dtype=bool)
@@ -454,23 +404,9 @@ def _numeric_results(
     successor_used = np.zeros(n, dtype=bool)
     successor_used[sid[from_succ]] = True
 
-    # Which jurisdiction the current figure came from.
-    data_jur = territory.copy()
-    cohort_changed = np.zeros(n, dtype=bool)
-    base_post_all = np.zeros(n, dtype=bool)
-    if len(rows):
-        is_last = np.ones(len(rows), dtype=bool)
-        is_last[:-1] = sid[1:] != sid[:-1]
-        data_jur[sid[is_last]] = rows["data_jurisdiction_id"].to_numpy()[is_last]
-        base_year = res["base_year"].to_numpy(dtype=float)
-        base_post = np.where(res["base_is_baseline"].to_numpy(), base_year >= MERGER_DATE.year, False)
-        first_pos = pd.Series(np.arange(len(rows))).groupby(sid).first()
-        obs_base = ~res["base_is_baseline"].to_numpy() & ~np.isnan(base_year)
-        first_post = np.zeros(n, dtype=bool)
-        first_post[first_pos.index.to_numpy()] = post[first_pos.to_numpy()]
-        base_post = np.where(obs_base, first_post, base_post)
-        base_post_all = base_post
-        cohort_changed = is_rank & ~np.isnan(base_year) & ~base_post & current_post
+    data_jur, base_post_all = _current_data_and_base_cohort(territory, rows, res, post)
+    base_year_arr = res["base_year"].to_numpy(dtype=float)
+    cohort_changed = is_rank & ~np.isnan(base_year_arr) & ~base_post_all & current_post
 
     parent_share = targets["parent_target_id"].notna().to_numpy()
     flag_arrays = {
@@ -483,72 +419,21 @@ def _numeric_results(
     }
     flags = _flags(flag_arrays, n)
 
-    # Inputs (as JSON text, assembled column-wise: json.dumps per row was the engine's hot spot).
-    obs_json = _json_list_per_sid(rows, n)
-    loaded = rows["loaded"].to_numpy(dtype=float)
-    loaded_min = np.full(n, np.nan)
-    loaded_max = np.full(n, np.nan)
-    if len(rows):
-        g = pd.Series(loaded).groupby(sid)
-        loaded_min[g.min().index.to_numpy()] = g.min().to_numpy()
-        loaded_max[g.max().index.to_numpy()] = g.max().to_numpy()
-    revised_years = _json_years_per_sid(rows, revised, n)
-    provisional_years = _json_years_per_sid(rows, rows["provisional"].to_numpy(dtype=bool), n)
     successor_years = _json_years_per_sid(rows, from_succ, n)
-
-    base_year_arr = res["base_year"].to_numpy(dtype=float)
+    inputs = _inputs_json(
+        targets,
+        rows,
+        res,
+        as_of_year,
+        revised,
+        revision_driven,
+        relative,
+        current_year,
+        nat_now,
+        effective,
+        no_national,
+    )
     base_value_arr = res["base_value"].to_numpy(dtype=float)
-    base_from = np.where(res["base_is_baseline"].to_numpy(), "baseline", "observation")
-    base_json = [
-        "null" if y != y else f'{{"year":{int(y)},"value":{_jnum(v)},"from":"{f}"}}'
-        for y, v, f in zip(base_year_arr.tolist(), base_value_arr.tolist(), base_from.tolist(), strict=True)
-    ]
-    target_json = [
-        f'{{"kind":"{k}","operator":"{op}","value":{_jnum(v)},"value_max":{_jnum(vm)},'
-        f'"target_year":{int(ty)},"every_year":{"true" if ey else "false"}}}'
-        for k, op, v, vm, ty, ey in zip(
-            targets["kind"].tolist(),
-            targets["operator"].tolist(),
-            targets["value"].tolist(),
-            targets["value_max"].tolist(),
-            targets["target_year"].tolist(),
-            targets["every_year"].tolist(),
-            strict=True,
-        )
-    ]
-    vintages_json = [
-        f'{{"min_loaded_at":{_jiso(a)},"max_loaded_at":{_jiso(b)}}}'
-        for a, b in zip(loaded_min.tolist(), loaded_max.tolist(), strict=True)
-    ]
-    extra = [""] * n
-    parents = targets["parent_target_id"].tolist()
-    for i in np.flatnonzero(
-        (revised_years != "") | (provisional_years != "") | parent_share | relative | revision_driven
-    ).tolist():
-        parts = []
-        if revised_years[i]:
-            parts.append(f'"revised_years":[{revised_years[i]}]')
-        if provisional_years[i]:
-            parts.append(f'"provisional_years":[{provisional_years[i]}]')
-        if parent_share[i]:
-            parts.append(f'"parent_target_id":{json.dumps(parents[i], ensure_ascii=False)}')
-        if relative[i]:
-            national_json = json.dumps(
-                {
-                    "year": _num(current_year[i]),
-                    "value": _num(nat_now[i]),
-                    "margin": _num(value[i]),
-                    "effective_value": None if no_national[i] else _num(effective[i]),
-                }
-            )
-            parts.append(f'"national":{national_json}')
-        if revision_driven[i]:
-            parts.append('"status_without_revisions":"differs"')
-        extra[i] = "," + ",".join(parts)
-    inputs = [
-        f'{{"observations":[{o}],"target":{t},"as_of_year":{as_of_year},"base":{b},"vintages":{v}{e}}}'
-        for o, t, b, v, e in zip(obs_json.tolist(), target_json, base_json, vintages_json, extra, strict=True)
-    ]
 
     jurs = targets["jurisdiction_id"].to_numpy()
     t_ids = targets["id"].to_numpy()
@@ -606,6 +491,208 @@ def _numeric_results(
     return pd.concat([main, missed], ignore_index=True)
 
 
+def _current_data_and_base_cohort(
+    territory: np.ndarray, rows: pd.DataFrame, res: pd.DataFrame, post: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per target: the jurisdiction its current figure came from, and whether its base ranks the 34
+    (a baseline of the merger year on; an observed base, as its series' first point does)."""
+    n = len(territory)
+    data_jur = territory.copy()
+    base_post = np.zeros(n, dtype=bool)
+    if rows.empty:
+        return data_jur, base_post
+    sid = rows["sid"].to_numpy(dtype=np.int64)
+    is_last = np.ones(len(rows), dtype=bool)
+    is_last[:-1] = sid[1:] != sid[:-1]
+    data_jur[sid[is_last]] = rows["data_jurisdiction_id"].to_numpy()[is_last]
+    base_year = res["base_year"].to_numpy(dtype=float)
+    from_baseline = res["base_is_baseline"].to_numpy()
+    first_pos = pd.Series(np.arange(len(rows))).groupby(sid).first()
+    first_post = np.zeros(n, dtype=bool)
+    first_post[first_pos.index.to_numpy()] = post[first_pos.to_numpy()]
+    observed_base = ~from_baseline & ~np.isnan(base_year)
+    base_post = np.where(from_baseline, base_year >= MERGER_DATE.year, False)
+    return data_jur, np.where(observed_base, first_post, base_post)
+
+
+def _inputs_json(
+    targets: pd.DataFrame,
+    rows: pd.DataFrame,
+    res: pd.DataFrame,
+    as_of_year: int,
+    revised: np.ndarray,
+    revision_driven: np.ndarray,
+    relative: np.ndarray,
+    current_year: np.ndarray,
+    nat_now: np.ndarray,
+    effective: np.ndarray,
+    no_national: np.ndarray,
+) -> list[str]:
+    """Per target, what its verdict was computed from (JSON text, assembled column-wise: json.dumps
+    per row was the engine's hot spot)."""
+    n = len(targets)
+    sid = rows["sid"].to_numpy(dtype=np.int64)
+    value = targets["value"].to_numpy(dtype=float)
+    parent_share = targets["parent_target_id"].notna().to_numpy()
+    obs_json = _json_list_per_sid(rows, n)
+    loaded = rows["loaded"].to_numpy(dtype=float)
+    loaded_min = np.full(n, np.nan)
+    loaded_max = np.full(n, np.nan)
+    if len(rows):
+        g = pd.Series(loaded).groupby(sid)
+        loaded_min[g.min().index.to_numpy()] = g.min().to_numpy()
+        loaded_max[g.max().index.to_numpy()] = g.max().to_numpy()
+    revised_years = _json_years_per_sid(rows, revised, n)
+    provisional_years = _json_years_per_sid(rows, rows["provisional"].to_numpy(dtype=bool), n)
+
+    base_year_arr = res["base_year"].to_numpy(dtype=float)
+    base_value_arr = res["base_value"].to_numpy(dtype=float)
+    base_from = np.where(res["base_is_baseline"].to_numpy(), "baseline", "observation")
+    base_json = [
+        "null" if y != y else f'{{"year":{int(y)},"value":{_jnum(v)},"from":"{f}"}}'
+        for y, v, f in zip(base_year_arr.tolist(), base_value_arr.tolist(), base_from.tolist(), strict=True)
+    ]
+    target_json = [
+        f'{{"kind":"{k}","operator":"{op}","value":{_jnum(v)},"value_max":{_jnum(vm)},'
+        f'"target_year":{int(ty)},"every_year":{"true" if ey else "false"}}}'
+        for k, op, v, vm, ty, ey in zip(
+            targets["kind"].tolist(),
+            targets["operator"].tolist(),
+            targets["value"].tolist(),
+            targets["value_max"].tolist(),
+            targets["target_year"].tolist(),
+            targets["every_year"].tolist(),
+            strict=True,
+        )
+    ]
+    vintages_json = [
+        f'{{"min_loaded_at":{_jiso(a)},"max_loaded_at":{_jiso(b)}}}'
+        for a, b in zip(loaded_min.tolist(), loaded_max.tolist(), strict=True)
+    ]
+    extra = [""] * n
+    parents = targets["parent_target_id"].tolist()
+    for i in np.flatnonzero(
+        (revised_years != "") | (provisional_years != "") | parent_share | relative | revision_driven
+    ).tolist():
+        parts = []
+        if revised_years[i]:
+            parts.append(f'"revised_years":[{revised_years[i]}]')
+        if provisional_years[i]:
+            parts.append(f'"provisional_years":[{provisional_years[i]}]')
+        if parent_share[i]:
+            parts.append(f'"parent_target_id":{json.dumps(parents[i], ensure_ascii=False)}')
+        if relative[i]:
+            national_json = json.dumps(
+                {
+                    "year": _num(current_year[i]),
+                    "value": _num(nat_now[i]),
+                    "margin": _num(value[i]),
+                    "effective_value": None if no_national[i] else _num(effective[i]),
+                }
+            )
+            parts.append(f'"national":{national_json}')
+        if revision_driven[i]:
+            parts.append('"status_without_revisions":"differs"')
+        extra[i] = "," + ",".join(parts)
+    inputs = [
+        f'{{"observations":[{o}],"target":{t},"as_of_year":{as_of_year},"base":{b},"vintages":{v}{e}}}'
+        for o, t, b, v, e in zip(obs_json.tolist(), target_json, base_json, vintages_json, extra, strict=True)
+    ]
+    return inputs
+
+
+def _judged_targets(
+    targets: pd.DataFrame, rows: pd.DataFrame, territory: np.ndarray, ceased: set[str] | frozenset[str]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The targets as judged on their series: a baseline moved to the series' territory, ranks bounded
+    by their ranking's size; with, per series row, whether it ranks the 34 (`post`), and per target
+    whether its current figure does."""
+    n = len(targets)
+    sid = rows["sid"].to_numpy(dtype=np.int64)
+    targets = targets.copy()
+    # A baseline is a figure of the target's own territory: judged on another territory's series,
+    # the base is that series' value of the baseline year (else its earliest point).
+    moved = territory != targets["jurisdiction_id"].to_numpy()
+    if moved.any():
+        at_base = pd.Series(
+            rows["value"].to_numpy(), index=pd.MultiIndex.from_arrays([sid, rows["year"].to_numpy()])
+        )
+        base_years = targets["baseline_year"].to_numpy(dtype=float)
+        replaced = np.full(n, np.nan)
+        for i in np.flatnonzero(moved & ~np.isnan(base_years)).tolist():
+            replaced[i] = at_base.get((i, int(base_years[i])), np.nan)
+        targets["baseline_value"] = np.where(moved, replaced, targets["baseline_value"].to_numpy(dtype=float))
+    post = _ranks_the_34(rows, ceased)
+    current_post = np.zeros(n, dtype=bool)
+    if len(rows):
+        last_row = np.ones(len(rows), dtype=bool)
+        last_row[:-1] = sid[1:] != sid[:-1]
+        current_post[sid[last_row]] = post[last_row]
+    is_rank = (targets["kind"] == "rank").to_numpy()
+    province = (
+        (targets["jurisdiction_level"] == "province").to_numpy()
+        if "jurisdiction_level" in targets
+        else np.zeros(n, bool)
+    )
+    # Ranks are bounded by the ranking they belong to: 63 provinces before the merger, 34 after.
+    targets["rank_max"] = np.where(
+        is_rank, np.where(province, np.where(current_post, COHORT_AFTER, COHORT_BEFORE), np.inf), np.nan
+    )
+    return targets, post, current_post
+
+
+def _revision_driven(
+    targets: pd.DataFrame,
+    rows: pd.DataFrame,
+    obs: pd.DataFrame,
+    as_of_year: int,
+    status: np.ndarray,
+    headline: np.ndarray,
+    effective: np.ndarray,
+    relative: np.ndarray,
+    current_year: np.ndarray,
+    nat_now: np.ndarray,
+    no_national: np.ndarray,
+) -> np.ndarray:
+    """Per target: whether its status or headline differs from what it would be without the latest
+    revisions (revised periods take their previous vintage's value: the target's own figures, and
+    for relative targets the national figure it is compared with)."""
+    n = len(targets)
+    sid = rows["sid"].to_numpy(dtype=np.int64)
+    value = targets["value"].to_numpy(dtype=float)
+    codes = targets["indicator_code"].to_numpy()
+    revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
+    revision_driven = np.zeros(n, dtype=bool)
+    effective_before = effective
+    nat_revised = np.zeros(n, dtype=bool)
+    if relative.any():
+        have = relative & ~np.isnan(current_year)
+        nat_before = np.full(n, np.nan)
+        nat_before[have] = _lookup(
+            _national(obs, previous=True), codes[have], current_year[have].astype(np.int64)
+        )
+        nat_revised = have & ~no_national & (nat_before != nat_now)
+        effective_before = np.where(nat_revised, nat_before + value, effective)
+    if not (revised.any() or nat_revised.any()):
+        return revision_driven
+    touched = np.unique(np.concatenate([sid[revised], np.flatnonzero(nat_revised)]))
+    sub = rows[np.isin(sid, touched)]
+    old_values = np.where(np.isnan(sub["prev_value"].to_numpy(dtype=float)), sub["value"], sub["prev_value"])
+    remap = pd.Series(np.arange(len(touched)), index=touched)
+    old_rows = pd.DataFrame(
+        {
+            "sid": remap[sub["sid"].to_numpy()].to_numpy(),
+            "year": sub["year"].to_numpy(),
+            "value": old_values,
+        }
+    )
+    before = assess_frame(_cases(targets.iloc[touched], as_of_year, effective_before[touched]), old_rows)
+    before_status = np.where(no_national[touched], "insufficient_data", before["status"].to_numpy())
+    before_headline = np.where(no_national[touched], "insufficient_data", before["headline"].to_numpy())
+    revision_driven[touched] = (before_status != status[touched]) | (before_headline != headline[touched])
+    return revision_driven
+
+
 def _yearly_check_rows(
     targets: pd.DataFrame,
     obs: pd.DataFrame,
@@ -632,11 +719,12 @@ def _yearly_check_rows(
     own = own[moved[own_sid] & (own["year"].to_numpy() < merger_year[own_sid])]
     sid = rows["sid"].to_numpy(dtype=np.int64)
     kept = rows[~moved[sid] | (rows["year"].to_numpy() >= merger_year[sid])]
-    return (
+    checked: pd.DataFrame = (
         pd.concat([kept, own], ignore_index=True)
         .sort_values(["sid", "year"], kind="stable")
         .reset_index(drop=True)
     )
+    return checked
 
 
 def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
@@ -745,6 +833,31 @@ def _lineage(
     return out
 
 
+# Which series a verdict used and why, in Vietnamese and English; {successor} is the ceased
+# province's successor, {vi_date} and {en_date} the merger's date.
+_LINEAGE_NOTES = {
+    "successor": (
+        "{jur} đã hợp nhất vào {territory} từ {vi_date}: đánh giá trên chuỗi so sánh được của {territory}, "
+        "không ghép với số liệu của {jur}",
+        "{jur} merged into {territory} on {en_date}: judged on {territory}'s comparable series, never "
+        "spliced with {jur}'s figures",
+    ),
+    "count_target": (
+        "Chỉ tiêu số lượng của {jur} (hợp nhất vào {successor} từ {vi_date}) chỉ đánh giá trên số liệu của "
+        "chính {jur}",
+        "A count target of {jur} (merged into {successor} on {en_date}) is judged on {jur}'s own "
+        "figures only",
+    ),
+    "successor_too_short": (
+        "{jur} đã hợp nhất vào {successor} từ {vi_date}; chuỗi so sánh được của {successor} chưa đủ hai năm "
+        "nên đánh giá trên số liệu của chính {jur} đến năm cuối cùng",
+        "{jur} merged into {successor} on {en_date}; {successor}'s comparable series has fewer than two "
+        "years, so {jur} is judged on its own figures up to its last year",
+    ),
+    "own": ("Đánh giá trên chuỗi số liệu của chính {territory}", "Judged on {territory}'s own series"),
+}
+
+
 def _lineage_note(
     basis: str,
     jur: str,
@@ -755,37 +868,20 @@ def _lineage_note(
     counted: bool,
 ) -> tuple[str, str]:
     """One sentence (Vietnamese, English) saying which series the verdict used and why."""
-    if basis == comparable.BASIS_SUCCESSOR and sm is not None:
-        vi = (
-            f"{jur} đã hợp nhất vào {territory} từ {sm.effective_on:%d/%m/%Y}: đánh giá trên chuỗi so sánh "
-            f"được của {territory}, không ghép với số liệu của {jur}"
-        )
-        en = (
-            f"{jur} merged into {territory} on {sm.effective_on.isoformat()}: judged on {territory}'s "
-            f"comparable series, never spliced with {jur}'s figures"
-        )
-    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None and counted:
-        vi = (
-            f"Chỉ tiêu số lượng của {jur} (hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}) "
-            f"chỉ đánh giá trên số liệu của chính {jur}"
-        )
-        en = (
-            f"A count target of {jur} (merged into {sm.successor_id} on {sm.effective_on.isoformat()}) is "
-            f"judged on {jur}'s own figures only"
-        )
-    elif basis == comparable.BASIS_OWN_UNTIL_CEASED and sm is not None:
-        vi = (
-            f"{jur} đã hợp nhất vào {sm.successor_id} từ {sm.effective_on:%d/%m/%Y}; chuỗi so sánh được của "
-            f"{sm.successor_id} chưa đủ hai năm nên đánh giá trên số liệu của chính {jur} đến năm cuối cùng"
-        )
-        en = (
-            f"{jur} merged into {sm.successor_id} on {sm.effective_on.isoformat()}; {sm.successor_id}'s "
-            f"comparable series has fewer than two years, so {jur} is judged on its own figures up to its "
-            "last year"
-        )
-    else:
-        vi = f"Đánh giá trên chuỗi số liệu của chính {territory}"
-        en = f"Judged on {territory}'s own series"
+    key = "own"
+    if sm is not None and basis == comparable.BASIS_SUCCESSOR:
+        key = "successor"
+    elif sm is not None and basis == comparable.BASIS_OWN_UNTIL_CEASED:
+        key = "count_target" if counted else "successor_too_short"
+    names: dict[str, object] = {"jur": jur, "territory": territory}
+    if sm is not None:
+        names |= {
+            "successor": sm.successor_id,
+            "vi_date": f"{sm.effective_on:%d/%m/%Y}",
+            "en_date": sm.effective_on.isoformat(),
+        }
+    vi_text, en_text = _LINEAGE_NOTES[key]
+    vi, en = vi_text.format(**names), en_text.format(**names)
     if derived_years:
         vi += f"; các năm {derived_years.replace(',', ', ')} được tính lại từ các tỉnh cũ"
         en += f"; years {derived_years.replace(',', ', ')} rebuilt from the predecessors"

@@ -46,7 +46,7 @@ def _frame(conn: psycopg.Connection, query: str, params: tuple[object, ...] = ()
 
 
 def _copy_csv(
-    conn: psycopg.Connection, query: sql.Composed | sql.SQL, names: list[str], dtype: dict
+    conn: psycopg.Connection, query: sql.SQL | sql.Composed, names: list[str], dtype: dict[str, Any]
 ) -> pd.DataFrame:
     """COPY (query) TO STDOUT as CSV, parsed by pandas: far cheaper than fetching Python tuples."""
     buf = io.BytesIO()
@@ -160,22 +160,27 @@ def ceased_jurisdictions(conn: psycopg.Connection, before: date) -> set[str]:
 
 
 def raw_yearly_observations(
-    conn: psycopg.Connection, as_of: datetime, indicator_codes: list[str], *, workers: int = 1
+    conn: psycopg.Connection,
+    as_of: datetime,
+    indicator_codes: list[str],
+    *,
+    workers: int = 1,
+    jurisdictions: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Every vintage of the yearly figures loaded by as_of.
+    """Every vintage of the yearly figures loaded by as_of (of these jurisdictions only, if given).
 
     Columns: jurisdiction_id, indicator_code, year, value, provisional, loaded (epoch s), fetched (epoch s).
     With workers > 1 the indicators are split over that many COPYs on connections of their own
     (`conn` itself is then not used, so the caller may use it meanwhile).
     """
     if workers <= 1:
-        return _raw_part(conn, as_of, indicator_codes)
+        return _raw_part(conn, as_of, indicator_codes, jurisdictions)
     # Never `conn` from here on: the caller may be using it in another thread.
     groups = [g for g in (indicator_codes[i::workers] for i in range(workers)) if g]
 
     def part(codes: list[str]) -> pd.DataFrame:
         with reconnect(conn) as own:
-            return _raw_part(own, as_of, codes)
+            return _raw_part(own, as_of, codes, jurisdictions)
 
     with ThreadPoolExecutor(max_workers=len(groups) or 1) as pool:
         frames = list(pool.map(part, groups))
@@ -212,36 +217,39 @@ def _empty_raw() -> pd.DataFrame:
     return pd.DataFrame({n: pd.Series(dtype=_RAW_DTYPES[n]) for n in _RAW_NAMES})
 
 
-def _raw_part(conn: psycopg.Connection, as_of: datetime, indicator_codes: list[str]) -> pd.DataFrame:
+def _raw_part(
+    conn: psycopg.Connection, as_of: datetime, indicator_codes: list[str], jurisdictions: list[str] | None
+) -> pd.DataFrame:
     if not indicator_codes:
         return _empty_raw()
+    where: sql.SQL | sql.Composed = sql.SQL("")
+    if jurisdictions is not None:
+        where = sql.SQL(" AND jurisdiction_id = ANY({})").format(sql.Literal(jurisdictions))
     query = sql.SQL(
         """COPY (SELECT jurisdiction_id, indicator_code, extract(year FROM period_start)::int, value,
                         (status = 'provisional')::int, date_part('epoch', loaded_at),
                         date_part('epoch', fetched_at)
                  FROM observations
-                 WHERE period_type = 'Y' AND loaded_at <= {as_of} AND indicator_code = ANY({codes}))
+                 WHERE period_type = 'Y' AND loaded_at <= {as_of} AND indicator_code = ANY({codes}){where})
            TO STDOUT (FORMAT csv)"""
-    ).format(as_of=sql.Literal(as_of), codes=sql.Literal(indicator_codes))
-    buf = io.BytesIO()
-    with conn.cursor() as cur, cur.copy(query) as copy:
-        for chunk in copy:
-            buf.write(chunk)
-    buf.seek(0)
-    if buf.getbuffer().nbytes == 0:
-        return _empty_raw()
-    return pd.read_csv(buf, header=None, names=_RAW_NAMES, dtype=_RAW_DTYPES, engine="c")
+    ).format(as_of=sql.Literal(as_of), codes=sql.Literal(indicator_codes), where=where)
+    return _copy_csv(conn, query, _RAW_NAMES, _RAW_DTYPES)
 
 
 def yearly_observations(
-    conn: psycopg.Connection, as_of: datetime, indicator_codes: list[str], *, workers: int = 1
+    conn: psycopg.Connection,
+    as_of: datetime,
+    indicator_codes: list[str],
+    *,
+    workers: int = 1,
+    jurisdictions: list[str] | None = None,
 ) -> pd.DataFrame:
     """Yearly figures known at as_of, latest vintage per period, with the vintage before it.
 
     Columns: those of raw_yearly_observations, plus prev_value (the previous vintage's value, NaN if
     the period was never revised).
     """
-    raw = raw_yearly_observations(conn, as_of, indicator_codes, workers=workers)
+    raw = raw_yearly_observations(conn, as_of, indicator_codes, workers=workers, jurisdictions=jurisdictions)
     if raw.empty:
         return raw.assign(prev_value=pd.Series(dtype=float))
     jc = pd.Categorical(raw["jurisdiction_id"]).codes.astype(np.int64)
@@ -267,9 +275,13 @@ def yearly_observations(
 
 
 def milestone_completions(
-    conn: psycopg.Connection, as_of: datetime, indicator_codes: list[str]
+    conn: psycopg.Connection,
+    as_of: datetime,
+    indicator_codes: list[str],
+    jurisdictions: list[str] | None = None,
 ) -> pd.DataFrame:
-    """First period (any period type) with a value >= 1, per (jurisdiction, indicator), known at as_of."""
+    """First period (any period type) with a value >= 1, per (jurisdiction, indicator), known at as_of
+    (of these jurisdictions only, if given)."""
     if not indicator_codes:
         return pd.DataFrame(columns=["jurisdiction_id", "indicator_code", "done_on", "value", "provisional"])
     return _frame(
@@ -279,6 +291,7 @@ def milestone_completions(
                   status = 'provisional' AS provisional
            FROM observations_as_of(%s)
            WHERE indicator_code = ANY(%s) AND value >= 1
+             AND (%s::text[] IS NULL OR jurisdiction_id = ANY(%s::text[]))
            ORDER BY jurisdiction_id, indicator_code, period_start""",
-        (as_of, indicator_codes),
+        (as_of, indicator_codes, jurisdictions, jurisdictions),
     )

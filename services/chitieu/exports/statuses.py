@@ -32,8 +32,9 @@ FILTERS = {
     "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
 }
 
+# A partial run records only the targets it re-evaluated; its whole result is its rows over its base's.
 _RUN_ROWS = sql.SQL(
-    "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluations e WHERE e.run_id = %(run)s) l"
+    "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluation_run_rows(%(run)s) e) l"
 )
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from chitieu.db.connect import connect
 from chitieu.errors import ChitieuError
-from chitieu.pipeline import inbox
 from chitieu.jsonable import jsonable
+from chitieu.pipeline import inbox
 from chitieu.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -292,11 +292,17 @@ def evaluate_all(as_of: str | None = None) -> dict[str, Any]:
     return out
 
 
-def sync_alerts(now: str) -> dict[str, Any]:
+def sync_alerts(now: str, evaluation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After a partial evaluation run (`evaluation`, evaluate_all's outcome), only the alerts of the
+    targets it evaluated can change: the sync speaks for those."""
     from chitieu.alerts.lifecycle import sync_alerts as sync
 
+    partial = evaluation or {}
+    run_id = (
+        partial.get("run_id") if partial.get("scope") == "changes" and not partial.get("reused") else None
+    )
     with connect(autocommit=True) as conn:
-        summary = sync(conn, _clock(now))
+        summary = sync(conn, _clock(now), evaluated_by=run_id)
     out: dict[str, Any] = jsonable(summary)
     return out
 

@@ -7,6 +7,23 @@
 -- unit follows the viewer's browser and drops our unit and decimals. Text written here reads the
 -- same for everyone, like the alert texts. Numeric columns stay beside it for charts and sorting.
 
+-- The counts per plan, jurisdiction and status, from dash_evaluations_latest.
+CREATE OR REPLACE FUNCTION dash_refresh_summary() RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM dash_status_summary;
+    INSERT INTO dash_status_summary
+    SELECT d.plan_id, d.jurisdiction_id, d.headline_status, d.check_year IS NOT NULL,
+           -- behind trajectory; an overdue milestone has its own alert rule
+           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
+                                AND d.headline_status <> 'milestone_overdue',
+           count(*)
+    FROM dash_evaluations_latest d
+    LEFT JOIN status_vocabulary v ON v.key = d.headline_status
+    GROUP BY 1, 2, 3, 4, 5;
+END
+$fn$;
+
 -- Recompute the precomputed tables (migration 040) in one transaction: readers see the previous
 -- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
 -- engine's own definition (view evaluations_latest, views/030: the run with the latest
@@ -39,16 +56,60 @@ BEGIN
     LEFT JOIN status_vocabulary hv ON hv.key = coalesce(e.headline_status, e.status)
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
-    DELETE FROM dash_status_summary;
-    INSERT INTO dash_status_summary
-    SELECT d.plan_id, d.jurisdiction_id, d.headline_status, d.check_year IS NOT NULL,
-           -- behind trajectory; an overdue milestone has its own alert rule
-           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
-                                AND d.headline_status <> 'milestone_overdue',
-           count(*)
-    FROM dash_evaluations_latest d
-    LEFT JOIN status_vocabulary v ON v.key = d.headline_status
-    GROUP BY 1, 2, 3, 4, 5;
+    PERFORM dash_refresh_summary();
+END
+$fn$;
+
+-- After a partial evaluation run (base_run_id set, migration 115): when the table holds the
+-- complete results of a run of the latest run's chain (every row's run_id is one of them), replace
+-- the rows of the targets that the chain's partial runs evaluated and move every other row on to the
+-- latest run (its id and as_of). Returns false, changing nothing, when that does not hold;
+-- dash_refresh() is then the way.
+CREATE OR REPLACE FUNCTION dash_refresh_changes() RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    latest bigint;
+    latest_as_of timestamptz;
+    chain bigint[];
+    partial bigint[];
+BEGIN
+    SELECT id, as_of INTO latest, latest_as_of FROM evaluation_runs_latest;
+    IF latest IS NULL THEN
+        RETURN false;
+    END IF;
+    WITH RECURSIVE c (id, base, depth) AS (
+        SELECT r.id, r.base_run_id, 0 FROM evaluation_runs r WHERE r.id = latest
+        UNION ALL
+        SELECT r.id, r.base_run_id, c.depth + 1 FROM c JOIN evaluation_runs r ON r.id = c.base
+    )
+    SELECT array_agg(id ORDER BY depth), array_agg(id ORDER BY depth) FILTER (WHERE base IS NOT NULL)
+    INTO chain, partial FROM c;
+    IF cardinality(partial) IS NULL
+       OR NOT EXISTS (SELECT 1 FROM dash_evaluations_latest)
+       OR EXISTS (SELECT 1 FROM dash_evaluations_latest d WHERE d.run_id <> ALL (chain)) THEN
+        RETURN false;
+    END IF;
+    -- Each target's rows come from the newest partial run that evaluated it.
+    DROP TABLE IF EXISTS _dash_changed;
+    CREATE TEMP TABLE _dash_changed ON COMMIT DROP AS
+        SELECT DISTINCT ON (target_id) target_id, run_id FROM evaluations WHERE run_id = ANY (partial)
+        ORDER BY target_id, array_position(chain, run_id);
+    DELETE FROM dash_evaluations_latest d USING _dash_changed c WHERE d.target_id = c.target_id;
+    UPDATE dash_evaluations_latest SET run_id = latest, as_of = latest_as_of WHERE run_id <> latest;
+    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
+        evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
+        expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
+        headline_status)
+    SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
+           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, latest, e.evaluated_at,
+           latest_as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
+           e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
+           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status)
+    FROM evaluations e
+    JOIN _dash_changed c ON c.target_id = e.target_id AND c.run_id = e.run_id
+    ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
+    PERFORM dash_refresh_summary();
+    RETURN true;
 END
 $fn$;
 

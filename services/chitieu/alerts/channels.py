@@ -1,4 +1,5 @@
-"""Notification routes (catalog/routes.yaml, setting ROUTES_FILE): which channels hear which alerts.
+"""Notification channels and the routes to them (catalog/routes.yaml, setting ROUTES_FILE): which
+channels hear which alerts.
 
 A route matches an alert when every key of its `match` map matches one of the listed values of the
 alert's label of that name (case/diacritics-insensitive); `jurisdiction` also matches the
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from chitieu.errors import ChitieuError
 from chitieu.settings import get_settings
 from chitieu.textnorm import fold_key
 
@@ -27,12 +29,22 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _ALIASED_LABELS = {"jurisdiction": ("jurisdiction", "jurisdiction_name", "data_jurisdiction")}
 
 
-class RouteError(ValueError):
-    """A routes file that cannot be used; the message is in Vietnamese and English."""
+class ChannelError(ChitieuError, ValueError):
+    """A routes file that cannot be used."""
+
+    code = "bad-routes"
 
 
-class MissingSecret(KeyError):
-    pass
+class MissingSecret(ChitieuError, KeyError):
+    """A channel URL names an environment variable that is not set."""
+
+    code = "missing-secret"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"missing environment variable {name}", f"thiếu biến môi trường {name}", code=self.code
+        )
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -97,40 +109,48 @@ def parse_routes(data: object, origin: str = "routes") -> list[Route]:
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("routes", []), list):
-        raise RouteError(
-            f"{origin}: cần một khoá 'routes' là danh sách / expected a mapping with a 'routes' list"
+        raise ChannelError(
+            f"{origin}: expected a mapping with a 'routes' list",
+            f"{origin}: cần một khoá 'routes' là danh sách",
         )
     routes: list[Route] = []
     seen: set[str] = set()
     for i, item in enumerate(data.get("routes") or []):
         where = f"{origin}: routes[{i}]"
         if not isinstance(item, dict):
-            raise RouteError(f"{where}: mỗi tuyến phải là một ánh xạ / each route must be a mapping")
+            raise ChannelError(
+                f"{where}: each route must be a mapping", f"{where}: mỗi tuyến phải là một ánh xạ"
+            )
         name = str(item.get("name", "")).strip()
         if not _NAME_RE.match(name):
-            raise RouteError(
-                f"{where}: tên tuyến '{name}' không hợp lệ (chữ thường, số, - _ .) / "
-                f"invalid route name '{name}' (lowercase letters, digits, - _ .)"
+            raise ChannelError(
+                f"{where}: invalid route name '{name}' (lowercase letters, digits, - _ .)",
+                f"{where}: tên tuyến '{name}' không hợp lệ (chữ thường, số, - _ .)",
             )
         if name in seen:
-            raise RouteError(f"{where}: tên tuyến '{name}' bị trùng / duplicate route name '{name}'")
+            raise ChannelError(
+                f"{where}: duplicate route name '{name}'", f"{where}: tên tuyến '{name}' bị trùng"
+            )
         seen.add(name)
         channels = item.get("channels") or []
         if isinstance(channels, str):
             channels = [channels]
         if not channels or not all(isinstance(c, str) and c.strip() for c in channels):
-            raise RouteError(
-                f"{where} ({name}): cần ít nhất một kênh (URL apprise) / "
-                "needs at least one channel (apprise URL)"
+            raise ChannelError(
+                f"{where} ({name}): needs at least one channel (apprise URL)",
+                f"{where} ({name}): cần ít nhất một kênh (URL apprise)",
             )
         match = item.get("match") or {}
         if not isinstance(match, dict):
-            raise RouteError(f"{where} ({name}): 'match' phải là ánh xạ nhãn / 'match' must be a label map")
+            raise ChannelError(
+                f"{where} ({name}): 'match' must be a label map",
+                f"{where} ({name}): 'match' phải là ánh xạ nhãn",
+            )
         default = bool(item.get("default", False))
         if not match and not default:
-            raise RouteError(
-                f"{where} ({name}): tuyến không có 'match' phải đặt 'default: true' / "
-                "a route without 'match' must say 'default: true'"
+            raise ChannelError(
+                f"{where} ({name}): a route without 'match' must say 'default: true'",
+                f"{where} ({name}): tuyến không có 'match' phải đặt 'default: true'",
             )
         pairs = []
         for key, values in sorted(match.items()):
@@ -148,7 +168,7 @@ def load_routes(path: Path | None = None) -> list[Route]:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise RouteError(f"{file}: YAML không hợp lệ / invalid YAML: {exc}") from exc
+        raise ChannelError(f"{file}: invalid YAML: {exc}", f"{file}: YAML không hợp lệ: {exc}") from exc
     return parse_routes(data, str(file))
 
 
