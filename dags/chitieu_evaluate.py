@@ -39,7 +39,7 @@ def evaluate() -> None:
         return tasks.evaluate_all(as_of=run_clock(get_current_context()))
 
     @task(outlets=[ALERTS])
-    def sync_alerts() -> dict[str, Any]:
+    def sync_alerts(evaluation: dict[str, Any]) -> dict[str, Any]:
         from chitieu.pipeline import tasks
 
         return tasks.sync_alerts(now=run_clock(get_current_context()), evaluation=evaluation)
@@ -50,8 +50,11 @@ def evaluate() -> None:
 
         return tasks.refresh_dashboards()
 
-    # Both read what the evaluation stored in the database, not its summary: an ordering, not an input.
-    run_evaluation() >> [sync_alerts(), refresh_dashboards()]
+    # The alert sync reads which targets the evaluation covered (all, or only those whose series
+    # changed); the dashboards read what it stored, so for them it is an ordering, not an input.
+    evaluation = run_evaluation()
+    sync_alerts(evaluation)
+    evaluation >> refresh_dashboards()
 
 
 evaluate()
