@@ -99,12 +99,14 @@ BEGIN
     INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
         evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
         expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
-        headline_status)
+        headline_status, headline_rule, anticipated_gap, series_basis)
+    -- item is left NULL: the row trigger (045-status-items.sql) writes it with the catalog's words
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
            e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, latest, e.evaluated_at,
            latest_as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
            e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status)
+           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status), e.headline_rule,
+           e.anticipated_gap, e.series_basis
     FROM evaluations e
     JOIN _dash_changed c ON c.target_id = e.target_id AND c.run_id = e.run_id
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
