@@ -21,8 +21,8 @@ from chitieu.ingest import plausibility
 from chitieu.ingest.archive import archive_bytes, sha256_of
 from chitieu.ingest.connectors import get_connector
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, fetch_location
-from chitieu.ingest.memory import pin_mmap_threshold, release_freed_memory
 from chitieu.ingest.load import BatchInfo, find_loaded_batch, load_rows, record_rejected_file, record_skipped
+from chitieu.ingest.memory import pin_mmap_threshold, release_freed_memory
 from chitieu.ingest.records import ParseError, Payload
 from chitieu.ingest.specs import UPLOAD_SOURCE_ID, SourceSpec
 from chitieu.ingest.transform import Catalog, normalize_frame, records_to_frame
