@@ -322,7 +322,7 @@ def _jurisdictions(
     nper = len(plist)
     pc = np.where(periods.codes < 0, nper - 1, periods.codes)
     pair_key = lcodes.astype(np.int64) * nper + pc
-    ukeys, inverse = np.unique(pair_key, return_inverse=True)
+    inverse, ukeys = pd.factorize(pair_key)  # hashed, not sorted: no million-row sort temporaries
     u_label, u_period = ukeys // nper, ukeys % nper
     as_of = options.get("jurisdictions_as_of")
     u_start, u_end = pstart_ord[u_period].copy(), pend_ord[u_period].copy()
@@ -381,7 +381,7 @@ def _values(
     ucodes = np.where(ucodes < 0, nunits - 1, ucodes)
     ic = np.where(icodes < 0, len(ilist) - 1, icodes)
     fkey = ic.astype(np.int64) * nunits + ucodes
-    fk, finv = np.unique(fkey, return_inverse=True)
+    finv, fk = pd.factorize(fkey)
     unit_list = [*uuniq.tolist(), None]
     factors = np.ones(len(fk))
     unit_errors = np.full(len(fk) + 1, None, dtype=object)
