@@ -8,7 +8,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from chitieu.ingest.archive import ArchiveCorrupt, ArchiveError, archive_bytes, archived_names, read_archived
+from chitieu.ingest.archive import (
+    COPY_PIECE,
+    ArchiveCorrupt,
+    ArchiveError,
+    archive_bytes,
+    archived_names,
+    read_archived,
+)
 from chitieu.pipeline import maintenance
 from chitieu.settings import get_settings
 
@@ -29,6 +36,17 @@ def test_bytes_and_every_name_are_kept_once_even_when_archived_concurrently(db: 
     assert sorted(archived_names(archived[0])) == ["ten-0.csv", "ten-1.csv", "ten-2.csv"]
     with pytest.raises(ArchiveError):
         read_archived("f" * 64)
+
+
+def test_a_file_longer_than_one_copy_piece_comes_back_byte_for_byte(db: psycopg.Connection) -> None:
+    # every byte value, across piece boundaries, and a tail shorter than a piece
+    content = bytes(range(256)) * (2 * COPY_PIECE // 256) + b"\x00\xff\r\n;" * 7
+    first = archive_bytes(content, "lon.csv", conn=db)
+    again = archive_bytes(content, "lon-2.csv", conn=db)
+    assert first.sha256 == again.sha256
+    assert db.execute("SELECT count(*), max(size) FROM archive_files").fetchone() == (1, len(content))
+    assert read_archived(first.sha256, conn=db) == content
+    assert sorted(archived_names(first.sha256, conn=db)) == ["lon-2.csv", "lon.csv"]
 
 
 def test_an_object_store_holds_the_bytes_and_the_database_their_row(

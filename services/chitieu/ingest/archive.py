@@ -10,6 +10,7 @@ database keeps one row per file and every name it arrived under (archive_names).
 from __future__ import annotations
 
 import hashlib
+import struct
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,37 @@ def _write_object(url: str, content: bytes) -> None:
         fs.pipe_file(path, content)
 
 
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # binary COPY: no flags, no extension
+COPY_PIECE = 1 << 20
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack("!i", len(data)) + data
+
+
+def _copy_content(c: psycopg.Connection, digest: str, content: bytes) -> None:
+    """The row of a file stored in the database, its bytes sent in 1 MiB pieces (binary COPY).
+
+    A parameter would be copied whole into the connection's send buffer, which libpq never shrinks:
+    a 65 MB file would stay in the loader's memory for as long as its connection lives."""
+    with (
+        c.cursor() as cur,
+        cur.copy("COPY archive_files (sha256, size, store, content) FROM STDIN (FORMAT binary)") as copy,
+    ):
+        copy.write(
+            _COPY_SIGNATURE
+            + struct.pack("!h", 4)
+            + _field(digest.encode())
+            + _field(struct.pack("!q", len(content)))
+            + _field(DATABASE_STORE.encode())
+            + struct.pack("!i", len(content))
+        )
+        view = memoryview(content)
+        for start in range(0, len(content), COPY_PIECE):
+            copy.write(view[start : start + COPY_PIECE])
+        copy.write(struct.pack("!h", -1))
+
+
 def archive_bytes(
     content: bytes,
     name: str,
@@ -102,11 +134,18 @@ def archive_bytes(
     if base:
         _write_object(_object_url(base, digest), content)
     with _connection(conn) as c, c.transaction():
-        c.execute(
-            """INSERT INTO archive_files (sha256, size, content, store) VALUES (%s, %s, %s, %s)
-               ON CONFLICT (sha256) DO NOTHING""",
-            (digest, len(content), None if base else content, store),
-        )
+        if base:
+            c.execute(
+                """INSERT INTO archive_files (sha256, size, content, store) VALUES (%s, %s, NULL, %s)
+                   ON CONFLICT (sha256) DO NOTHING""",
+                (digest, len(content), store),
+            )
+        elif c.execute("SELECT 1 FROM archive_files WHERE sha256 = %s", (digest,)).fetchone() is None:
+            try:
+                with c.transaction():
+                    _copy_content(c, digest, content)
+            except psycopg.errors.UniqueViolation:
+                pass  # the same bytes, stored by a concurrent caller in the meantime
         c.execute(
             "INSERT INTO archive_names (sha256, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
             (digest, name),

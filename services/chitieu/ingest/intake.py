@@ -22,6 +22,7 @@ from chitieu.ingest.archive import archive_bytes, sha256_of
 from chitieu.ingest.connectors import get_connector
 from chitieu.ingest.connectors.spreadsheet import SpreadsheetConnector, fetch_location
 from chitieu.ingest.load import BatchInfo, find_loaded_batch, load_rows, record_rejected_file, record_skipped
+from chitieu.ingest.memory import pin_mmap_threshold, release_freed_memory
 from chitieu.ingest.records import ParseError, Payload
 from chitieu.ingest.specs import UPLOAD_SOURCE_ID, SourceSpec
 from chitieu.ingest.transform import Catalog, normalize_frame, records_to_frame
@@ -180,6 +181,7 @@ def _parse(connector: Any, payload: Payload) -> tuple[pd.DataFrame, bool]:
         frame = connector.parse_frame(payload)
     else:
         frame = records_to_frame(connector.parse(payload))
+    release_freed_memory()  # the grid the cells were read from
     return frame, bool(frame.attrs.get("date1904", False))
 
 
@@ -227,6 +229,7 @@ def ingest_payload(
     catalog fix); see load_rows."""
     if conn is None and not dry_run:
         raise ValueError("a database connection is required unless dry_run is set")
+    pin_mmap_threshold()
     source_id = spec.id if spec is not None else (source_id or UPLOAD_SOURCE_ID)
     sha = sha256_of(payload.content)
     result = IngestResult(
@@ -252,6 +255,7 @@ def ingest_payload(
             result.batch_id = record_skipped(conn, info, loaded)
             result.status = "skipped"
             return result
+        release_freed_memory()  # the file's bytes as sent to the archive
     if progress is not None:
         progress("parse", 0, 1)
     try:
@@ -285,6 +289,7 @@ def ingest_payload(
         progress("normalize", 0, len(raw))
     candidates, missing = normalize_frame(raw, catalog, spec=spec, date1904=date1904)
     del raw  # the raw cells are no longer needed: keep the peak memory of big files down
+    release_freed_memory()
     result.rows_missing = missing
     if len(candidates) and bool((candidates["indicator_state"] == "missing").all()):
         err = ParseError(REASONS["missing_indicator"][1], REASONS["missing_indicator"][0])
@@ -301,6 +306,7 @@ def ingest_payload(
     recon.missing += missing
     recon.duplicate = len(candidates) - len(rejected) - len(good)
     del candidates  # when validation dropped rows, `good` is a new frame: never hold both
+    release_freed_memory()
     good, held = plausibility.check(good, plausibility.current_figures(conn, good))
     if len(held):
         rejected = pd.concat([rejected, _quarantine_records(held)], ignore_index=True)

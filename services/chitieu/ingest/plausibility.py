@@ -68,6 +68,16 @@ def current_figures(conn: Any, good: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=[*KEY, "value"])
 
 
+def _group_ids(columns: list[Any]) -> np.ndarray:
+    """One integer per distinct combination of the columns' values (missing values included), built
+    from each column's codes: no million tuples as a MultiIndex's factorize would make."""
+    ids = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    for col in columns:
+        codes, uniq = pd.factorize(np.asarray(col, dtype=object), use_na_sentinel=True)
+        ids, _ = pd.factorize(ids * (len(uniq) + 1) + (codes + 1))
+    return ids
+
+
 def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows to load, the quarantined rows with columns `reason_vi`, `reason_en`, `compared`)."""
     if good.empty:
@@ -89,8 +99,8 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         k = np.where(has & ~decided & ~exempt & ~(small & (np.abs(ref) < SMALL_COUNT)), k, 0)
         hit = k != 0
         power[hit] = k[hit]
-        what_vi[hit] = vi[hit] if isinstance(vi, np.ndarray) else vi
-        what_en[hit] = en[hit] if isinstance(en, np.ndarray) else en
+        what_vi[hit] = vi(hit) if callable(vi) else vi
+        what_en[hit] = en(hit) if callable(en) else en
         if hit.any():  # formatted only for the few figures held back
             ref_text[hit] = [shown(i) for i in np.flatnonzero(hit)]
         decided[has & ~decided] = True  # the first reference that exists decides
@@ -113,7 +123,7 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         series_value = pd.to_numeric(series["value"], errors="coerce")  # a float column: medians in C
         groups = [series[k] for k in series_key]
     # one integer per series, so the two transforms below group on a single int64 column
-    ids = pd.Series(pd.MultiIndex.from_arrays(groups).factorize()[0])
+    ids = pd.Series(_group_ids(groups))
     grouped = series_value.groupby(ids, sort=False)
     m = grouped.transform("median").to_numpy(dtype=float)[:n]
     size = grouped.transform("size").to_numpy(dtype=float)[:n]
@@ -133,9 +143,10 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     if (bounded & ~decided & ~exempt).any():
         rows = np.flatnonzero(bounded)
         part = df.iloc[rows]
-        column = np.char.rstrip(part["cell"].to_numpy(dtype=str), "0123456789").astype(object)
+        # 'E123' -> 'E': a one-letter column is CPython's shared one-character string, not a new object
+        column = part["cell"].astype(str).str.rstrip("0123456789").fillna("").to_numpy(dtype=object)
         g = pd.Series(value[rows]).groupby(
-            [part["sheet"].astype(str).to_numpy(), column, part["indicator_code"].to_numpy()], sort=False
+            _group_ids([part["sheet"].astype(str), column, part["indicator_code"]]), sort=False
         )
         cm, cs = np.full(n, np.nan), np.zeros(n)
         cm[rows] = g.transform("median").to_numpy(dtype=float)
@@ -145,8 +156,8 @@ def check(good: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         apply(
             cm,
             (cs >= 3) & np.isfinite(cm) & (cm != 0) & bounded,
-            "trung vị cột " + col_of,
-            "the median of column " + col_of,
+            lambda hit: "trung vị cột " + col_of[hit],  # only for the few figures held back
+            lambda hit: "the median of column " + col_of[hit],
             lambda i: f"{_fmt(cm[i])}, {int(cs[i])} figures",
         )
 

@@ -322,7 +322,7 @@ def _jurisdictions(
     nper = len(plist)
     pc = np.where(periods.codes < 0, nper - 1, periods.codes)
     pair_key = lcodes.astype(np.int64) * nper + pc
-    ukeys, inverse = np.unique(pair_key, return_inverse=True)
+    inverse, ukeys = pd.factorize(pair_key)  # hashed, not sorted: no million-row sort temporaries
     u_label, u_period = ukeys // nper, ukeys % nper
     as_of = options.get("jurisdictions_as_of")
     u_start, u_end = pstart_ord[u_period].copy(), pend_ord[u_period].copy()
@@ -381,7 +381,7 @@ def _values(
     ucodes = np.where(ucodes < 0, nunits - 1, ucodes)
     ic = np.where(icodes < 0, len(ilist) - 1, icodes)
     fkey = ic.astype(np.int64) * nunits + ucodes
-    fk, finv = np.unique(fkey, return_inverse=True)
+    finv, fk = pd.factorize(fkey)
     unit_list = [*uuniq.tolist(), None]
     factors = np.ones(len(fk))
     unit_errors = np.full(len(fk) + 1, None, dtype=object)
@@ -438,6 +438,11 @@ def _provenance(
     out["period_cell"] = df["period_cell"].to_numpy() if "period_cell" in df else None
 
 
+def _let_go(df: pd.DataFrame, *names: str) -> None:
+    """Drop raw columns no later step reads: their memory goes now, not with the whole frame."""
+    df.drop(columns=[n for n in names if n in df], inplace=True)
+
+
 def normalize_frame(
     raw: pd.DataFrame,
     catalog: Catalog,
@@ -446,19 +451,28 @@ def normalize_frame(
     spec: Any = None,
     date1904: bool = False,
 ) -> tuple[pd.DataFrame, int]:
-    """Raw frame -> (candidate frame, number of cells skipped as missing markers)."""
+    """Raw frame -> (candidate frame, number of cells skipped as missing markers).
+
+    Consumes `raw`: it is left without columns, and each of its columns is let go as soon as the
+    step that reads it is done, so a big file's cells and its candidates are never held whole side
+    by side."""
     options = dict(spec.options) if spec is not None else {}
     default_status = (spec.status if spec is not None else None) or "final"
     df = raw.reset_index(drop=True)
+    raw.drop(columns=raw.columns, inplace=True)
     if indicator:
         df["indicator"] = indicator
     df, nums, skipped = _drop_missing(df, options)
     out = pd.DataFrame(index=df.index)
     periods = _periods(df, out, date1904)
     ind_text, icodes, ilist = _indicators(df, out, catalog)
+    _let_go(df, "indicator")
     labels, hints = _jurisdictions(df, out, catalog, periods, options)
+    _let_go(df, "jurisdiction", "jurisdiction_code_hint")
     _values(df, out, nums, icodes, ilist, spec)
+    _let_go(df, "unit", "format_unit", "flag")
     _statuses(df, out, nums, periods, default_status)
+    _let_go(df, "status")
     _provenance(df, out, labels, hints, ind_text)
     out["period_ok"] = out["period_label"].notna()
     return out, skipped
