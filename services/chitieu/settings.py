@@ -6,8 +6,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from chitieu.errors import ChitieuError
 
@@ -32,14 +39,28 @@ class SettingsRefused(ChitieuError):
     code = "settings_refused"
 
 
+# Every setting is read from CHITIEU_<NAME> (environment or .env), except the few below whose name is
+# shared with a tool that reads it too: Airflow (AIRFLOW_HOME), Celery (CELERY_BROKER_URL, which a
+# Celery worker prefers to its own configuration) and hosting platforms (DATABASE_URL).
+ENV_PREFIX = "CHITIEU_"
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_by_name=True,  # Settings(database_url=...) beside the aliases
+    )
 
     environment: Environment = "development"
 
     # --- database -----------------------------------------------------------------------------
     # Unset: the embedded TimescaleDB cluster under LOCAL_DIR is used (`chitieu db up`).
-    database_url: str | None = None
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CHITIEU_DATABASE_URL", "DATABASE_URL")
+    )
     local_dir: Path = PROJECT_ROOT / ".local"
     local_pg_port: int = 55432
     local_pg_user: str = "chitieu"
@@ -153,7 +174,7 @@ class Settings(BaseSettings):
     airflow_hostname: str = ""
 
     # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance -----------------------------
-    airflow_home: Path | None = None  # default LOCAL_DIR/airflow
+    airflow_home: Path | None = Field(default=None, validation_alias="AIRFLOW_HOME")  # default LOCAL_DIR/airflow
     pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
     # maintenance drops evaluation chunks older than this (never the latest run's)
     evaluation_retention_days: int = 730
@@ -166,7 +187,7 @@ class Settings(BaseSettings):
     pipeline_workers: int = 2  # Celery workers `pipeline run|up --executor celery` starts
     pipeline_worker_concurrency: int = 2  # task slots of each worker
     # The Celery broker: empty = the Redis that `pipeline run|up` starts on REDIS_HOST:REDIS_PORT.
-    celery_broker_url: str = ""
+    celery_broker_url: str = Field(default="", validation_alias="CELERY_BROKER_URL")
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml's defaults point at it)
@@ -175,6 +196,24 @@ class Settings(BaseSettings):
     # routes name it): loopback unless workers on other hosts must reach them
     demo_services_host: str = "127.0.0.1"
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # pydantic-settings ignores names it does not know: a setting under its old, unprefixed name
+        # (a stale .env, a deployment's environment) would silently stop applying. Refuse it instead.
+        for source in (env_settings, dotenv_settings):
+            if isinstance(source, EnvSettingsSource):
+                _refuse_old_names(source)
+        if isinstance(init_settings, InitSettingsSource):
+            _refuse_unknown_arguments(init_settings.init_kwargs)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
     @model_validator(mode="after")
     def _no_development_secrets_elsewhere(self) -> Settings:
         # Raised as is (not a ValueError), so the caller sees both sentences, not pydantic's wrapper.
@@ -182,22 +221,24 @@ class Settings(BaseSettings):
             return self
         if self.environment == "production" and self.database_url is None:
             raise SettingsRefused(
-                "DATABASE_URL must be set in production (the embedded database is for development)",
-                "Phải đặt DATABASE_URL khi chạy production (cơ sở dữ liệu nhúng chỉ dành cho phát triển)",
+                "CHITIEU_DATABASE_URL (or DATABASE_URL) must be set in production (the embedded database "
+                "is for development)",
+                "Phải đặt CHITIEU_DATABASE_URL (hoặc DATABASE_URL) khi chạy production (cơ sở dữ liệu nhúng "
+                "chỉ dành cho phát triển)",
             )
         defaults = [
-            name.upper()
+            env_name(name)
             for name, default in DEVELOPMENT_SECRETS.items()
             if getattr(self, name).get_secret_value() == default
             and (name != "local_pg_password" or self.embedded)  # unused beside DATABASE_URL
         ]
-        unset = [name.upper() for name in SHARED_KEYS if getattr(self, name) is None]
+        unset = [env_name(name) for name in SHARED_KEYS if getattr(self, name) is None]
         if defaults or unset:
             names = ", ".join(defaults + unset)
             raise SettingsRefused(
-                f"ENVIRONMENT={self.environment} refuses development secrets: set {names} "
+                f"{env_name('environment')}={self.environment} refuses development secrets: set {names} "
                 "(default values are public; unset Airflow keys differ from host to host)",
-                f"ENVIRONMENT={self.environment} không chấp nhận bí mật dành cho phát triển: hãy đặt {names} "
+                f"{env_name('environment')}={self.environment} không chấp nhận bí mật dành cho phát triển: hãy đặt {names} "
                 "(giá trị mặc định ai cũng biết; khóa Airflow để trống thì mỗi máy một khác)",
             )
         return self
@@ -219,6 +260,54 @@ class Settings(BaseSettings):
         password = self.local_pg_password.get_secret_value()
         db = database or self.local_pg_database
         return f"postgresql://{self.local_pg_user}:{password}@{self.local_pg_host}:{self.local_pg_port}/{db}"
+
+
+def env_name(field: str) -> str:
+    """The environment variable (and .env name) a setting is read from."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
+
+
+def _old_names() -> dict[str, str]:
+    """Each setting's name before the prefix (lower case, as the sources hold them) -> its name now."""
+    return {
+        field: env_name(field)
+        for field, info in Settings.model_fields.items()
+        if info.validation_alias is None
+    }
+
+
+def _refuse_old_names(source: EnvSettingsSource) -> None:
+    renamed = _old_names()
+    # The sources hold names in lower case (settings are case-insensitive).
+    stale = sorted(renamed[name.lower()] for name in source.env_vars if name.lower() in renamed)
+    if not stale:
+        return
+    pairs = ", ".join(f"{new.removeprefix(ENV_PREFIX)} -> {new}" for new in stale)
+    if isinstance(source, DotEnvSettingsSource):
+        where_en = where_vi = str(source.env_file)
+    else:
+        where_en, where_vi = "the environment", "biến môi trường"
+    raise SettingsRefused(
+        f"settings are read with the {ENV_PREFIX} prefix; rename in {where_en}: {pairs}",
+        f"thiết lập được đọc với tiền tố {ENV_PREFIX}; hãy đổi tên trong {where_vi}: {pairs}",
+    )
+
+
+def _refuse_unknown_arguments(arguments: dict[str, object]) -> None:
+    known = {name.lower() for name in Settings.model_fields}
+    for info in Settings.model_fields.values():
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias] if alias else []
+        known.update(str(choice).lower() for choice in choices)
+    unknown = sorted(name for name in arguments if name.lower() not in known)
+    if unknown:
+        raise SettingsRefused(
+            f"not settings: {', '.join(unknown)} (arguments are field names, e.g. data_dir)",
+            f"không phải thiết lập: {', '.join(unknown)} (tham số là tên trường, ví dụ data_dir)",
+        )
 
 
 @lru_cache(maxsize=1)
