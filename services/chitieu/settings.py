@@ -174,7 +174,8 @@ class Settings(BaseSettings):
     airflow_hostname: str = ""
 
     # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance -----------------------------
-    airflow_home: Path | None = Field(default=None, validation_alias="AIRFLOW_HOME")  # default LOCAL_DIR/airflow
+    # default LOCAL_DIR/airflow
+    airflow_home: Path | None = Field(default=None, validation_alias="AIRFLOW_HOME")
     pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
     # maintenance drops evaluation chunks older than this (never the latest run's)
     evaluation_retention_days: int = 730
@@ -199,7 +200,7 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[BaseSettings],
+        settings_cls: type[BaseSettings],  # noqa: ARG003 (the hook's signature)
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,
@@ -238,7 +239,8 @@ class Settings(BaseSettings):
             raise SettingsRefused(
                 f"{env_name('environment')}={self.environment} refuses development secrets: set {names} "
                 "(default values are public; unset Airflow keys differ from host to host)",
-                f"{env_name('environment')}={self.environment} không chấp nhận bí mật dành cho phát triển: hãy đặt {names} "
+                f"{env_name('environment')}={self.environment} không chấp nhận bí mật dành cho phát triển: "
+                f"hãy đặt {names} "
                 "(giá trị mặc định ai cũng biết; khóa Airflow để trống thì mỗi máy một khác)",
             )
         return self
@@ -271,7 +273,7 @@ def env_name(field: str) -> str:
 
 
 def _old_names() -> dict[str, str]:
-    """Each setting's name before the prefix (lower case, as the sources hold them) -> its name now."""
+    """Field (its name before the prefix, in the lower case the sources hold names in) -> name now."""
     return {
         field: env_name(field)
         for field, info in Settings.model_fields.items()
