@@ -222,9 +222,9 @@ class Settings(BaseSettings):
             return self
         if self.environment == "production" and self.database_url is None:
             raise SettingsRefused(
-                "CHITIEU_DATABASE_URL (or DATABASE_URL) must be set in production (the embedded database "
+                "DATABASE_URL (or CHITIEU_DATABASE_URL) must be set in production (the embedded database "
                 "is for development)",
-                "Phải đặt CHITIEU_DATABASE_URL (hoặc DATABASE_URL) khi chạy production (cơ sở dữ liệu nhúng "
+                "Phải đặt DATABASE_URL (hoặc CHITIEU_DATABASE_URL) khi chạy production (cơ sở dữ liệu nhúng "
                 "chỉ dành cho phát triển)",
             )
         defaults = [
