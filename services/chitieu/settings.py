@@ -272,19 +272,13 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
 
 
-def _old_names() -> dict[str, str]:
-    """Field (its name before the prefix, in the lower case the sources hold names in) -> name now."""
-    return {
-        field: env_name(field)
-        for field, info in Settings.model_fields.items()
-        if info.validation_alias is None
-    }
-
-
 def _refuse_old_names(source: EnvSettingsSource) -> None:
-    renamed = _old_names()
-    # The sources hold names in lower case (settings are case-insensitive).
-    stale = sorted(renamed[name.lower()] for name in source.env_vars if name.lower() in renamed)
+    present = {name.lower() for name in source.env_vars}  # field names are lower case, like the sources'
+    stale = sorted(
+        env_name(field)
+        for field, info in Settings.model_fields.items()
+        if info.validation_alias is None and field in present
+    )
     if not stale:
         return
     pairs = ", ".join(f"{new.removeprefix(ENV_PREFIX)} -> {new}" for new in stale)
