@@ -11,7 +11,7 @@ limit is raised so that wrk is not refused (the limiter still counts every reque
 and PostgreSQL share the machine's cores.
 
 Variants: (a) the first page with the response cache on (the default), (b) the same with
-API_CACHE=false, so every request queries the database, (c) uncached, a page deep in the result
+CHITIEU_API_CACHE=false, so every request queries the database, (c) uncached, a page deep in the result
 (the cursor reached by following `next` through DEEP_ROWS rows) and a filtered query (one plan, one status),
 (d) cached, `If-None-Match` with the first page's ETag (304s). A wrk Lua script counts the status of
 every response; a goal counts as met only if every response had the expected status (200, or 304
@@ -145,9 +145,9 @@ def serve(dsn: str, *, cache: bool, logdir: Path) -> Iterator[Server]:
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
-        "API_RATE_LIMIT": RATE_LIMIT,
-        "API_CACHE": "true" if cache else "false",
-        "API_PUBLIC_READ": "false",
+        "CHITIEU_API_RATE_LIMIT": RATE_LIMIT,
+        "CHITIEU_API_CACHE": "true" if cache else "false",
+        "CHITIEU_API_PUBLIC_READ": "false",
     }
     log = logdir / f"uvicorn-{'cached' if cache else 'uncached'}.log"
     cmd = [
@@ -428,15 +428,18 @@ def run() -> list[str]:
     lines += [
         _line(f"(a) first page ({items} rows), response cache on (default)", results["a"], 200),
         _line(
-            "(b) first page, API_CACHE=false: every request queries the database", results["b"], 200, uncached
+            "(b) first page, CHITIEU_API_CACHE=false: every request queries the database",
+            results["b"],
+            200,
+            uncached,
         ),
         _line(
-            f"(c) API_CACHE=false, page after {deep_rows:,} rows (keyset cursor)",
+            f"(c) CHITIEU_API_CACHE=false, page after {deep_rows:,} rows (keyset cursor)",
             results["c_deep"],
             200,
             uncached,
         ),
-        _line(f"(c) API_CACHE=false, filtered ?{filtered}", results["c_filter"], 200, uncached),
+        _line(f"(c) CHITIEU_API_CACHE=false, filtered ?{filtered}", results["c_filter"], 200, uncached),
         _query_alone(dsn, filtered),
         _line("(d) first page with If-None-Match of its ETag, cache on (304)", results["d"], 304),
         *(_split(label, results[name]) for name, label in _SPLIT_LABELS.items()),

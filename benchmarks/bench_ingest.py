@@ -249,7 +249,7 @@ def run() -> list[str]:
             rows = generate_csv(csv_path, ROWS)
             gen_s = time.perf_counter() - t0
             size_mib = csv_path.stat().st_size / 2**20
-            env = {**os.environ, "DATABASE_URL": dsn, "DATA_DIR": str(Path(tmp) / "data")}
+            env = {**os.environ, "DATABASE_URL": dsn, "CHITIEU_DATA_DIR": str(Path(tmp) / "data")}
 
             a = _run_child(csv_path, env)
             rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -1,5 +1,5 @@
 """Daily: reporting obligations of the plans (six-monthly reports due 15 June and 1 December,
-yearly reports, ...) due within DEADLINE_WARNING_DAYS open `report_due` alerts."""
+yearly reports, ...) due within CHITIEU_DEADLINE_WARNING_DAYS open `report_due` alerts."""
 
 from __future__ import annotations
 

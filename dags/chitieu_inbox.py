@@ -1,4 +1,4 @@
-"""Spreadsheets dropped into DATA_DIR/inbox/: imported into the archive once (on the inbox host's
+"""Spreadsheets dropped into CHITIEU_DATA_DIR/inbox/: imported into the archive once (on the inbox host's
 queue), loaded from there on any worker, then moved to processed/ or rejected/ with a
 `.report.json` beside it. The run also announces uploads loaded through the API (or `chitieu
 ingest`) since the latest evaluation, so that they are evaluated within five minutes.

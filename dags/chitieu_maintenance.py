@@ -1,5 +1,5 @@
 """Weekly housekeeping: ANALYZE, prune evaluation history (drop_chunks, keeping
-EVALUATION_RETENTION_DAYS before the latest run), and check the raw-file archive's checksums."""
+CHITIEU_EVALUATION_RETENTION_DAYS before the latest run), and check the raw-file archive's checksums."""
 
 from __future__ import annotations
 

@@ -144,8 +144,8 @@ def _fresh_settings_cache() -> Iterator[None]:
 
 @pytest.fixture
 def api_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """DATA_DIR (archive, inbox) in the test's own directory."""
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    """CHITIEU_DATA_DIR (archive, inbox) in the test's own directory."""
+    monkeypatch.setenv("CHITIEU_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     return tmp_path / "data"
 
@@ -184,7 +184,7 @@ def catalog_db(db: psycopg.Connection, db_dsn: str) -> psycopg.Connection:
 
 @pytest.fixture
 def loaded_db(db: psycopg.Connection, db_dsn: str, api_data_dir: Path) -> psycopg.Connection:  # noqa: ARG001
-    """`load_samples` into the test's database (its archive in the test's DATA_DIR)."""
+    """`load_samples` into the test's database (its archive in the test's CHITIEU_DATA_DIR)."""
     load_samples(db_dsn)
     return db
 
@@ -216,7 +216,7 @@ def eventually(fetch: Any, ok: Any, seconds: float = 5.0) -> Any:
 @pytest.fixture
 def api(db_dsn: str, api_data_dir: Path) -> Iterator[TestClient]:  # noqa: ARG001
     """The app (lifespan run: pools, change feed) over httpx against the test's database (DATABASE_URL)
-    and DATA_DIR."""
+    and CHITIEU_DATA_DIR."""
     from chitieu.api import create_app
 
     with TestClient(create_app(), raise_server_exceptions=False) as client:

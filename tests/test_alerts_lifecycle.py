@@ -148,10 +148,10 @@ routes:
 """,
         encoding="utf-8",
     )
-    monkeypatch.setenv("ROUTES_FILE", str(path))
+    monkeypatch.setenv("CHITIEU_ROUTES_FILE", str(path))
     monkeypatch.setenv("KH_MAIL_TO", "sokhcn@khanhhoa.local")
-    monkeypatch.setenv("DASHBOARD_BASE_URL", "http://grafana.local:3000")
-    monkeypatch.setenv("NOTIFY_BACKOFF_SECONDS", "60")
+    monkeypatch.setenv("CHITIEU_DASHBOARD_BASE_URL", "http://grafana.local:3000")
+    monkeypatch.setenv("CHITIEU_NOTIFY_BACKOFF_SECONDS", "60")
     get_settings.cache_clear()
     return path
 
@@ -417,7 +417,7 @@ def test_channel_down_loses_nothing_until_dead_then_requeue(
     )
     down = _free_port()  # nothing listens there
     monkeypatch.setenv("OPS_HOOK_URL", f"json://127.0.0.1:{down}/ops")
-    monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("CHITIEU_NOTIFY_MAX_ATTEMPTS", "3")
     get_settings.cache_clear()
     add_run(db, T0, [ev("hn.t01", "deteriorating", **BEHIND)])
     sync_alerts(db, T0)
@@ -593,7 +593,7 @@ def test_a_failed_digest_retries_every_row_and_long_backlogs_split(
     assert (later.sent, later.digests) == (60, 2)
     assert sorted(m["title"].split("] ")[1].split(" ")[0] for m in webhook.at("/default")) == ["10", "50"]
     # below the threshold (or with digests off) each notice is its own message
-    monkeypatch.setenv("NOTIFY_DIGEST_THRESHOLD", "0")
+    monkeypatch.setenv("CHITIEU_NOTIFY_DIGEST_THRESHOLD", "0")
     get_settings.cache_clear()
     outbox.enqueue(db, _notices(webhook, "/ops", 11), T0)
     assert outbox.drain(db, T0).digests == 0
@@ -632,8 +632,8 @@ def test_a_slow_receiver_gets_one_notice_id_and_a_long_wait_before_any_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     mailbox, _ = smtp
-    monkeypatch.setenv("NOTIFY_TIMEOUTS", '{"json": 1}')
-    monkeypatch.setenv("NOTIFY_UNKNOWN_BACKOFF_SECONDS", "3600")
+    monkeypatch.setenv("CHITIEU_NOTIFY_TIMEOUTS", '{"json": 1}')
+    monkeypatch.setenv("CHITIEU_NOTIFY_UNKNOWN_BACKOFF_SECONDS", "3600")
     get_settings.cache_clear()
     seed_catalog(db)
     add_run(db, T0, [ev("hn.t01", "deteriorating", **BEHIND)])

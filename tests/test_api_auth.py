@@ -58,7 +58,7 @@ EXPECTED_ROLE: dict[tuple[str, str], str | None] = {
     ("GET", f"{V1}/readyz"): OPEN,
 }
 RANK = {"viewer": 0, "engineer": 1, "admin": 2}
-# Reads of what engineers handle: a key even with API_PUBLIC_READ.
+# Reads of what engineers handle: a key even with CHITIEU_API_PUBLIC_READ.
 PRIVATE_READS = {f"{V1}/silences", f"{V1}/uploads", f"{V1}/uploads/{{job_id}}"}
 # Ready again this soon after the database accepts connections (bounded wait, not a benchmark).
 RECOVERY_S = 5.0
@@ -151,8 +151,8 @@ def _app(monkeypatch: pytest.MonkeyPatch, **env: str) -> FastAPI:
     from chitieu.api import create_app
 
     # The matrix sends a few hundred refused requests from one address within a minute.
-    monkeypatch.setenv("API_ANONYMOUS_RATE_LIMIT", "100000/minute")
-    monkeypatch.setenv("API_RATE_LIMIT", "100000/minute")
+    monkeypatch.setenv("CHITIEU_API_ANONYMOUS_RATE_LIMIT", "100000/minute")
+    monkeypatch.setenv("CHITIEU_API_RATE_LIMIT", "100000/minute")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
@@ -212,7 +212,9 @@ def test_refusals_say_why(tokens: dict[str, str | None], api: TestClient) -> Non
 def test_public_reads_need_no_key_but_writes_do(
     tokens: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with TestClient(_app(monkeypatch, API_PUBLIC_READ="true"), raise_server_exceptions=False) as client:
+    with TestClient(
+        _app(monkeypatch, CHITIEU_API_PUBLIC_READ="true"), raise_server_exceptions=False
+    ) as client:
         document = client.get(f"{V1}/openapi.json").json()
         reads = 0
         for method, template, url, query in _operations(document):
@@ -324,8 +326,8 @@ def limited_app(
 ) -> FastAPI:
     from chitieu.api import create_app
 
-    monkeypatch.setenv("API_RATE_LIMIT", "5/minute")
-    monkeypatch.setenv("API_ANONYMOUS_RATE_LIMIT", "5/minute")
+    monkeypatch.setenv("CHITIEU_API_RATE_LIMIT", "5/minute")
+    monkeypatch.setenv("CHITIEU_API_ANONYMOUS_RATE_LIMIT", "5/minute")
     get_settings.cache_clear()
     return create_app()
 
@@ -436,7 +438,7 @@ def test_a_refusal_by_the_core_is_a_problem_in_its_two_languages(
 def test_with_the_database_down_reads_answer_503_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     from chitieu.api import create_app
 
-    monkeypatch.setenv("API_CACHE", "false")  # no change feed to wait for at start
+    monkeypatch.setenv("CHITIEU_API_CACHE", "false")  # no change feed to wait for at start
     get_settings.cache_clear()
     # Nothing listens on the discard port.
     app = create_app("postgresql://chitieu@127.0.0.1:9/nowhere?connect_timeout=1")
@@ -567,7 +569,9 @@ def test_a_key_holder_s_body_is_cut_off_at_its_limit_as_it_streams(
 def test_public_read_shows_published_results_only(
     tokens: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with TestClient(_app(monkeypatch, API_PUBLIC_READ="true"), raise_server_exceptions=False) as client:
+    with TestClient(
+        _app(monkeypatch, CHITIEU_API_PUBLIC_READ="true"), raise_server_exceptions=False
+    ) as client:
         for path in PRIVATE_READS:
             url = path.replace("{job_id}", str(uuid.UUID(int=7)))
             _assert_problem(client.get(url), 401, path)

@@ -84,10 +84,10 @@ def fuzz(
     try:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("DATABASE_URL", dsn)
-            env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("fuzz") / "data"))
+            env.setenv("CHITIEU_DATA_DIR", str(tmp_path_factory.mktemp("fuzz") / "data"))
             # Thousands of calls with one key: the rate limit is not what this run is about.
-            env.setenv("API_RATE_LIMIT", "1000000/minute")
-            env.setenv("API_ANONYMOUS_RATE_LIMIT", "1000000/minute")
+            env.setenv("CHITIEU_API_RATE_LIMIT", "1000000/minute")
+            env.setenv("CHITIEU_API_ANONYMOUS_RATE_LIMIT", "1000000/minute")
             get_settings.cache_clear()
             load_samples(dsn)
             from chitieu.api import create_app
@@ -440,7 +440,7 @@ def test_without_the_cache_every_read_goes_to_the_database(
 ) -> None:
     from chitieu.api import create_app
 
-    monkeypatch.setenv("API_CACHE", "false")
+    monkeypatch.setenv("CHITIEU_API_CACHE", "false")
     get_settings.cache_clear()
     viewer = bearer(api_keys["viewer"])
     alert_id = loaded_db.execute("SELECT min(id) FROM alerts").fetchone()[0]

@@ -288,7 +288,7 @@ def test_a_file_over_the_size_limit_is_a_413_and_never_kept(
     api: TestClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _setting(monkeypatch, "API_MAX_UPLOAD_MB", "0.5")
+    _setting(monkeypatch, "CHITIEU_API_MAX_UPLOAD_MB", "0.5")
     headers = {
         **bearer(api_keys["engineer"]),
         "Content-Type": "multipart/form-data; boundary=chitieu-test-boundary",
@@ -331,14 +331,14 @@ def test_zip_bombs_are_refused_before_parsing(
 ) -> None:
     workbook = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}
     # Declares 3 MB inflated, over a 2 MB limit: refused from the archive's directory alone.
-    _setting(monkeypatch, "API_MAX_UNZIPPED_MB", "2")
+    _setting(monkeypatch, "CHITIEU_API_MAX_UNZIPPED_MB", "2")
     big = _zip({**workbook, "xl/worksheets/sheet1.xml": b"\0" * (3 * MB)})
     assert len(big) < 50_000
     body = _problem(_post(api, api_keys["engineer"], "bom.xlsx", big), 413, "unzipped-too-large")
     assert "2 MB" in body["detail"]
     _alive(api)
     # Under the total, but compressed ~1000 times: no workbook compresses like that.
-    _setting(monkeypatch, "API_MAX_UNZIPPED_MB", "500")
+    _setting(monkeypatch, "CHITIEU_API_MAX_UNZIPPED_MB", "500")
     dense = _zip({**workbook, "xl/worksheets/sheet1.xml": b"\0" * (20 * MB)})
     _problem(_post(api, api_keys["engineer"], "bom2.xlsx", dense), 422, "suspicious-archive")
     _alive(api)
@@ -422,7 +422,7 @@ def test_a_mislabelled_file_is_refused_naming_its_real_type(
 def test_a_large_file_is_loaded_in_the_background(
     catalog_db: psycopg.Connection, api_keys: dict[str, str], api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _setting(monkeypatch, "API_BACKGROUND_UPLOAD_MB", "0.001")  # ~1 KB: the 11 KB sample is "large"
+    _setting(monkeypatch, "CHITIEU_API_BACKGROUND_UPLOAD_MB", "0.001")  # ~1 KB: the 11 KB sample is "large"
 
     def not_here(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("a background upload was parsed in the API process")

@@ -106,8 +106,8 @@ def _dagbag() -> Any:
 @pytest.mark.usefixtures("airflow_home")
 def test_dagbag_parses_without_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=1")
-    monkeypatch.setenv("SOURCES_DIR", str(_write_specs(tmp_path / "sources", SPECS)))
-    monkeypatch.setenv("PUBLISHER_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CHITIEU_SOURCES_DIR", str(_write_specs(tmp_path / "sources", SPECS)))
+    monkeypatch.setenv("CHITIEU_PUBLISHER_BASE_URL", "http://127.0.0.1:9")
     get_settings.cache_clear()
     bag = _dagbag()
     assert bag.import_errors == {}
@@ -173,11 +173,11 @@ def demo_env(
             encoding="utf-8",
         )  # fmt: skip
         for key, value in {
-            "SOURCES_DIR": str(sources),
-            "PUBLISHER_BASE_URL": publishers.url,
-            "DATA_DIR": str(data_dir),
-            "ROUTES_FILE": str(routes),
-            "PIPELINE_RETRY_DELAY_SECONDS": "0",  # dag.test() waits out retry delays
+            "CHITIEU_SOURCES_DIR": str(sources),
+            "CHITIEU_PUBLISHER_BASE_URL": publishers.url,
+            "CHITIEU_DATA_DIR": str(data_dir),
+            "CHITIEU_ROUTES_FILE": str(routes),
+            "CHITIEU_PIPELINE_RETRY_DELAY_SECONDS": "0",  # dag.test() waits out retry delays
         }.items():
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
@@ -246,7 +246,7 @@ def test_dags_end_to_end_on_samples(demo_env: dict[str, Any]) -> None:
     sent = _count(db, "SELECT count(*) FROM notification_outbox WHERE status = 'sent'")
     assert sent == pending
     # every sent row reached the receiver: alone under its own subject, or listed in a digest
-    # (NOTIFY_DIGEST_THRESHOLD or more for one channel)
+    # (CHITIEU_NOTIFY_DIGEST_THRESHOLD or more for one channel)
     singles = [m["payload"] for m in receiver.messages if "[TỔNG HỢP]" not in m["payload"]["title"]]
     digests = [m["payload"] for m in receiver.messages if "[TỔNG HỢP]" in m["payload"]["title"]]
     assert all(m["title"].startswith("[Chỉ Tiêu][") for m in singles + digests)

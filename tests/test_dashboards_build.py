@@ -114,8 +114,8 @@ def test_datasources_are_the_provisioned_one() -> None:
     assert ds["type"] == "grafana-postgresql-datasource"
     assert ds["jsonData"]["timescaledb"] is True
     assert ds["jsonData"]["postgresVersion"] == 1500
-    assert ds["user"] == "$__env{READONLY_DB_USER}"
-    assert ds["secureJsonData"]["password"] == "$__env{READONLY_DB_PASSWORD}"
+    assert ds["user"] == "$__env{CHITIEU_READONLY_DB_USER}"
+    assert ds["secureJsonData"]["password"] == "$__env{CHITIEU_READONLY_DB_PASSWORD}"
     for uid, model in _committed().items():
         variables = {v["name"]: v for v in model["templating"]["list"]}
         ds_var = variables["datasource"]

@@ -33,7 +33,7 @@ def demo_db(
     from support.publishers import PublisherServer
 
     with PublisherServer(root=SAMPLES / "publishers") as publishers:
-        monkeypatch.setenv("PUBLISHER_BASE_URL", publishers.url)
+        monkeypatch.setenv("CHITIEU_PUBLISHER_BASE_URL", publishers.url)
         get_settings.cache_clear()
         with psycopg.connect(db_dsn, autocommit=True) as conn:
             upsert_sources(conn)

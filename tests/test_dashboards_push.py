@@ -186,8 +186,8 @@ def test_cli_push_twice(grafana: tuple[FakeGrafana, str], monkeypatch: pytest.Mo
     from chitieu.settings import get_settings
 
     fake, url = grafana
-    monkeypatch.setenv("GRAFANA_URL", url)
-    monkeypatch.setenv("GRAFANA_TOKEN", "glsa_cli")
+    monkeypatch.setenv("CHITIEU_GRAFANA_URL", url)
+    monkeypatch.setenv("CHITIEU_GRAFANA_TOKEN", "glsa_cli")
     get_settings.cache_clear()
     first = CliRunner().invoke(app, ["dashboards", "push"])
     assert first.exit_code == 0, first.output

@@ -52,7 +52,7 @@ def test_a_file_longer_than_one_copy_piece_comes_back_byte_for_byte(db: psycopg.
 def test_an_object_store_holds_the_bytes_and_the_database_their_row(
     db: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ARCHIVE_URL", f"file://{tmp_path}/store")
+    monkeypatch.setenv("CHITIEU_ARCHIVE_URL", f"file://{tmp_path}/store")
     get_settings.cache_clear()
     archived = archive_bytes(b"so lieu", "a.csv")
     stored = tmp_path / "store" / archived.sha256[:2] / archived.sha256

@@ -31,7 +31,7 @@ KEY = sql.SQL("jurisdiction_id = 'old-58' AND indicator_code = 'kts_grdp' AND pe
 
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHITIEU_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
 
 

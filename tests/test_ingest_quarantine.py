@@ -27,7 +27,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHITIEU_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
 
 

@@ -403,7 +403,7 @@ def test_row_column_and_cell_counts_are_capped(limits: Limits, what: str) -> Non
 def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with _setting(monkeypatch, "INGEST_MAX_CELL_CHARS", "100"):
+    with _setting(monkeypatch, "CHITIEU_INGEST_MAX_CELL_CHARS", "100"):
         content = _one_huge_cell(10_000)
         res = ingest_payload(
             None,
@@ -421,8 +421,8 @@ def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
 def test_a_csv_over_the_caps_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
     content = ("Tỉnh;2024\nNinh Thuận;" + "9" * 200 + "\nKhánh Hòa;5\n").encode()
     for env, value, word in (
-        ("INGEST_MAX_CELL_CHARS", "100", "100 characters"),
-        ("INGEST_MAX_ROWS", "2", "rows"),
+        ("CHITIEU_INGEST_MAX_CELL_CHARS", "100", "100 characters"),
+        ("CHITIEU_INGEST_MAX_ROWS", "2", "rows"),
     ):
         with _setting(monkeypatch, env, value), pytest.raises(ParseError) as err:
             SpreadsheetConnector(None, indicator="kts_grdp").parse_frame(

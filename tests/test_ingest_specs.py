@@ -26,7 +26,7 @@ def test_catalog_specs_validate() -> None:
 
 
 def test_publisher_base_url_is_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUBLISHER_BASE_URL", "http://127.0.0.1:9999/")
+    monkeypatch.setenv("CHITIEU_PUBLISHER_BASE_URL", "http://127.0.0.1:9999/")
     get_settings.cache_clear()
     spec = parse_spec(
         {"id": "x", "kind": "pxweb", "title": "t", "url": "{publisher_base_url}/pxweb/api/v1/vi/A.px"}

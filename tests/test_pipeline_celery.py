@@ -133,28 +133,28 @@ def env(link: Link, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         encoding="utf-8",
     )  # fmt: skip
     values = {
-        "SOURCES_DIR": str(sources),
-        "LOCAL_DIR": str(root / "local"),
-        "LOCAL_PG_PORT": str(_free_port()),
-        "LOCAL_PG_HOST": link.host_ip,
-        "LOCAL_PG_LISTEN_ADDRESSES": f"127.0.0.1,{link.host_ip}",
-        "LOCAL_PG_ALLOWED_NETWORKS": f"127.0.0.1/32,{link.network}",
-        "AIRFLOW_HOST": link.host_ip,
-        "AIRFLOW_BIND_HOST": link.host_ip,
-        "AIRFLOW_PORT": str(_free_port()),
-        "AIRFLOW_SECRET_KEY": uuid.uuid4().hex * 2,
-        "AIRFLOW_JWT_SECRET": uuid.uuid4().hex * 2,
-        "AIRFLOW_FERNET_KEY": "Z2V0LW9uZS10ZXN0LWZlcm5ldC1rZXktMzItYnl0ZXM=",
-        "AIRFLOW_TASK_HEARTBEAT_TIMEOUT_SECONDS": "20",
-        "REDIS_HOST": link.host_ip,
-        "REDIS_PORT": str(_free_port()),
-        "DEMO_SERVICES_HOST": link.host_ip,
-        "DEMO_WEBHOOK_PORT": str(webhook_port),
-        "PUBLISHER_BASE_URL": f"http://{link.host_ip}:{_free_port()}",
-        "ROUTES_FILE": str(routes),
-        "PIPELINE_RETRY_DELAY_SECONDS": "1",
-        "PIPELINE_WORKER_CONCURRENCY": "2",
-        "PIPELINE_TIMEOUT_SECONDS": "900",
+        "CHITIEU_SOURCES_DIR": str(sources),
+        "CHITIEU_LOCAL_DIR": str(root / "local"),
+        "CHITIEU_LOCAL_PG_PORT": str(_free_port()),
+        "CHITIEU_LOCAL_PG_HOST": link.host_ip,
+        "CHITIEU_LOCAL_PG_LISTEN_ADDRESSES": f"127.0.0.1,{link.host_ip}",
+        "CHITIEU_LOCAL_PG_ALLOWED_NETWORKS": f"127.0.0.1/32,{link.network}",
+        "CHITIEU_AIRFLOW_HOST": link.host_ip,
+        "CHITIEU_AIRFLOW_BIND_HOST": link.host_ip,
+        "CHITIEU_AIRFLOW_PORT": str(_free_port()),
+        "CHITIEU_AIRFLOW_SECRET_KEY": uuid.uuid4().hex * 2,
+        "CHITIEU_AIRFLOW_JWT_SECRET": uuid.uuid4().hex * 2,
+        "CHITIEU_AIRFLOW_FERNET_KEY": "Z2V0LW9uZS10ZXN0LWZlcm5ldC1rZXktMzItYnl0ZXM=",
+        "CHITIEU_AIRFLOW_TASK_HEARTBEAT_TIMEOUT_SECONDS": "20",
+        "CHITIEU_REDIS_HOST": link.host_ip,
+        "CHITIEU_REDIS_PORT": str(_free_port()),
+        "CHITIEU_DEMO_SERVICES_HOST": link.host_ip,
+        "CHITIEU_DEMO_WEBHOOK_PORT": str(webhook_port),
+        "CHITIEU_PUBLISHER_BASE_URL": f"http://{link.host_ip}:{_free_port()}",
+        "CHITIEU_ROUTES_FILE": str(routes),
+        "CHITIEU_PIPELINE_RETRY_DELAY_SECONDS": "1",
+        "CHITIEU_PIPELINE_WORKER_CONCURRENCY": "2",
+        "CHITIEU_PIPELINE_TIMEOUT_SECONDS": "900",
     }
     saved = {k: os.environ.get(k) for k in (*values, "DATABASE_URL")}
     os.environ.pop("DATABASE_URL", None)
@@ -205,10 +205,10 @@ def _templates(env: dict[str, str], say: Any) -> None:
 def _settings(env: dict[str, str], run: str, **extra: str) -> Settings:
     """Settings of one run: its own chitieu and Airflow databases, data directory, AIRFLOW_HOME."""
     own = {
-        "LOCAL_PG_DATABASE": f"chitieu_{run}",
-        "AIRFLOW_DATABASE": f"airflow_{run}",
-        "DATA_DIR": str(Path(env["LOCAL_DIR"]) / run / "data"),
-        "AIRFLOW_HOME": str(Path(env["LOCAL_DIR"]) / run / "airflow"),
+        "CHITIEU_LOCAL_PG_DATABASE": f"chitieu_{run}",
+        "CHITIEU_AIRFLOW_DATABASE": f"airflow_{run}",
+        "CHITIEU_DATA_DIR": str(Path(env["CHITIEU_LOCAL_DIR"]) / run / "data"),
+        "AIRFLOW_HOME": str(Path(env["CHITIEU_LOCAL_DIR"]) / run / "airflow"),
         **extra,
     }
     os.environ.update(own)
@@ -222,10 +222,10 @@ def _start_ns_worker(link: Link, settings: Settings, env: dict[str, str]) -> pro
     from chitieu.pipeline.airflow_env import airflow_env, run_dir
     from chitieu.pipeline.orchestrate import _bin
 
-    home = Path(env["LOCAL_DIR"]) / "ns-host" / "airflow"
-    data = Path(env["LOCAL_DIR"]) / "ns-host" / "data"
-    own = {"AIRFLOW_HOME": str(home), "DATA_DIR": str(data), "AIRFLOW_HOSTNAME": NS_WORKER}
-    ns_settings = Settings(**{k.lower(): v for k, v in own.items()})  # type: ignore[arg-type]
+    home = Path(env["CHITIEU_LOCAL_DIR"]) / "ns-host" / "airflow"
+    data = Path(env["CHITIEU_LOCAL_DIR"]) / "ns-host" / "data"
+    own = {"AIRFLOW_HOME": str(home), "CHITIEU_DATA_DIR": str(data), "CHITIEU_AIRFLOW_HOSTNAME": NS_WORKER}
+    ns_settings = Settings(**{k.lower().removeprefix("chitieu_"): v for k, v in own.items()})  # type: ignore[arg-type]
     worker_env = {**airflow_env(ns_settings, executor="celery"), **own}
     cmd = [
         "ip", "netns", "exec", link.netns, _bin("airflow"), "celery", "worker",

@@ -23,7 +23,7 @@ SAMPLES = PROJECT_ROOT / "samples"
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
-    monkeypatch.setenv("DATA_DIR", str(path))
+    monkeypatch.setenv("CHITIEU_DATA_DIR", str(path))
     get_settings.cache_clear()
     return path
 

@@ -126,7 +126,7 @@ def test_unset_airflow_keys_are_refused_outside_development(key: str) -> None:
 
 
 def test_local_password_counts_only_for_the_embedded_database() -> None:
-    with pytest.raises(SettingsRefused, match="LOCAL_PG_PASSWORD"):
+    with pytest.raises(SettingsRefused, match="CHITIEU_LOCAL_PG_PASSWORD"):
         _settings(environment="test", **STRONG)
     assert _settings(environment="test", local_pg_password="l-77", **STRONG).embedded
     # Beside DATABASE_URL the local password is never used, so its default is harmless.
@@ -140,7 +140,7 @@ def test_production_needs_a_database_url() -> None:
 
 
 def test_cli_says_why_in_both_languages(tmp_path: Path) -> None:
-    env = {"ENVIRONMENT": "production", "PATH": "/usr/bin:/bin"}
+    env = {"CHITIEU_ENVIRONMENT": "production", "PATH": "/usr/bin:/bin"}
     res = subprocess.run(
         [sys.executable, "-c", "from chitieu.cli import main; main()", "db", "status"],
         env=env,

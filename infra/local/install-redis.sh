@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Redis (the CeleryExecutor's broker) from Debian when it is absent. Idempotent. Debian's
 # package starts a system-wide redis-server on port 6379; it is stopped and disabled again, since
-# `chitieu pipeline run|up --executor celery` starts its own on REDIS_HOST:REDIS_PORT.
+# `chitieu pipeline run|up --executor celery` starts its own on CHITIEU_REDIS_HOST:CHITIEU_REDIS_PORT.
 set -euo pipefail
 if command -v redis-server >/dev/null 2>&1; then
   echo "redis: already installed ($(redis-server --version | head -n1))"

@@ -5,29 +5,29 @@
 # Idempotent: does nothing when the extension is already installed.
 set -euo pipefail
 
-PG_MAJOR="${PG_MAJOR:-15}"
+CHITIEU_PG_MAJOR="${CHITIEU_PG_MAJOR:-15}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${CHITIEU_BUILD_DIR:-$ROOT/.local/build}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-pg_sharedir() { "/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" --sharedir 2>/dev/null || true; }
+pg_sharedir() { "/usr/lib/postgresql/$CHITIEU_PG_MAJOR/bin/pg_config" --sharedir 2>/dev/null || true; }
 
 extension_installed() {
   local share
   share="$(pg_sharedir)"
   [ -n "$share" ] && [ -f "$share/extension/timescaledb.control" ] \
-    && ls "/usr/lib/postgresql/$PG_MAJOR/lib/"timescaledb*.so >/dev/null 2>&1
+    && ls "/usr/lib/postgresql/$CHITIEU_PG_MAJOR/lib/"timescaledb*.so >/dev/null 2>&1
 }
 
 if extension_installed; then
-  echo "timescaledb: already installed for PostgreSQL $PG_MAJOR"
+  echo "timescaledb: already installed for PostgreSQL $CHITIEU_PG_MAJOR"
   exit 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 need_pkgs=()
-for p in "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" cmake dpkg-dev gcc make libssl-dev libkrb5-dev; do
+for p in "postgresql-$CHITIEU_PG_MAJOR" "postgresql-server-dev-$CHITIEU_PG_MAJOR" cmake dpkg-dev gcc make libssl-dev libkrb5-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -50,11 +50,11 @@ dsc="$(ls -1 timescaledb_*.dsc | sort -V | tail -n1)"
 dpkg-source --no-check -x "$dsc" >/dev/null
 srcdir="$(find . -maxdepth 1 -type d -name 'timescaledb-*' | sort -V | tail -n1)"
 
-echo "timescaledb: building $srcdir against PostgreSQL $PG_MAJOR"
+echo "timescaledb: building $srcdir against PostgreSQL $CHITIEU_PG_MAJOR"
 cd "$srcdir"
-PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH" ./bootstrap \
+PATH="/usr/lib/postgresql/$CHITIEU_PG_MAJOR/bin:$PATH" ./bootstrap \
   -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DAPACHE_ONLY=1 -DWARNINGS_AS_ERRORS=OFF \
-  -DPG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" >/dev/null
+  -DPG_CONFIG="/usr/lib/postgresql/$CHITIEU_PG_MAJOR/bin/pg_config" >/dev/null
 $SUDO make -C build -j"$(nproc)" install >/dev/null
 extension_installed
 echo "timescaledb: installed"

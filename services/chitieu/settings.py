@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     environment: Environment = "development"
 
     # --- database -----------------------------------------------------------------------------
-    # Unset: the embedded TimescaleDB cluster under LOCAL_DIR is used (`chitieu db up`).
+    # Unset: the embedded TimescaleDB cluster under CHITIEU_LOCAL_DIR is used (`chitieu db up`).
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("CHITIEU_DATABASE_URL", "DATABASE_URL")
     )
@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     notify_max_attempts: int = 8
     notify_backoff_seconds: int = 60
     # Connect and read timeout of one send, and per channel kind (URL scheme: json, mailto, tgram…),
-    # e.g. NOTIFY_TIMEOUTS='{"mailto": 30}'. A channel URL's own cto=/rto= wins.
+    # e.g. CHITIEU_NOTIFY_TIMEOUTS='{"mailto": 30}'. A channel URL's own cto=/rto= wins.
     notify_timeout_seconds: float = 10.0
     notify_timeouts: dict[str, float] = Field(default_factory=dict)
     # A send that timed out waiting for the answer may have arrived: wait at least this long before
@@ -174,26 +174,27 @@ class Settings(BaseSettings):
     airflow_hostname: str = ""
 
     # --- pipeline: DAG runs, `chitieu pipeline run|up|down`, maintenance -----------------------------
-    # default LOCAL_DIR/airflow
+    # default CHITIEU_LOCAL_DIR/airflow
     airflow_home: Path | None = Field(default=None, validation_alias="AIRFLOW_HOME")
     pipeline_timeout_seconds: int = 1200  # `pipeline run` gives up (and says where the logs are) after this
     # maintenance drops evaluation chunks older than this (never the latest run's)
     evaluation_retention_days: int = 730
     pipeline_retry_delay_seconds: int = 30  # first retry delay of DAG tasks (doubles each retry, max 30 min)
     # The Celery queue of the inbox DAG's import and move tasks: only workers on the host with
-    # DATA_DIR/inbox serve it (`pipeline run|up` workers serve it and the default queue).
+    # CHITIEU_DATA_DIR/inbox serve it (`pipeline run|up` workers serve it and the default queue).
     pipeline_inbox_queue: str = "inbox"
     # `pipeline run|up`: 'local' (LocalExecutor) or 'celery' (CeleryExecutor, Redis broker, workers)
     pipeline_executor: str = "local"
     pipeline_workers: int = 2  # Celery workers `pipeline run|up --executor celery` starts
     pipeline_worker_concurrency: int = 2  # task slots of each worker
-    # The Celery broker: empty = the Redis that `pipeline run|up` starts on REDIS_HOST:REDIS_PORT.
+    # The Celery broker: empty = the Redis that `pipeline run|up` starts on
+    # CHITIEU_REDIS_HOST:CHITIEU_REDIS_PORT.
     celery_broker_url: str = Field(default="", validation_alias="CELERY_BROKER_URL")
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     # the local JSON webhook receiver of `pipeline run|up` (catalog/routes.yaml's defaults point at it)
     demo_webhook_port: int = 8099
-    # the address the demo's fake publishers and webhook receiver bind (PUBLISHER_BASE_URL and the
+    # the address the demo's fake publishers and webhook receiver bind (CHITIEU_PUBLISHER_BASE_URL and the
     # routes name it): loopback unless workers on other hosts must reach them
     demo_services_host: str = "127.0.0.1"
 

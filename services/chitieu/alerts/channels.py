@@ -1,4 +1,4 @@
-"""Notification channels and the routes to them (catalog/routes.yaml, setting ROUTES_FILE): which
+"""Notification channels and the routes to them (catalog/routes.yaml, setting CHITIEU_ROUTES_FILE): which
 channels hear which alerts.
 
 A route matches an alert when every key of its `match` map matches one of the listed values of the
@@ -161,7 +161,7 @@ def parse_routes(data: object, origin: str = "routes") -> list[Route]:
 
 
 def load_routes(path: Path | None = None) -> list[Route]:
-    """Routes from ROUTES_FILE (or `path`); a missing file means no routes."""
+    """Routes from CHITIEU_ROUTES_FILE (or `path`); a missing file means no routes."""
     file = Path(path) if path is not None else get_settings().routes_file
     if not file.is_file():
         return []

@@ -4,8 +4,8 @@ Every message carries its notice id (stable across retries of the same notice), 
 can drop a copy it already has: webhooks (json, xml, form) get it as the `X-Chitieu-Notice-Id`
 header and the `notice_id` field of their payload, e-mail as that header, every other kind (chat
 services, whose APIs take no such key) as the last line of the text. Each send has a connect and a
-read timeout (NOTIFY_TIMEOUT_SECONDS, NOTIFY_TIMEOUTS per kind, or the channel URL's own `cto`/`rto`).
-A send that timed out after the request went out is `unknown`: the receiver may well have it.
+read timeout (CHITIEU_NOTIFY_TIMEOUT_SECONDS, CHITIEU_NOTIFY_TIMEOUTS per kind, or the channel URL's own
+`cto`/`rto`). A send that timed out after the request went out is `unknown`: the receiver may well have it.
 """
 
 from __future__ import annotations

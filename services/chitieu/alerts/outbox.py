@@ -1,13 +1,13 @@
 """The notification outbox: rows are enqueued inside the alert sync's transaction and delivered by
 `drain`, one row per short transaction, locked with FOR UPDATE SKIP LOCKED so two drainers never
-pick the same row. A failed delivery is retried with exponential backoff until NOTIFY_MAX_ATTEMPTS,
+pick the same row. A failed delivery is retried with exponential backoff until CHITIEU_NOTIFY_MAX_ATTEMPTS,
 then marked dead; nothing is ever deleted, so a channel that is down loses nothing.
 
 Delivery is at-least-once: a notice is sent again when its first send may have arrived without our
 knowing (no answer within the timeout, or a crash between the send and the commit of its row).
 Every copy carries the same notice id (`notice_id`, derived from the row's dedup_key), which is
 what a receiver de-duplicates on; see notify.py for where each channel kind carries it. A send
-whose outcome is unknown is retried no sooner than NOTIFY_UNKNOWN_BACKOFF_SECONDS. The dedup_key
+whose outcome is unknown is retried no sooner than CHITIEU_NOTIFY_UNKNOWN_BACKOFF_SECONDS. The dedup_key
 (alert, episode, event, sequence, route, channel) keeps re-runs of the sync from enqueuing twice.
 """
 
@@ -171,7 +171,7 @@ def drain(
     """Make up to `limit` deliveries of the rows due at `now`. Pass a connection that is not inside a
     transaction (autocommit is best) so that each delivery commits on its own.
 
-    When NOTIFY_DIGEST_THRESHOLD or more notices are due for one channel (a first sync, a backlog
+    When CHITIEU_NOTIFY_DIGEST_THRESHOLD or more notices are due for one channel (a first sync, a backlog
     after an outage) they go out as one digest (up to DIGEST_MAX_ITEMS each); every row keeps its
     own status, so nothing is lost or sent twice whichever way it went."""
     if now.tzinfo is None:

@@ -8,7 +8,7 @@ reporting obligations. Pure reads: nothing here writes to the database.
 - milestone_overdue: status milestone_overdue;
 - data_stale: per (source, indicator, period type), the period after the latest loaded one has ended
   and the source's expected_release_lag has passed since, relative to `now`;
-- report_due: a reporting obligation's next due date lies within DEADLINE_WARNING_DAYS of today.
+- report_due: a reporting obligation's next due date lies within CHITIEU_DEADLINE_WARNING_DAYS of today.
 
 Status words come from chitieu.statuses (the one vocabulary), never from here.
 """
@@ -520,7 +520,7 @@ def deadline_findings(
     conn: psycopg.Connection, today: date, *, warning_days: int | None = None
 ) -> list[Finding]:
     """report_due findings: obligations whose next due date is within `warning_days` (default
-    DEADLINE_WARNING_DAYS) of `today`, counting today itself."""
+    CHITIEU_DEADLINE_WARNING_DAYS) of `today`, counting today itself."""
     settings = get_settings()
     horizon = settings.deadline_warning_days if warning_days is None else warning_days
     findings: list[Finding] = []

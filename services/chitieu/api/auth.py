@@ -1,7 +1,7 @@
 """Who is calling (a bearer API key, or nobody) and whether they may: roles and request rates.
 
 viewer < engineer < admin: viewers read, engineers also upload and silence, admins also manage keys.
-With API_PUBLIC_READ, the reads of published results (catalog, targets, series, statuses, exports,
+With CHITIEU_API_PUBLIC_READ, the reads of published results (catalog, targets, series, statuses, exports,
 alerts without their internal fields) answer without a key; what engineers handle (uploads,
 silences, keys) always needs one. Verified keys are remembered until the key table changes (its
 changes are NOTIFYed like the data's), so a revocation applies at once.
@@ -116,7 +116,7 @@ class Gate:
 
     async def check(self, client: str, token: str | None, role: Role, *, public: bool) -> Principal:
         """The caller of an operation that needs `role` (`public`: a published read, open to anyone
-        under API_PUBLIC_READ); a Problem (401, 403, 429, 503) when they may not call it."""
+        under CHITIEU_API_PUBLIC_READ); a Problem (401, 403, 429, 503) when they may not call it."""
         if not token:
             principal = Principal(None, None, None, "anonymous", client)
             if not (public and self.public_read):
@@ -179,7 +179,7 @@ def _requirement(role: Role, *, public: bool) -> Any:
     return Depends(dependency)
 
 
-# Published results: open to anyone with API_PUBLIC_READ.
+# Published results: open to anyone with CHITIEU_API_PUBLIC_READ.
 Reader = Annotated[Principal, _requirement("viewer", public=True)]
 # What only key holders read: uploads (file names, uploaders, raw cells), silences (who, why).
 Viewer = Annotated[Principal, _requirement("viewer", public=False)]

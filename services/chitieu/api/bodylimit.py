@@ -6,8 +6,8 @@ middleware runs first: it finds the route a request is for, authenticates the ca
 route's role (the same `Gate.check` as the dependency, which then takes the principal found here),
 and only then lets the body be read, counted as it streams:
 
-- an upload (`POST /uploads`) may carry API_MAX_UPLOAD_MB plus its multipart envelope;
-- every other body API_MAX_BODY_KB (the JSON of silences and keys is a few hundred bytes).
+- an upload (`POST /uploads`) may carry CHITIEU_API_MAX_UPLOAD_MB plus its multipart envelope;
+- every other body CHITIEU_API_MAX_BODY_KB (the JSON of silences and keys is a few hundred bytes).
 
 A declared Content-Length over the limit is refused before one byte is read; a body sent without one
 (chunked) or longer than it declared is cut off at the limit. Either way the answer is a 413 problem

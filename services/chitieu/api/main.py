@@ -26,7 +26,7 @@ cảnh báo, tải tệp lên, xuất dữ liệu. / Provincial Resolution 57-NQ
 citations, figures with their provenance, statuses, alerts, uploads and exports.
 
 **Authentication**: `Authorization: Bearer <API key>` (`chitieu apikey create --role viewer|engineer|admin`).
-Viewers read; engineers also upload and silence; admins also manage keys. With `API_PUBLIC_READ=true`
+Viewers read; engineers also upload and silence; admins also manage keys. With `CHITIEU_API_PUBLIC_READ=true`
 read endpoints need no key. **Errors** are `application/problem+json` with `detail` (English) and
 `detail_vi` (Vietnamese). **Pagination**: follow `next` (keyset cursors). **Caching**: every read answer
 has an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.

@@ -204,7 +204,7 @@ class StatusRow(BaseModel):
 
 
 # What an alert says about the engineers' handling of it rather than about the target: not shown to
-# readers without a key (API_PUBLIC_READ), in the JSON reads and the export alike.
+# readers without a key (CHITIEU_API_PUBLIC_READ), in the JSON reads and the export alike.
 ALERT_INTERNAL_FIELDS = ("last_notified_at", "silenced_by")
 
 

@@ -18,10 +18,12 @@ console = Console()
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Địa chỉ / bind address (default API_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="Cổng / port (default API_PORT)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Địa chỉ / bind address (default CHITIEU_API_HOST)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Cổng / port (default CHITIEU_API_PORT)")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="uvicorn worker processes (default API_WORKERS)")
+        int | None, typer.Option(help="uvicorn worker processes (default CHITIEU_API_WORKERS)")
     ] = None,
 ) -> None:
     """Serve the HTTP API with uvicorn: /api/v1/... (documentation at /api/v1/docs)."""
@@ -42,7 +44,7 @@ def serve(
 @api_app.command("upload-worker")
 def upload_worker() -> None:
     """Load background uploads (one at a time) until stopped; the API starts one itself unless
-    API_UPLOAD_WORKER=false. Several may run: each job is run by one of them."""
+    CHITIEU_API_UPLOAD_WORKER=false. Several may run: each job is run by one of them."""
     from chitieu.uploads.worker import main
 
     main()

@@ -16,7 +16,7 @@ app = typer.Typer(help="Danh mục chỉ tiêu / the target catalog.", no_args_i
 console = Console()
 err = Console(stderr=True)
 
-CatalogDir = typer.Option(None, "--catalog-dir", help="Catalog directory (default: CATALOG_DIR).")
+CatalogDir = typer.Option(None, "--catalog-dir", help="Catalog directory (default: CHITIEU_CATALOG_DIR).")
 
 
 class ExportFormat(StrEnum):

@@ -39,7 +39,7 @@ def build(
 def push(
     annotations: bool = typer.Option(True, help="Also write annotations for alerts and data revisions."),
 ) -> None:
-    """Push folder, datasource, dashboards and alert rules to GRAFANA_URL (idempotent)."""
+    """Push folder, datasource, dashboards and alert rules to CHITIEU_GRAFANA_URL (idempotent)."""
     from chitieu.dashboards import push as pusher
     from chitieu.db.connect import connect
     from chitieu.settings import get_settings

@@ -24,9 +24,12 @@ def _say(text: str) -> None:
 EXECUTOR = typer.Option(
     None,
     "--executor",
-    help="local (LocalExecutor) or celery (CeleryExecutor + Redis + workers); default PIPELINE_EXECUTOR",
+    help="local (LocalExecutor) or celery (CeleryExecutor + Redis + workers); "
+    "default CHITIEU_PIPELINE_EXECUTOR",
 )
-WORKERS = typer.Option(None, "--workers", min=1, help="Celery workers to start; default PIPELINE_WORKERS")
+WORKERS = typer.Option(
+    None, "--workers", min=1, help="Celery workers to start; default CHITIEU_PIPELINE_WORKERS"
+)
 
 
 @app.command()
@@ -91,7 +94,7 @@ def _summary() -> None:
     console.print(f"alerts / cảnh báo: {alerts}")
     console.print(
         f"outbox / hàng đợi thông báo: {outbox}; messages received by the local webhook: {data['received']} "
-        "(a digest carries NOTIFY_DIGEST_THRESHOLD or more notices)"
+        "(a digest carries CHITIEU_NOTIFY_DIGEST_THRESHOLD or more notices)"
     )
 
 
@@ -103,7 +106,7 @@ def _where_to_look(*, running: bool) -> None:
     root = Path(__file__).resolve().parents[3]
     state = "running now" if running else "start with `make up`"
     lines = [
-        f"Airflow UI: {api_url(s)}  (login {s.airflow_admin_user} / AIRFLOW_ADMIN_PASSWORD; {state})",
+        f"Airflow UI: {api_url(s)}  (login {s.airflow_admin_user} / CHITIEU_AIRFLOW_ADMIN_PASSWORD; {state})",
         f"API: http://{s.api_host}:{s.api_port}/api/v1/docs  ({state}; `chitieu serve`)",
         f"Dashboards: {root / 'dashboards' / 'build'} (JSON) and {root / 'infra' / 'grafana'} (provisioning)",
         f"Data: inbox/processed/rejected under {s.data_dir}; archived files in the database"
@@ -132,7 +135,7 @@ def up(executor: str | None = EXECUTOR, workers: int | None = WORKERS) -> None:
 
 @app.command()
 def down() -> None:
-    """Stop what `pipeline up` started (pid files under LOCAL_DIR/run)."""
+    """Stop what `pipeline up` started (pid files under CHITIEU_LOCAL_DIR/run)."""
     from chitieu.pipeline import orchestrate
 
     orchestrate.down(get_settings(), _say)

@@ -145,7 +145,7 @@ RULES: tuple[RuleSpec, ...] = (
             ORDER BY 1, 3
         """,
         evaluator="lt",
-        threshold=15,  # due within 14 days (DEADLINE_WARNING_DAYS), or overdue
+        threshold=15,  # due within 14 days (CHITIEU_DEADLINE_WARNING_DAYS), or overdue
         severity="info",
         dashboard_uid="chitieu-data-operations",
         panel=PANEL_REPORTS,

@@ -1,6 +1,6 @@
 """The embedded TimescaleDB cluster used when DATABASE_URL is unset.
 
-A PostgreSQL cluster under LOCAL_DIR/pg, bound to 127.0.0.1 on a non-standard port, with the
+A PostgreSQL cluster under CHITIEU_LOCAL_DIR/pg, bound to 127.0.0.1 on a non-standard port, with the
 TimescaleDB extension (built from Debian's source package by infra/local/install-timescaledb.sh).
 PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user.
 """
@@ -39,7 +39,7 @@ class Cluster:
 
     @cached_property
     def root(self) -> Path:
-        """Where the cluster lives. Under LOCAL_DIR unless the server's user cannot reach it."""
+        """Where the cluster lives. Under CHITIEU_LOCAL_DIR unless the server's user cannot reach it."""
         local = self.settings.local_dir / "pg"
         if _is_root() and not _postgres_can_reach(self.settings.local_dir.parent):
             digest = hashlib.sha256(str(self.settings.local_dir).encode()).hexdigest()[:12]
@@ -113,7 +113,7 @@ class Cluster:
             )
         networks = [n.strip() for n in self.settings.local_pg_allowed_networks.split(",") if n.strip()]
         (self.data_dir / "pg_hba.conf").write_text(
-            "# chitieu embedded cluster: LOCAL_PG_ALLOWED_NETWORKS only, passwords required\n"
+            "# chitieu embedded cluster: CHITIEU_LOCAL_PG_ALLOWED_NETWORKS only, passwords required\n"
             + "".join(f"host all all {n} scram-sha-256\n" for n in networks)
         )
 
@@ -158,7 +158,7 @@ def install_extension(settings: Settings) -> None:
     if extension_installed(settings.pg_major):
         return
     script = PROJECT_ROOT / "infra" / "local" / "install-timescaledb.sh"
-    env = {**os.environ, "PG_MAJOR": str(settings.pg_major)}
+    env = {**os.environ, "CHITIEU_PG_MAJOR": str(settings.pg_major)}
     res = subprocess.run(["bash", str(script)], env=env, check=False)
     if res.returncode != 0:
         raise LocalDbError(

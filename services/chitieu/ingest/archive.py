@@ -1,7 +1,7 @@
 """Content-addressed archive of every payload, written before anything parses it.
 
 The bytes are stored once per sha256 where every worker and the API can read them: in the database
-(table archive_files) by default, or, when ARCHIVE_URL names one, in an object store through fsspec
+(table archive_files) by default, or, when CHITIEU_ARCHIVE_URL names one, in an object store through fsspec
 (`s3://bucket/prefix`, `gs://…`, `file:///srv/archive`), at <url>/<sha[:2]>/<sha>. Either way the
 database keeps one row per file and every name it arrived under (archive_names). Readers go through
 `read_archived(sha256)` only, and nothing records a path on some machine.

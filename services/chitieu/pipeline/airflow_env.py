@@ -2,8 +2,8 @@
 
 LocalExecutor or CeleryExecutor (Redis broker, results in the metadata database), metadata in
 database `airflow` on our own PostgreSQL server, DAGs from dags/, examples off, AIRFLOW_HOME under
-LOCAL_DIR/airflow, the simple auth manager with the login of AIRFLOW_ADMIN_USER /
-AIRFLOW_ADMIN_PASSWORD. Every address comes from settings. The keys every component must share
+CHITIEU_LOCAL_DIR/airflow, the simple auth manager with the login of CHITIEU_AIRFLOW_ADMIN_USER /
+CHITIEU_AIRFLOW_ADMIN_PASSWORD. Every address comes from settings. The keys every component must share
 (API secret, JWT secret, Fernet key) come from settings; unset, each is generated once into
 AIRFLOW_HOME (git-ignored .local/), which serves one host only.
 """
@@ -162,7 +162,7 @@ def _remote_logs(settings: Settings) -> dict[str, str]:
 
 
 def hostname() -> str:
-    """The name Airflow records for this process (`[core] hostname_callable`): AIRFLOW_HOSTNAME when
+    """The name Airflow records for this process (`[core] hostname_callable`): CHITIEU_AIRFLOW_HOSTNAME when
     set (several workers on one machine, each its own name), else the FQDN."""
     import socket
 

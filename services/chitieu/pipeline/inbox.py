@@ -1,8 +1,8 @@
 """The inbox folder: a drop location on one host, where spreadsheets are dropped to be ingested.
 
-DATA_DIR/inbox/<name>       waiting (then imported into the archive, once: an inbox_items row)
-DATA_DIR/processed/<sha12>-<name> + <sha12>-<name>.report.json   loaded (or skipped: already loaded)
-DATA_DIR/rejected/<sha12>-<name>  + <sha12>-<name>.report.json   could not be loaded
+CHITIEU_DATA_DIR/inbox/<name>       waiting (then imported into the archive, once: an inbox_items row)
+CHITIEU_DATA_DIR/processed/<sha12>-<name> + <sha12>-<name>.report.json   loaded (or skipped: already loaded)
+CHITIEU_DATA_DIR/rejected/<sha12>-<name>  + <sha12>-<name>.report.json   could not be loaded
 
 Only the import and the final move touch this folder (tasks on the inbox queue, served by the
 workers of the host that has it); loading reads the imported bytes from the archive on any worker,

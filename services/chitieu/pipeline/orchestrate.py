@@ -6,8 +6,8 @@ run: DB migrated, catalog loaded, fake publishers + webhook receiver started, sa
      from Debian when absent) and N workers with distinct host names —, every ingestion DAG and the
      inbox DAG triggered and awaited, then the evaluation once, the notifications, the deadlines and
      maintenance DAGs; then everything this command started is stopped, by pid. Bounded by
-     PIPELINE_TIMEOUT_SECONDS.
-up:  the same services plus the API, left running (pid files under LOCAL_DIR/run); down stops them.
+     CHITIEU_PIPELINE_TIMEOUT_SECONDS.
+up:  the same services plus the API, left running (pid files under CHITIEU_LOCAL_DIR/run); down stops them.
 """
 
 from __future__ import annotations
@@ -172,11 +172,11 @@ def prepare(settings: Settings, say: Say) -> None:
 
 def _ports(settings: Settings) -> dict[str, tuple[int, str]]:
     return {
-        "redis": (settings.redis_port, "REDIS_PORT"),
-        "publishers": (_publisher_port(settings), "PUBLISHER_BASE_URL"),
-        "webhook": (settings.demo_webhook_port, "DEMO_WEBHOOK_PORT"),
-        "airflow-api-server": (settings.airflow_port, "AIRFLOW_PORT"),
-        "api": (settings.api_port, "API_PORT"),
+        "redis": (settings.redis_port, "CHITIEU_REDIS_PORT"),
+        "publishers": (_publisher_port(settings), "CHITIEU_PUBLISHER_BASE_URL"),
+        "webhook": (settings.demo_webhook_port, "CHITIEU_DEMO_WEBHOOK_PORT"),
+        "airflow-api-server": (settings.airflow_port, "CHITIEU_AIRFLOW_PORT"),
+        "api": (settings.api_port, "CHITIEU_API_PORT"),
     }
 
 
@@ -217,7 +217,7 @@ def start_services(
             say(f"{name}: already running")
             continue
         own = (
-            {**env, "AIRFLOW_HOSTNAME": worker_name(int(name.split("-")[1]))}
+            {**env, "CHITIEU_AIRFLOW_HOSTNAME": worker_name(int(name.split("-")[1]))}
             if name.startswith("worker-")
             else env
         )

@@ -1,4 +1,4 @@
-"""Background processes started by `chitieu pipeline run|up` (pid files under LOCAL_DIR/run).
+"""Background processes started by `chitieu pipeline run|up` (pid files under CHITIEU_LOCAL_DIR/run).
 
 Each process gets its own session (process group), so stopping it also stops the children it
 forked (LocalExecutor workers, uvicorn workers) — and nothing else: only pids we recorded, and

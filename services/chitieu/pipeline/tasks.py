@@ -328,7 +328,7 @@ def drain_outbox(now: str, limit: int = 100) -> dict[str, Any]:
 
 
 def check_deadlines(now: str) -> dict[str, Any]:
-    """Daily: reporting obligations due within DEADLINE_WARNING_DAYS, and sources gone stale, are
+    """Daily: reporting obligations due within CHITIEU_DEADLINE_WARNING_DAYS, and sources gone stale, are
     time-driven rules (no new data triggers them), so the daily run syncs every rule as of its date."""
     from chitieu.alerts import rules
     from chitieu.alerts.lifecycle import sync_alerts as sync

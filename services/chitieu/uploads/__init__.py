@@ -1,6 +1,6 @@
 """Upload jobs: an uploaded file, archived by its sha256, and what loading it did.
 
-Small files (up to API_BACKGROUND_UPLOAD_MB) are loaded while the client waits, in the API process;
+Small files (up to CHITIEU_API_BACKGROUND_UPLOAD_MB) are loaded while the client waits, in the API process;
 larger ones by the upload worker, a process of its own (`worker`), one job at a time. Both run
 `run.process()`, which reads the job's input from the archive (never from the request), so a job left
 queued or running by a stopped process is simply run again when a worker starts.

@@ -35,7 +35,7 @@ class UploadRefused(ChitieuError):
 
 
 def too_large(limit_mb: float) -> UploadRefused:
-    """An upload over API_MAX_UPLOAD_MB (whether counted as it streams or once received)."""
+    """An upload over CHITIEU_API_MAX_UPLOAD_MB (whether counted as it streams or once received)."""
     return UploadRefused(
         f"the upload exceeds the {limit_mb:g} MB limit; split the file",
         f"Tệp gửi lên vượt giới hạn {limit_mb:g} MB; hãy chia nhỏ tệp",

@@ -4,7 +4,7 @@ slows the API's reads nor leaves the API process holding the memory it took.
 `run()` is that process (`chitieu api upload-worker`, or `python -m chitieu.uploads.worker`): it
 claims queued jobs one at a time (`jobs.claim_next`: a session advisory lock per job, so several
 workers never run the same one) and sleeps on LISTEN until the API announces a new job. The API
-starts it as its child (`supervisor.WorkerProcess`); with API_UPLOAD_WORKER=false the API starts
+starts it as its child (`supervisor.WorkerProcess`); with CHITIEU_API_UPLOAD_WORKER=false the API starts
 none, and `chitieu api upload-worker` is run on its own (by a process supervisor).
 """
 

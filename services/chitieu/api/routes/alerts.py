@@ -21,12 +21,12 @@ from chitieu.api.reads import answer, read_one, read_page
 
 router = APIRouter(tags=["alerts"])
 READ_ERRORS = responses(401, 403, 404, 422, 429)
-# 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
+# 400: a request body that is not even text (FastAPI cannot parse it); 413: over CHITIEU_API_MAX_BODY_KB.
 WRITE_ERRORS = responses(400, 401, 403, 404, 413, 422, 429)
 
 
 def _published(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
-    """The alert as a reader without a key sees it (API_PUBLIC_READ)."""
+    """The alert as a reader without a key sees it (CHITIEU_API_PUBLIC_READ)."""
     if who.key_id is not None:
         return row
     return {k: v for k, v in row.items() if k not in ALERT_INTERNAL_FIELDS}

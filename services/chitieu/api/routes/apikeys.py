@@ -35,7 +35,7 @@ async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -
     return await answer(request, build, fresh=True)
 
 
-# 400: a request body that is not even text (FastAPI cannot parse it); 413: over API_MAX_BODY_KB.
+# 400: a request body that is not even text (FastAPI cannot parse it); 413: over CHITIEU_API_MAX_BODY_KB.
 @router.post(
     "/apikeys",
     response_model=ApiKeyCreated,

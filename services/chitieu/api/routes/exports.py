@@ -278,7 +278,7 @@ async def export(
     ]
     name = f"chitieu-{dataset}-{_today()}.{chosen}"
     spec = SPECS[dataset]
-    if dataset == "alerts" and who.key_id is None:  # what API_PUBLIC_READ publishes of an alert
+    if dataset == "alerts" and who.key_id is None:  # what CHITIEU_API_PUBLIC_READ publishes of an alert
         spec = replace(spec, columns=tuple(c for c in spec.columns if c.name not in ALERT_INTERNAL_FIELDS))
     release = _take_slot(request)
     try:

@@ -216,8 +216,8 @@ async def upload(
     """The file goes through the same path as `chitieu ingest`: archived by sha256, skipped if this
     exact file was loaded before (unless `reprocess`), parsed, normalised, validated, loaded in one
     transaction; every rejected row is kept with its reason (Vietnamese and English). Files up to
-    `API_BACKGROUND_UPLOAD_MB` are loaded while you wait (201, or 200 when already loaded); larger ones
-    in the background (202 with a status URL)."""
+    `CHITIEU_API_BACKGROUND_UPLOAD_MB` are loaded while you wait (201, or 200 when already loaded); larger
+    ones in the background (202 with a status URL)."""
     settings = get_settings()
     name = safe_name(file.filename)
     content = await file.read()
