@@ -11,6 +11,9 @@ import httpx
 from chitieu.errors import ChitieuError
 
 TERMINAL = ("success", "failed")
+# A read that times out is asked again: on a busy host the api-server can be silent for a while, and a
+# GET changes nothing; a write is never repeated (it might have been applied).
+READ_ATTEMPTS = 3
 
 
 class AirflowError(ChitieuError):
@@ -59,9 +62,7 @@ class AirflowClient:
         if self._token is None:
             self._token = self._login()
         for attempt in range(2):
-            res = self._http.request(
-                method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
-            )
+            res = self._send(method, path, **kwargs)
             if res.status_code == 401 and attempt == 0:
                 self._token = self._login()
                 continue
@@ -72,6 +73,18 @@ class AirflowClient:
                 )
             return res.json() if res.content else None
         return None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        tries = READ_ATTEMPTS if method.upper() == "GET" else 1
+        for attempt in range(1, tries + 1):
+            try:
+                return self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TimeoutException:
+                if attempt == tries:
+                    raise
+                time.sleep(2.0 * attempt)
+        raise AssertionError("unreachable")
 
     # --- DAGs and runs ---------------------------------------------------------------------------
     def dags(self, tag: str | None = None) -> dict[str, dict[str, Any]]:
