@@ -68,7 +68,7 @@ _ITEM_ARGUMENTS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_j
 
 def item(past_run: bool) -> sql.Composable:
     """The JSON of a row of `rows(past_run)` as the API serves it: stored with the latest; for a past
-    run, written by the same function (status_item, schemas/views/045-status-items.sql)."""
+    run, written by the same function (status_item, db/migrations/views/045-status-items.sql)."""
     if past_run:
         return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
     return sql.SQL("l.item")

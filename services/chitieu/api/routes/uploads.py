@@ -214,7 +214,7 @@ async def upload(
     ] = False,
 ) -> Response:
     """The file goes through the same path as `chitieu ingest`: archived by sha256, skipped if this
-    exact file was loaded before (unless `reprocess`), parsed, normalised, validated, loaded in one
+    exact file was loaded before (unless `reprocess`), parsed, normalized, validated, loaded in one
     transaction; every rejected row is kept with its reason (Vietnamese and English). Files up to
     `CHITIEU_API_BACKGROUND_UPLOAD_MB` are loaded while you wait (201, or 200 when already loaded); larger
     ones in the background (202 with a status URL)."""
