@@ -237,10 +237,10 @@ def _save(wb: Workbook, path: Path) -> None:
     wb.properties.modified = fixed
     wb.properties.creator = "chitieu samples/make_samples.py"
     wb.save(path)
-    _normalise_zip(path)
+    _normalize_zip(path)
 
 
-def _normalise_zip(path: Path) -> None:
+def _normalize_zip(path: Path) -> None:
     """Rewrite the xlsx zip with fixed timestamps so every run produces identical bytes."""
     import re
     import zipfile

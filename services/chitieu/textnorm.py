@@ -1,6 +1,6 @@
 """Folding of Vietnamese text for matching names, headers and aliases.
 
-Matching is insensitive to diacritics, case, Unicode normalisation (NFC/NFD) and spacing;
+Matching is insensitive to diacritics, case, Unicode normalization (NFC/NFD) and spacing;
 đ/Đ fold to d because NFD does not decompose them.
 """
 

@@ -37,7 +37,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def parse_matchers(items: list[str]) -> dict[str, str]:
-    """['jurisdiction=new-56', 'rule=data_stale'] -> {...}; values are NFC-normalised."""
+    """['jurisdiction=new-56', 'rule=data_stale'] -> {...}; values are NFC-normalized."""
     if not items:
         raise SilenceError("at least one --match is required", "cần ít nhất một điều kiện --match")
     matchers: dict[str, str] = {}

@@ -74,7 +74,7 @@ def name_key(text: str) -> str:
     return strip_prefix(fold_key(text))
 
 
-def normalise_code(text: str) -> str | None:
+def normalize_code(text: str) -> str | None:
     stripped = text.strip()
     if _CODE_RE.match(stripped):
         return f"{int(stripped):02d}"
@@ -123,7 +123,7 @@ class JurisdictionRegistry:
         day = on or datetime.now(TZ).date()
         if _ID_RE.match(raw.lower()) and raw.lower() in self.items:
             return self.items[raw.lower()]
-        code = normalise_code(raw)
+        code = normalize_code(raw)
         candidates = self._by_code.get(code, []) if code else self._by_name.get(name_key(raw), [])
         if not candidates:
             return None
@@ -132,7 +132,7 @@ class JurisdictionRegistry:
     def candidates(self, text: str) -> list[Jurisdiction]:
         """Every jurisdiction a name or code may denote, across all periods."""
         raw = nfc(str(text)).strip()
-        code = normalise_code(raw)
+        code = normalize_code(raw)
         return list(self._by_code.get(code, []) if code else self._by_name.get(name_key(raw), []))
 
     def successors(self, id: str) -> list[tuple[Jurisdiction, date]]:
