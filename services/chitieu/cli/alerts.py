@@ -6,11 +6,13 @@ import json
 import os
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from chitieu.jsonable import jsonable
 
 app = typer.Typer(
     help="Cảnh báo / alerts: list, silence, unsilence, test-route, sync, notify", no_args_is_help=True
@@ -47,14 +49,6 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "total_seconds"):
-        return value.total_seconds()
-    return value
-
-
 @app.command("list")
 def list_alerts(
     state: Annotated[
@@ -80,9 +74,7 @@ def list_alerts(
         )
         rows = cur.fetchall()
     if fmt is Fmt.json:
-        typer.echo(
-            json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], ensure_ascii=False, indent=2)
-        )
+        typer.echo(json.dumps(jsonable(rows, max_list=None), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Cảnh báo / alerts ({state.value}): {len(rows)}")
     for col in (
