@@ -9,7 +9,15 @@ import psycopg
 import pytest
 
 from chitieu.alerts import rules
-from chitieu.alerts.channels import ChannelError, MissingSecret, expand_env, parse_routes, select_routes
+from chitieu.alerts.channels import (
+    ChannelError,
+    MissingSecret,
+    expand_env,
+    load_routes,
+    parse_routes,
+    referenced_values,
+    select_routes,
+)
 from chitieu.alerts.lifecycle import sync_alerts
 from test_alerts_lifecycle import BEHIND, T0, add_run, ev, seed_catalog
 
@@ -244,6 +252,25 @@ def test_env_references_expand_at_send_time_only() -> None:
     assert expand_env("${NOPE:-json://fallback}", env) == "json://fallback"
     with pytest.raises(MissingSecret):
         expand_env("${NOPE}", env)
+
+
+def test_a_fallback_may_refer_to_a_variable_whose_value_is_never_expanded() -> None:
+    url = "${HOOK:-json://127.0.0.1:${PORT:-8099}/x}"
+    assert expand_env(url, {}) == "json://127.0.0.1:8099/x"
+    assert expand_env(url, {"PORT": "9100"}) == "json://127.0.0.1:9100/x"
+    assert expand_env(url, {"HOOK": "json://h/${PORT}", "PORT": "9100"}) == "json://h/${PORT}"
+    assert expand_env("a$b:${NOPE:-c$d}", {}) == "a$b:c$d"
+    assert referenced_values(url, {"PORT": "9100"}) == ["9100"]
+    assert referenced_values(url, {"HOOK": "json://h/1", "PORT": "9100"}) == ["json://h/1"]
+    with pytest.raises(MissingSecret):
+        expand_env("${HOOK:-json://h/${PORT}}", {})
+
+
+def test_the_demo_routes_follow_the_demo_receiver_port() -> None:
+    urls = [c for r in load_routes(Path("catalog/routes.yaml")) for c in r.channels]
+    assert urls
+    for url in urls:
+        assert expand_env(url, {"CHITIEU_DEMO_WEBHOOK_PORT": "9100"}).startswith("json://127.0.0.1:9100/")
 
 
 def test_channel_secrets_can_come_from_the_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,9 @@ from chitieu.errors import ChitieuError
 from chitieu.settings import get_settings
 from chitieu.textnorm import fold_key
 
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A fallback may itself refer to a variable, one level deep (`${A:-json://h:${PORT:-8099}/x}`), so that
+# the demo's default channel follows the demo receiver's port setting. Values are never expanded again.
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}$]|\$(?!\{)|\$\{[^{}]*\})*))?\}")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 # A route on `jurisdiction` also looks at these labels.
 _ALIASED_LABELS = {"jurisdiction": ("jurisdiction", "jurisdiction_name", "data_jurisdiction")}
@@ -88,7 +90,7 @@ def expand_env(url: str, environ: Mapping[str, str] | None = None) -> str:
         if value:
             return value
         if fallback is not None:
-            return fallback
+            return expand_env(fallback, env)
         raise MissingSecret(name)
 
     return _ENV_RE.sub(sub, url)
@@ -97,7 +99,14 @@ def expand_env(url: str, environ: Mapping[str, str] | None = None) -> str:
 def referenced_values(url: str, environ: Mapping[str, str] | None = None) -> list[str]:
     """The values of the environment variables `url` refers to (to scrub them from error texts)."""
     env = channel_environment() if environ is None else environ
-    return [env[m.group(1)] for m in _ENV_RE.finditer(url) if env.get(m.group(1))]
+    values: list[str] = []
+    for m in _ENV_RE.finditer(url):
+        name, fallback = m.group(1), m.group(2)
+        if env.get(name):
+            values.append(env[name])
+        elif fallback:
+            values += referenced_values(fallback, env)
+    return values
 
 
 def redact(url: str) -> str:
