@@ -1,6 +1,7 @@
 """A local JSON webhook receiver for demos and tests: the alerts' apprise `json://` channels
-(catalog/routes.yaml defaults to json://127.0.0.1:${CHITIEU_DEMO_WEBHOOK_PORT:-8099}/...) deliver here, each message appended as
-one JSON line to a file. Binds 127.0.0.1 unless told otherwise (CHITIEU_DEMO_SERVICES_HOST).
+(catalog/routes.yaml defaults to json://127.0.0.1:${CHITIEU_DEMO_WEBHOOK_PORT:-8099}/...) deliver
+here, each message appended as one JSON line to a file. Binds 127.0.0.1 unless told otherwise
+(CHITIEU_DEMO_SERVICES_HOST).
 
     python -m chitieu.pipeline.receiver --port 8099 --out .local/run/notifications.jsonl
 """
