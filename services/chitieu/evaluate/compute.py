@@ -7,6 +7,7 @@ The rules are described in docs/assessment.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -252,33 +253,43 @@ def _lookup(national: pd.Series, codes: np.ndarray, years: np.ndarray) -> np.nda
     return np.where(idx >= 0, national.to_numpy()[np.maximum(idx, 0)], np.nan)
 
 
-def _json_list_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
-    """'[year,value],[year,value]...' for each sid (rows sorted by sid, year)."""
+SID_BLOCK = 5_000  # targets whose rows are formatted at a time (see _joined_per_sid)
+
+
+def _joined_per_sid(sid: np.ndarray, n: int, texts: Callable[[int, int], list[str]]) -> np.ndarray:
+    """For each sid, the texts of its rows joined with ','; '' where it has none. Rows are sorted by
+    sid; `texts(a, b)` formats rows a..b-1. They are formatted a block of whole sids at a time, so
+    that one block's texts exist at once, never one per row of the whole set."""
     out = np.full(n, "", dtype=object)
-    if rows.empty:
+    if len(sid) == 0:
         return out
-    sid = rows["sid"].to_numpy()
-    pairs = [f"[{y},{v!r}]" for y, v in zip(rows["year"].tolist(), rows["value"].tolist(), strict=True)]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     ends = np.r_[starts[1:], len(sid)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[s]] = ",".join(pairs[s:e])
+    for first in range(0, len(starts), SID_BLOCK):
+        block_starts, block_ends = starts[first : first + SID_BLOCK], ends[first : first + SID_BLOCK]
+        lo = int(block_starts[0])
+        items = texts(lo, int(block_ends[-1]))
+        for a, b in zip((block_starts - lo).tolist(), (block_ends - lo).tolist(), strict=True):
+            out[sid[a + lo]] = ",".join(items[a:b])
     return out
+
+
+def _json_list_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
+    """'[year,value],[year,value]...' for each sid (rows sorted by sid, year)."""
+    years, values = rows["year"].to_numpy(), rows["value"].to_numpy()
+    return _joined_per_sid(
+        rows["sid"].to_numpy(),
+        n,
+        lambda a, b: [f"[{y},{v!r}]" for y, v in zip(years[a:b].tolist(), values[a:b].tolist(), strict=True)],
+    )
 
 
 def _json_years_per_sid(rows: pd.DataFrame, mask: np.ndarray, n: int) -> np.ndarray:
     """'2024,2025' (the years of the masked rows) for each sid; '' where none."""
-    out = np.full(n, "", dtype=object)
-    picked = rows[mask]
-    if picked.empty:
-        return out
-    sid = picked["sid"].to_numpy()
-    years = [str(y) for y in picked["year"].tolist()]
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    ends = np.r_[starts[1:], len(sid)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[s]] = ",".join(years[s:e])
-    return out
+    years = rows["year"].to_numpy()[mask]
+    return _joined_per_sid(
+        rows["sid"].to_numpy()[mask], n, lambda a, b: [str(y) for y in years[a:b].tolist()]
+    )
 
 
 def _jnum(x: float | None) -> str:
@@ -729,20 +740,16 @@ def _yearly_check_rows(
 
 def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
     """'{"year":..,"value":..,"source":..},...' for each sid (rows sorted by sid, year)."""
-    out = np.full(n, "", dtype=object)
-    if rows.empty:
-        return out
-    sid = rows["sid"].to_numpy()
+    years, values = rows["year"].to_numpy(), rows["value"].to_numpy()
     source = np.where(rows["derived"].to_numpy(dtype=bool), '"derived"}', '"published"}')
-    pairs = [
-        f'{{"year":{y},"value":{v!r},"source":{src}'
-        for y, v, src in zip(rows["year"].tolist(), rows["value"].tolist(), source.tolist(), strict=True)
-    ]
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    ends = np.r_[starts[1:], len(sid)]
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[a]] = ",".join(pairs[a:b])
-    return out
+    return _joined_per_sid(
+        rows["sid"].to_numpy(),
+        n,
+        lambda a, b: [
+            f'{{"year":{y},"value":{v!r},"source":{src}'
+            for y, v, src in zip(years[a:b].tolist(), values[a:b].tolist(), source[a:b].tolist(), strict=True)
+        ],
+    )
 
 
 def _lineage(
