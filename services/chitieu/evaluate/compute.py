@@ -341,6 +341,27 @@ def evaluate_frames(
     return out
 
 
+class _Thresholds(NamedTuple):
+    """Per target, what its latest figure is compared with. Relative targets: the threshold in year
+    y is the national figure of year y plus the margin."""
+
+    relative: np.ndarray  # judged against the national figure
+    current_year: np.ndarray  # the year of its latest figure (NaN: none)
+    nat_now: np.ndarray  # the national figure of that year (relative targets)
+    effective: np.ndarray  # the threshold its latest figure is judged against
+    no_national: np.ndarray  # relative, with a figure, but no national figure of its year
+
+
+class _Verdicts(NamedTuple):
+    """Per target, the contract's judgement (`res`, assess_frame's columns) and its status, headline
+    and headline rule, with no judgement where a relative target had no threshold."""
+
+    res: pd.DataFrame
+    status: np.ndarray
+    headline: np.ndarray
+    headline_rule: np.ndarray
+
+
 def _numeric_results(
     targets: pd.DataFrame,
     obs: pd.DataFrame,
@@ -350,9 +371,9 @@ def _numeric_results(
     preds: pd.DataFrame | None = None,
     derived_out: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
+    """The results of the numeric targets: one row per target, then the every-year misses."""
     as_of_year = as_of.year
-    n = len(targets)
-    if n == 0:
+    if len(targets) == 0:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     preds = preds if preds is not None else pd.DataFrame()
     territory, basis, derived = comparable.comparable_inputs(targets, obs, succ, preds, as_of.date())
@@ -360,14 +381,35 @@ def _numeric_results(
         derived_out.append(derived)
     rows = series_rows(targets, obs, territory, derived)
     rows = rows[rows["year"].to_numpy() <= as_of_year].reset_index(drop=True)
-    sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     targets, post, current_post = _judged_targets(targets, rows, territory, ceased)
-    is_rank = (targets["kind"] == "rank").to_numpy()
-
-    # Relative targets: the threshold in year y is the national figure of year y plus the margin.
-    relative = (targets["relative_to"] == "national").to_numpy()
     national = _national(obs)
+    thresholds = _thresholds(targets, rows, national, value)
+    verdicts = _verdicts(targets, rows, as_of_year, thresholds)
+    revision_driven = _revision_driven(targets, rows, obs, as_of_year, verdicts, thresholds)
+    data_jur, base_post = _current_data_and_base_cohort(territory, rows, verdicts.res, post)
+    flag_arrays = _flag_arrays(
+        targets, rows, verdicts.res, thresholds, revision_driven, base_post, current_post
+    )
+    from_succ = rows["from_successor"].to_numpy(dtype=bool)
+    successor_years = _json_years_per_sid(rows, from_succ, len(targets))
+    inputs = _inputs_json(targets, rows, verdicts.res, as_of_year, revision_driven, thresholds)
+    lineage = _lineage(
+        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post
+    )
+    main = _target_rows(
+        targets, data_jur, verdicts, _flags(flag_arrays, len(targets)), lineage, inputs, basis
+    )
+    checked = _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year)
+    missed = _every_year_misses(targets, checked, national, as_of_year, flag_arrays, lineage, basis)
+    return _with_misses(main, missed)
+
+
+def _thresholds(
+    targets: pd.DataFrame, rows: pd.DataFrame, national: pd.Series, value: np.ndarray
+) -> _Thresholds:
+    n = len(targets)
+    relative = (targets["relative_to"] == "national").to_numpy()
     current_year = np.full(n, np.nan)
     if len(rows):
         last = rows.groupby("sid")["year"].max()
@@ -380,88 +422,73 @@ def _numeric_results(
     effective = np.where(relative, nat_now + value, value)
     no_national = relative & ~np.isnan(current_year) & np.isnan(nat_now)
     effective = np.where(no_national, value, effective)
+    return _Thresholds(relative, current_year, nat_now, effective, no_national)
 
-    frame = rows[["sid", "year", "value"]]
-    res = assess_frame(_cases(targets, as_of_year, effective), frame)
+
+def _verdicts(targets: pd.DataFrame, rows: pd.DataFrame, as_of_year: int, th: _Thresholds) -> _Verdicts:
+    res = assess_frame(_cases(targets, as_of_year, th.effective), rows[["sid", "year", "value"]])
     status = res["status"].to_numpy().astype(object)
     # Without the national figure of the year there is no threshold: no judgement, no path.
-    status[no_national] = "insufficient_data"
+    status[th.no_national] = "insufficient_data"
     for col in formulas.PATH_KEYS:
-        res.loc[no_national, col] = np.nan
+        res.loc[th.no_national, col] = np.nan
     headline = res["headline"].to_numpy().astype(object)
     headline_rule = res["headline_rule"].to_numpy().astype(object)
-    headline[no_national] = "insufficient_data"
-    headline_rule[no_national] = "status"
+    headline[th.no_national] = "insufficient_data"
+    headline_rule[th.no_national] = "status"
+    return _Verdicts(res, status, headline, headline_rule)
 
-    revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
-    revision_driven = _revision_driven(
-        targets,
-        rows,
-        obs,
-        as_of_year,
-        status,
-        headline,
-        effective,
-        relative,
-        current_year,
-        nat_now,
-        no_national,
-    )
 
-    # Flags from the rows used.
+def _flag_arrays(
+    targets: pd.DataFrame,
+    rows: pd.DataFrame,
+    res: pd.DataFrame,
+    th: _Thresholds,
+    revision_driven: np.ndarray,
+    base_post: np.ndarray,
+    current_post: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per flag, which targets carry it (from the rows their verdicts used)."""
+    n = len(targets)
+    sid = rows["sid"].to_numpy(dtype=np.int64)
     provisional = np.zeros(n, dtype=bool)
     provisional[sid[rows["provisional"].to_numpy(dtype=bool)]] = True
-    from_succ = rows["from_successor"].to_numpy(dtype=bool)
     successor_used = np.zeros(n, dtype=bool)
-    successor_used[sid[from_succ]] = True
-
-    data_jur, base_post_all = _current_data_and_base_cohort(territory, rows, res, post)
-    base_year_arr = res["base_year"].to_numpy(dtype=float)
-    cohort_changed = is_rank & ~np.isnan(base_year_arr) & ~base_post_all & current_post
-
-    parent_share = targets["parent_target_id"].notna().to_numpy()
-    flag_arrays = {
+    successor_used[sid[rows["from_successor"].to_numpy(dtype=bool)]] = True
+    is_rank = (targets["kind"] == "rank").to_numpy()
+    base_year = res["base_year"].to_numpy(dtype=float)
+    return {
         "revision_driven": revision_driven,
-        "cohort_changed": cohort_changed,
+        "cohort_changed": is_rank & ~np.isnan(base_year) & ~base_post & current_post,
         "successor_data": successor_used,
-        "relative_national": relative,
-        "parent_share": parent_share,
+        "relative_national": th.relative,
+        "parent_share": targets["parent_target_id"].notna().to_numpy(),
         "provisional_data": provisional,
     }
-    flags = _flags(flag_arrays, n)
 
-    successor_years = _json_years_per_sid(rows, from_succ, n)
-    inputs = _inputs_json(
-        targets,
-        rows,
-        res,
-        as_of_year,
-        revised,
-        revision_driven,
-        relative,
-        current_year,
-        nat_now,
-        effective,
-        no_national,
-    )
-    base_value_arr = res["base_value"].to_numpy(dtype=float)
 
-    jurs = targets["jurisdiction_id"].to_numpy()
-    t_ids = targets["id"].to_numpy()
-    lineage = _lineage(
-        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post_all
-    )
-
-    main = pd.DataFrame(
+def _target_rows(
+    targets: pd.DataFrame,
+    data_jur: np.ndarray,
+    v: _Verdicts,
+    flags: np.ndarray,
+    lineage: list[str],
+    inputs: list[str],
+    basis: np.ndarray,
+) -> pd.DataFrame:
+    """One result row per target (check_year empty), columns RESULT_COLUMNS."""
+    n = len(targets)
+    res = v.res
+    return pd.DataFrame(
         {
-            "target_id": t_ids,
+            "target_id": targets["id"].to_numpy(),
             "plan_id": targets["plan_id"].to_numpy(),
-            "jurisdiction_id": jurs,
+            "jurisdiction_id": targets["jurisdiction_id"].to_numpy(),
             "data_jurisdiction_id": data_jur,
-            "indicator_code": codes,
+            "indicator_code": targets["indicator_code"].to_numpy(),
             "target_year": targets["target_year"].to_numpy(),
             "check_year": pd.array([pd.NA] * n, dtype="Int64"),
-            "status": status,
+            "status": v.status,
             "progress_ratio": res["progress_ratio"].to_numpy(dtype=float),
             "expected_value": res["expected_value"].to_numpy(dtype=float),
             "current_value": res["current_value"].to_numpy(dtype=float),
@@ -473,29 +500,26 @@ def _numeric_results(
                 [None if np.isnan(w) else bool(w) for w in res["will_meet"].to_numpy(dtype=float)],
                 dtype="boolean",
             ),
-            "base_year": pd.array(base_year_arr, dtype="Int64") if n else pd.array([], dtype="Int64"),
-            "base_value": base_value_arr,
+            "base_year": pd.array(res["base_year"].to_numpy(dtype=float), dtype="Int64")
+            if n
+            else pd.array([], dtype="Int64"),
+            "base_value": res["base_value"].to_numpy(dtype=float),
             "flags": flags,
             "lineage": lineage,
             "inputs": inputs,
-            "headline_status": headline,
-            "headline_rule": headline_rule,
+            "headline_status": v.headline,
+            "headline_rule": v.headline_rule,
             "anticipated_gap": res["anticipated_gap"].to_numpy(dtype=float),
             "series_basis": basis,
         }
     )
-    missed = _every_year_misses(
-        targets,
-        _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year),
-        national,
-        as_of_year,
-        flag_arrays,
-        lineage,
-        basis,
-    )
+
+
+def _with_misses(main: pd.DataFrame, missed: pd.DataFrame) -> pd.DataFrame:
+    """The target rows and their every-year misses: an every-year constraint missed in any year
+    checked is behind, whatever the trajectory says."""
     if missed.empty:
         return main
-    # An every-year constraint missed in any year checked is behind, whatever the trajectory says.
     missed_targets = main["target_id"].isin(set(missed["target_id"])).to_numpy()
     main.loc[missed_targets, "headline_status"] = "missed"
     main.loc[missed_targets, "headline_rule"] = "every_year_missed"
@@ -531,17 +555,14 @@ def _inputs_json(
     rows: pd.DataFrame,
     res: pd.DataFrame,
     as_of_year: int,
-    revised: np.ndarray,
     revision_driven: np.ndarray,
-    relative: np.ndarray,
-    current_year: np.ndarray,
-    nat_now: np.ndarray,
-    effective: np.ndarray,
-    no_national: np.ndarray,
+    th: _Thresholds,
 ) -> list[str]:
     """Per target, what its verdict was computed from (JSON text, assembled column-wise: json.dumps
     per row was the engine's hot spot)."""
     n = len(targets)
+    relative, current_year, nat_now, effective, no_national = th
+    revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     parent_share = targets["parent_target_id"].notna().to_numpy()
@@ -657,18 +678,15 @@ def _revision_driven(
     rows: pd.DataFrame,
     obs: pd.DataFrame,
     as_of_year: int,
-    status: np.ndarray,
-    headline: np.ndarray,
-    effective: np.ndarray,
-    relative: np.ndarray,
-    current_year: np.ndarray,
-    nat_now: np.ndarray,
-    no_national: np.ndarray,
+    verdicts: _Verdicts,
+    th: _Thresholds,
 ) -> np.ndarray:
     """Per target: whether its status or headline differs from what it would be without the latest
     revisions (revised periods take their previous vintage's value: the target's own figures, and
     for relative targets the national figure it is compared with)."""
     n = len(targets)
+    status, headline = verdicts.status, verdicts.headline
+    relative, current_year, nat_now, effective, no_national = th
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     codes = targets["indicator_code"].to_numpy()
