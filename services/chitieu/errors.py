@@ -6,9 +6,15 @@ from __future__ import annotations
 
 
 class ChitieuError(Exception):
-    """A refusal with a reason in English (`en`), Vietnamese (`vi`) and a machine-readable `code`."""
+    """A refusal with a reason in English (`en`), Vietnamese (`vi`) and a machine-readable `code`.
+
+    `http_status` is the status of an answer carrying it: 500 unless the class (or instance) says
+    the client's input was refused (4xx). A database, configuration or internal failure is never the
+    client's fault, so only refusals of what the client sent declare a 4xx.
+    """
 
     code: str = "error"
+    http_status: int = 500
 
     def __init__(self, en: str, vi: str, *, code: str | None = None) -> None:
         super().__init__(en)
