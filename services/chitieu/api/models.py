@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from chitieu.api.problems import ProblemDetail
 from chitieu.uploads.jobs import State as JobState
 from chitieu.uploads.report import REJECTED_CAP, SAMPLE_ROWS
 
@@ -386,7 +387,11 @@ class UploadJobBrief(BaseModel):
     result_status: str | None = Field(
         description="loaded | skipped | rejected | dry_run; null until done", examples=["loaded"]
     )
-    error: str | None = Field(description="Why the file was refused or could not be loaded (vi / en)")
+    error: ProblemDetail | None = Field(
+        description="Why the file was refused or could not be loaded: a problem document, English and "
+        "Vietnamese apart, with the status an answer carrying it has (4xx: the file was refused; 5xx: "
+        "the failure was ours) and the job's URL as its instance"
+    )
     summary: IngestSummary | None
 
 

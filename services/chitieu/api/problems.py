@@ -10,6 +10,7 @@ exceptions into problems, so a client never has to parse two shapes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -141,6 +142,20 @@ def body(
         "instance": instance,
         **extra,
     }
+
+
+def stored(error: Mapping[str, Any] | None, *, instance: str | None = None) -> dict[str, Any] | None:
+    """The problem document of an error kept in the database as its code, status and two sentences
+    (an upload job's `error`), as an answer carrying it would be."""
+    if error is None:
+        return None
+    return body(
+        int(error["status"]),
+        vi=str(error["vi"]),
+        en=str(error["en"]),
+        code=error.get("code"),
+        instance=instance,
+    )
 
 
 def response(
