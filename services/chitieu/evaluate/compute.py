@@ -939,14 +939,37 @@ def _every_year_misses(
     lineage: list[str],
     basis: np.ndarray,
 ) -> pd.DataFrame:
-    """One `missed` row per year in which an every-year constraint failed.
-
-    Years checked: from the year the plan was issued (else the year after the baseline, else every
-    year with data) to the target year, up to as_of.
-    """
+    """One `missed` row per year in which an every-year constraint failed."""
     every = targets["every_year"].to_numpy(dtype=bool)
     if not every.any() or rows.empty:
         return pd.DataFrame()
+    r = _years_checked(targets, rows, every, as_of_year)
+    if r.empty:
+        return pd.DataFrame()
+    s = r["sid"].to_numpy(dtype=np.int64)
+    years = r["year"].to_numpy()
+    value = targets["value"].to_numpy(dtype=float)
+    relative = flag_arrays["relative_national"]
+    codes = targets["indicator_code"].to_numpy()
+    nat = _lookup(national, codes[s], years) if relative[s].any() else np.full(len(s), np.nan)
+    threshold = np.where(relative[s], nat + value[s], value[s])
+    ops = formulas.op_codes(targets["operator"].to_numpy()[s])
+    y = r["value"].to_numpy(dtype=float)
+    failed = ~np.isnan(threshold) & ~formulas.meets(y, ops, threshold)
+    if not failed.any():
+        return pd.DataFrame()
+    prev = r["prev_value"].to_numpy(dtype=float)
+    prev_met = ~np.isnan(prev) & formulas.meets(prev, ops, threshold)
+    idx = np.flatnonzero(failed)
+    missed = r.iloc[idx].assign(threshold=threshold[idx], prev_met=prev_met[idx])
+    return _miss_rows(targets, missed, flag_arrays, lineage, basis)
+
+
+def _years_checked(
+    targets: pd.DataFrame, rows: pd.DataFrame, every: np.ndarray, as_of_year: int
+) -> pd.DataFrame:
+    """The rows of every-year targets in the years checked: from the year the plan was issued (else
+    the year after the baseline, else every year with data) to the target year, up to as_of."""
     issued_year = np.array(
         [d.year if isinstance(d, date) else np.nan for d in targets["issued_on"]], dtype=float
     )
@@ -962,80 +985,82 @@ def _every_year_misses(
     in_range = (
         (years >= first_year[s]) & (years <= targets["target_year"].to_numpy()[s]) & (years <= as_of_year)
     )
-    r, s, years = r[in_range], s[in_range], years[in_range]
-    if r.empty:
-        return pd.DataFrame()
-    codes = targets["indicator_code"].to_numpy()
-    value = targets["value"].to_numpy(dtype=float)
-    relative = flag_arrays["relative_national"]
-    nat = _lookup(national, codes[s], years) if relative[s].any() else np.full(len(s), np.nan)
-    threshold = np.where(relative[s], nat + value[s], value[s])
-    ops = formulas.op_codes(targets["operator"].to_numpy()[s])
-    y = r["value"].to_numpy(dtype=float)
-    checkable = ~np.isnan(threshold)
-    failed = checkable & ~formulas.meets(y, ops, threshold)
-    prev = r["prev_value"].to_numpy(dtype=float)
-    prev_met = ~np.isnan(prev) & formulas.meets(prev, ops, threshold)
-    if not failed.any():
-        return pd.DataFrame()
-    idx = np.flatnonzero(failed)
-    from_successor = r["from_successor"].to_numpy(dtype=bool)
-    provisional = r["provisional"].to_numpy(dtype=bool)
-    loaded = r["loaded"].to_numpy(dtype=float)
-    data_jurs = r["data_jurisdiction_id"].to_numpy()
+    checked: pd.DataFrame = r[in_range]
+    return checked
+
+
+def _miss_rows(
+    targets: pd.DataFrame,
+    missed: pd.DataFrame,
+    flag_arrays: dict[str, np.ndarray],
+    lineage: list[str],
+    basis: np.ndarray,
+) -> pd.DataFrame:
+    """The result rows of the failed years (`missed`: their series rows, with the threshold and
+    whether the previous vintage met it), columns RESULT_COLUMNS."""
+    si = missed["sid"].to_numpy(dtype=np.int64)
+    years = missed["year"].to_numpy()
+    y = missed["value"].to_numpy(dtype=float)
+    threshold = missed["threshold"].to_numpy(dtype=float)
+    prev = missed["prev_value"].to_numpy(dtype=float)
+    loaded = missed["loaded"].to_numpy(dtype=float)
+    data_jurs = missed["data_jurisdiction_id"].to_numpy()
     operators = targets["operator"].to_numpy()
-    parent_share = flag_arrays["parent_share"]
-    out_flags = []
-    inputs = []
-    for k in idx.tolist():
-        i = s[k]
-        f = []
-        if prev_met[k]:
-            f.append("revision_driven")
-        if from_successor[k]:
-            f.append("successor_data")
-        if relative[i]:
-            f.append("relative_national")
-        if parent_share[i]:
-            f.append("parent_share")
-        if provisional[k]:
-            f.append("provisional_data")
-        out_flags.append(f)
-        inputs.append(
-            json.dumps(
-                {
-                    "check_year": int(years[k]),
-                    "value": _num(y[k]),
-                    "operator": operators[i],
-                    "threshold": _num(threshold[k]),
-                    "previous_vintage_value": _num(prev[k]),
-                    "loaded_at": _iso(float(loaded[k])),
-                    "data_jurisdiction_id": data_jurs[k],
-                },
-                ensure_ascii=False,
+    flags = [
+        [
+            name
+            for name, on in (
+                ("revision_driven", prev_met),
+                ("successor_data", from_successor),
+                ("relative_national", flag_arrays["relative_national"][i]),
+                ("parent_share", flag_arrays["parent_share"][i]),
+                ("provisional_data", provisional),
             )
+            if on
+        ]
+        for i, prev_met, from_successor, provisional in zip(
+            si.tolist(),
+            missed["prev_met"].to_numpy(dtype=bool).tolist(),
+            missed["from_successor"].to_numpy(dtype=bool).tolist(),
+            missed["provisional"].to_numpy(dtype=bool).tolist(),
+            strict=True,
         )
-    si = s[idx]
-    m = len(idx)
+    ]
+    inputs = [
+        json.dumps(
+            {
+                "check_year": int(years[k]),
+                "value": _num(y[k]),
+                "operator": operators[i],
+                "threshold": _num(threshold[k]),
+                "previous_vintage_value": _num(prev[k]),
+                "loaded_at": _iso(float(loaded[k])),
+                "data_jurisdiction_id": data_jurs[k],
+            },
+            ensure_ascii=False,
+        )
+        for k, i in enumerate(si.tolist())
+    ]
+    m = len(missed)
     return pd.DataFrame(
         {
             "target_id": targets["id"].to_numpy()[si],
             "plan_id": targets["plan_id"].to_numpy()[si],
             "jurisdiction_id": targets["jurisdiction_id"].to_numpy()[si],
-            "data_jurisdiction_id": r["data_jurisdiction_id"].to_numpy()[idx],
-            "indicator_code": codes[si],
+            "data_jurisdiction_id": data_jurs,
+            "indicator_code": targets["indicator_code"].to_numpy()[si],
             "target_year": targets["target_year"].to_numpy()[si],
-            "check_year": pd.array(years[idx], dtype="Int64"),
+            "check_year": pd.array(years, dtype="Int64"),
             "status": ["missed"] * m,
             "progress_ratio": np.nan,
-            "expected_value": threshold[idx],
-            "current_value": y[idx],
-            "current_year": pd.array(years[idx], dtype="Int64"),
+            "expected_value": threshold,
+            "current_value": y,
+            "current_year": pd.array(years, dtype="Int64"),
             "projected_value": np.nan,
             "will_meet": pd.array([None] * m, dtype="boolean"),
             "base_year": pd.array([None] * m, dtype="Int64"),
             "base_value": np.nan,
-            "flags": out_flags,
+            "flags": flags,
             "lineage": [lineage[i] for i in si],
             "inputs": inputs,
             "headline_status": ["missed"] * m,
