@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from chitieu.db import migrate
-from chitieu.settings import Settings
 from chitieu.uploads import jobs
 
 pytestmark = pytest.mark.db
 
 SPLIT_AT = "130"  # the migration that split the error
-
-
-@pytest.fixture
-def empty_db(base_settings: Settings) -> Iterator[psycopg.Connection]:
-    name = f"chitieu_jobs_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base_settings.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(base_settings.dsn(name), autocommit=True) as conn:
-        yield conn
-    with psycopg.connect(base_settings.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _before_split(tmp_path: Path) -> Path:
