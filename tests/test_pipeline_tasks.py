@@ -93,7 +93,10 @@ def test_unreadable_inbox_file_goes_to_rejected(data_dir: Path) -> None:
     assert report["outcome"] == "rejected"
     assert (data_dir / "rejected" / str(report["file"])).exists()
     error = report["batches"][0]["error"]  # type: ignore[index]
-    assert " / " in error  # Vietnamese / English
+    assert error["code"] == "unreadable_file"
+    assert error["vi"]
+    assert error["en"]
+    assert error["vi"] != error["en"]
     assert tasks.summarise([report])["new_data"] is False
 
 
@@ -134,10 +137,16 @@ def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(db_dsn: 
 
 def test_verdict_fails_on_a_payload_rejected_whole() -> None:
     good = {"source": "s", "resource": "a", "batches": [{"status": "loaded", "loaded": 3}]}
-    bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": "x / y"}]}
+    error = {"code": "unreadable_file", "vi": "tệp hỏng", "en": "a broken file"}
+    bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": error}]}
     assert tasks.verdict([good, None])["rows_loaded"] == 3
-    with pytest.raises(tasks.TaskFailed, match="s:b"):
+    with pytest.raises(tasks.TaskFailed, match="s:b") as failed:
         tasks.verdict([good, bad])
+    # each language has its own sentence (the plain-text line shows both)
+    assert (failed.value.en, failed.value.vi) == (
+        "payload rejected whole:\ns:b: a broken file",
+        "tệp bị từ chối toàn bộ:\ns:b: tệp hỏng",
+    )
     assert tasks.verdict([good, bad], fail_on_rejected=False)["batches"] == 2
 
 

@@ -1,8 +1,10 @@
-"""An upload job keeps its error's two languages apart (with its code and status); jobs recorded
-before, as one "vi / en" line, are split by the migration that brought the columns."""
+"""An upload job and a load batch keep their error's two languages apart (with its code, and a job its
+status); what was recorded before as one "vi / en" line is split by the migration that brought the
+columns (an upload's report summary too)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -15,18 +17,19 @@ from chitieu.uploads import jobs
 
 pytestmark = pytest.mark.db
 
-SPLIT_AT = "130"  # the migration that split the error
+JOBS_SPLIT_AT = "130"  # the migration that split an upload job's error
+BATCHES_SPLIT_AT = "131"  # the one that split a batch's error and a report's summary.error
 
 
-def _before_split(tmp_path: Path) -> Path:
-    """The migrations as they were before the split (and today's views)."""
+def _migrated_before(conn: psycopg.Connection, tmp_path: Path, split_at: str) -> None:
+    """The database as the migrations before the split left it (today's views read the new columns,
+    so none are applied: the numbered migrations do not need them)."""
     before = tmp_path / "migrations"
     before.mkdir()
     for path in migrate.MIGRATIONS_DIR.glob("*.sql"):
-        if path.name[:3] < SPLIT_AT:
+        if path.name[:3] < split_at:
             shutil.copy(path, before / path.name)
-    shutil.copytree(migrate.MIGRATIONS_DIR / "views", before / "views")
-    return before
+    migrate.migrate(conn, before)
 
 
 def _old_job(conn: psycopg.Connection, name: str, result_status: str, error: str | None) -> None:
@@ -40,13 +43,13 @@ def _old_job(conn: psycopg.Connection, name: str, result_status: str, error: str
 def test_jobs_recorded_as_one_line_are_split_into_their_languages(
     empty_db: psycopg.Connection, tmp_path: Path
 ) -> None:
-    migrate.migrate(empty_db, _before_split(tmp_path))
+    _migrated_before(empty_db, tmp_path, JOBS_SPLIT_AT)
     _old_job(empty_db, "bom.xlsx", "rejected", "Tệp nén đáng ngờ / a suspicious archive: 1,000×")
     _old_job(empty_db, "lost.xlsx", "failed", "Không đọc được tệp đã lưu trữ / cannot read the archived file")
     _old_job(empty_db, "plain.xlsx", "failed", "no separator")
     _old_job(empty_db, "fine.xlsx", "loaded", None)
     applied = migrate.migrate(empty_db)
-    assert applied[0][:3] == SPLIT_AT
+    assert applied[0][:3] == JOBS_SPLIT_AT
     rows = empty_db.execute(
         "SELECT file_name, error_vi, error_en, error_status, error_code FROM upload_jobs ORDER BY file_name"
     ).fetchall()
@@ -60,6 +63,58 @@ def test_jobs_recorded_as_one_line_are_split_into_their_languages(
     gone = empty_db.execute(
         """SELECT count(*) FROM information_schema.columns
            WHERE table_name = 'upload_jobs' AND column_name = 'error'"""
+    ).fetchone()
+    assert gone == (0,)
+
+
+def test_batches_and_reports_recorded_as_one_line_are_split_into_their_languages(
+    empty_db: psycopg.Connection, tmp_path: Path
+) -> None:
+    _migrated_before(empty_db, tmp_path, BATCHES_SPLIT_AT)
+    for name, status, error in [
+        ("hong.xlsx", "rejected", "Tệp không phải bảng tính / not a workbook"),
+        ("down", "failed", "ConnectError: connection refused"),
+        ("ok.xlsx", "loaded", None),
+    ]:
+        empty_db.execute(
+            """INSERT INTO load_batches (source_id, file_name, fetched_at, status, error)
+               VALUES ('upload', %s, now(), %s, %s)""",
+            (name, status, error),
+        )
+    for name, summary in [
+        ("hong.xlsx", {"status": "rejected", "error": "Tệp không phải bảng tính / not a workbook"}),
+        ("ok.xlsx", {"status": "loaded", "error": None}),
+    ]:
+        empty_db.execute(
+            """INSERT INTO upload_jobs (file_sha256, file_name, size_bytes, state, result_status, report)
+               VALUES ('0', %s, 1, 'done', %s, %s::jsonb)""",
+            (name, summary["status"], json.dumps({"summary": summary, "rejected": []})),
+        )
+    applied = migrate.migrate(empty_db)
+    assert applied[0][:3] == BATCHES_SPLIT_AT
+    batches = empty_db.execute(
+        "SELECT file_name, error_code, error_vi, error_en FROM load_batches ORDER BY file_name"
+    ).fetchall()
+    assert batches == [
+        ("down", None, "ConnectError: connection refused", "ConnectError: connection refused"),
+        ("hong.xlsx", None, "Tệp không phải bảng tính", "not a workbook"),
+        ("ok.xlsx", None, None, None),
+    ]
+    reports = empty_db.execute(
+        "SELECT file_name, report -> 'summary' -> 'error' FROM upload_jobs ORDER BY file_name"
+    ).fetchall()
+    assert reports == [
+        ("hong.xlsx", {"code": None, "vi": "Tệp không phải bảng tính", "en": "not a workbook"}),
+        ("ok.xlsx", None),
+    ]
+    # The views (re-applied after the migration) read the columns.
+    shown = empty_db.execute(
+        "SELECT file_name, error_vi, error_en FROM dash_batches WHERE status = 'rejected'"
+    ).fetchall()
+    assert shown == [("hong.xlsx", "Tệp không phải bảng tính", "not a workbook")]
+    gone = empty_db.execute(
+        """SELECT count(*) FROM information_schema.columns
+           WHERE table_name = 'load_batches' AND column_name = 'error'"""
     ).fetchone()
     assert gone == (0,)
 

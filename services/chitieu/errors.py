@@ -26,6 +26,10 @@ class ChitieuError(Exception):
     def __str__(self) -> str:
         return self.en
 
+    def parts(self) -> dict[str, str]:
+        """The code and each sentence apart, as a report or a record keeps them (JSON)."""
+        return {"code": self.code, "vi": self.vi, "en": self.en}
+
     def both(self) -> str:
         """Both sentences for a plain-text log line or terminal: Vietnamese first, as our users read."""
         return f"{self.vi} / {self.en}"

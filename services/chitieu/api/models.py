@@ -308,6 +308,16 @@ class RejectedRow(BaseModel):
     reason_en: str = Field(examples=["unreadable value 'mười hai'"])
 
 
+class IngestError(BaseModel):
+    """Why a whole file was rejected, each language apart."""
+
+    code: str | None = Field(
+        description="null in reports recorded before the code was kept", examples=["unreadable_file"]
+    )
+    vi: str = Field(examples=["tệp không phải là bảng tính Excel hợp lệ"])
+    en: str = Field(examples=["the file is not a valid Excel workbook"])
+
+
 class IngestSummary(BaseModel):
     file: str | None = Field(examples=["mau-nhap-lieu-4-tinh-2020-2025.xlsx"])
     source: str = Field(examples=["upload"])
@@ -334,7 +344,7 @@ class IngestSummary(BaseModel):
     reprocess_of: int | None = Field(
         default=None, description="A reprocess: the batch that first loaded this file", examples=[None]
     )
-    error: str | None = Field(description="Why the whole file was rejected (Vietnamese / English)")
+    error: IngestError | None = Field(description="Why the whole file was rejected")
     reconciliation: dict[str, int] | None = Field(
         default=None,
         description="Where every non-empty cell of the file's tables went: cells = loaded + unchanged + "

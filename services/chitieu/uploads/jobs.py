@@ -179,8 +179,8 @@ def _error_columns(error: ChitieuError | None) -> dict[str, Any]:
 
 
 def _file_rejection(result: IngestResult) -> ChitieuError | None:
-    """Why ingestion rejected the whole file, from its file-level rejection record (no row), which
-    keeps the two languages apart; `result.error` joins them in one line for logs."""
+    """Why ingestion rejected the whole file, as its file-level rejection record (no row) words it for
+    the client (the reader's own error is inside that sentence)."""
     if result.error is None:
         return None
     for record in result.rejected:
@@ -188,8 +188,8 @@ def _file_rejection(result: IngestResult) -> ChitieuError | None:
             return FileRejected(
                 str(record["reason_en"]), str(record["reason_vi"]), code=record.get("reason_code") or None
             )
-    # No such record (never written by the ingestion today): the line is all there is, in both.
-    return FileRejected(result.error, result.error)
+    # No such record (never written by the ingestion today): the reader's own error.
+    return FileRejected(result.error.en, result.error.vi, code=result.error.code)
 
 
 def claim_next(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any], int] | None:

@@ -167,8 +167,9 @@ def _rejected(request: Request, job: dict[str, Any]) -> Problem | None:
     total = int(report["rejected_total"])
     if summary["status"] == "rejected":
         first = report["rejected"][0] if report["rejected"] else {}
-        vi = f"Không đọc được tệp: {first.get('reason_vi') or summary.get('error')}"
-        en = f"the file could not be read: {first.get('reason_en') or summary.get('error')}"
+        error = summary.get("error") or {}
+        vi = f"Không đọc được tệp: {first.get('reason_vi') or error.get('vi')}"
+        en = f"the file could not be read: {first.get('reason_en') or error.get('en')}"
     elif summary["status"] in ("loaded", "dry_run") and total > 0 and good_rows(report) == 0:
         vi = f"Không nạp được số liệu nào: cả {total} dòng bị từ chối; lý do từng dòng ở báo cáo"
         en = f"nothing could be loaded: all {total} rows were rejected; the report gives each row's reason"
