@@ -256,6 +256,10 @@ def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
     body = _problem(_post(api, api_keys["engineer"], "cut.xlsx", content), 422, "upload-rejected")
     assert body["report"]["summary"]["status"] == "rejected"
     assert [r["reason_code"] for r in body["report"]["rejected"]] == ["unreadable_file"]
+    summary_error = body["report"]["summary"]["error"]
+    assert summary_error["code"] == "unreadable_file"
+    assert summary_error["en"] in body["report"]["rejected"][0]["reason_en"]
+    assert summary_error["vi"] in body["report"]["rejected"][0]["reason_vi"]
     # The job keeps why, each language apart, served as a problem document: the file's fault (422).
     error = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()["error"]
     reason = body["report"]["rejected"][0]
