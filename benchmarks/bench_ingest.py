@@ -101,7 +101,7 @@ with connect(autocommit=True) as conn:
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "ingest_s": t2 - t1, "marks": marks, "status": r.status,
                   "loaded": r.rows_loaded,
-                  "rejected": r.rows_rejected, "read": r.rows_read, "error": r.error,
+                  "rejected": r.rows_rejected, "read": r.rows_read, "error": r.summary()["error"],
                   "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 

@@ -125,6 +125,18 @@ def db(db_dsn: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
+def empty_db(base_settings: Settings) -> Iterator[psycopg.Connection]:
+    """An empty database, no migration applied: for tests of the migrations themselves."""
+    name = f"chitieu_empty_{uuid.uuid4().hex[:8]}"
+    with _admin(base_settings) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(base_settings.dsn(name), autocommit=True) as conn:
+        yield conn
+    with _admin(base_settings) as admin:
+        _drop(admin, name)
+
+
+@pytest.fixture
 def seeds_dir() -> Path:
     path = SHARED / "seeds"
     if not path.is_dir():

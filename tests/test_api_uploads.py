@@ -256,6 +256,16 @@ def test_an_unreadable_workbook_is_archived_and_rejected_with_its_reason(
     body = _problem(_post(api, api_keys["engineer"], "cut.xlsx", content), 422, "upload-rejected")
     assert body["report"]["summary"]["status"] == "rejected"
     assert [r["reason_code"] for r in body["report"]["rejected"]] == ["unreadable_file"]
+    summary_error = body["report"]["summary"]["error"]
+    assert summary_error["code"] == "unreadable_file"
+    assert summary_error["en"] in body["report"]["rejected"][0]["reason_en"]
+    assert summary_error["vi"] in body["report"]["rejected"][0]["reason_vi"]
+    # The job keeps why, each language apart, served as a problem document: the file's fault (422).
+    error = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()["error"]
+    reason = body["report"]["rejected"][0]
+    assert (error["type"], error["status"]) == ("urn:chitieu:problem:unreadable_file", 422)
+    assert (error["detail"], error["detail_vi"]) == (reason["reason_en"], reason["reason_vi"])
+    assert (error["title"], error["title_vi"]) == ("Invalid request", "Yêu cầu không hợp lệ")
     batch = catalog_db.execute(
         """SELECT b.status, count(r.*) FROM load_batches b JOIN rejected_rows r ON r.batch_id = b.id
            GROUP BY b.status"""
@@ -351,18 +361,31 @@ def test_zip_bombs_are_refused_before_parsing(
     body = _problem(_post(api, api_keys["engineer"], "bom3.xlsx", lying), 422, "suspicious-archive")
     # Received whole, so kept: archived, and a failed job that says why. Nothing was loaded.
     jobs = catalog_db.execute(
-        "SELECT file_name, state, error FROM upload_jobs ORDER BY created_at"
+        """SELECT file_name, state, error_code, error_status, error_vi, error_en FROM upload_jobs
+           ORDER BY created_at"""
     ).fetchall()
-    assert [(n, s) for n, s, _ in jobs] == [
-        ("bom.xlsx", "failed"),
-        ("bom2.xlsx", "failed"),
-        ("bom3.xlsx", "failed"),
+    assert [row[:4] for row in jobs] == [
+        ("bom.xlsx", "failed", "unzipped-too-large", 413),
+        ("bom2.xlsx", "failed", "suspicious-archive", 422),
+        ("bom3.xlsx", "failed", "suspicious-archive", 422),
     ]
-    assert all(" / " in e for _, _, e in jobs)
+    # Each language kept apart: the Vietnamese sentence alone, the English alone, neither a joined line.
+    for *_, vi, en in jobs:
+        assert vi != en
+        assert " / " not in vi
+        assert " / " not in en
     assert _archived(lying) == lying
     assert _count(catalog_db, "SELECT count(*) FROM load_batches") == 0
     job = api.get(body["status_url"], headers=bearer(api_keys["viewer"])).json()
     assert (job["state"], job["result_status"], job["report"]) == ("failed", "rejected", None)
+    # Served as the refusal's own problem document was, the job's URL as its instance.
+    assert {k: job["error"][k] for k in ("type", "status", "detail", "detail_vi", "instance")} == {
+        "type": body["type"],
+        "status": 422,
+        "detail": body["detail"],
+        "detail_vi": body["detail_vi"],
+        "instance": body["status_url"],
+    }
     _alive(api)
 
 

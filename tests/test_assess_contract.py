@@ -300,9 +300,9 @@ def test_at_least_25_hand_cases():
 def test_malformed_case_is_a_bilingual_error(broken, fragment):
     with pytest.raises(CaseError) as err:
         assess(broken)
-    message = err.value.both()
-    assert fragment in message
-    assert " / " in message  # Vietnamese / English
+    assert fragment in err.value.en
+    assert fragment in err.value.vi
+    assert err.value.vi != err.value.en
 
 
 def test_cli_prints_the_contract_json(tmp_path: Path):

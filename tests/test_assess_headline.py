@@ -136,8 +136,24 @@ def test_cli_reads_json_lines_and_prints_one_result_a_line(tmp_path: Path):
     assert lines[0]["status"] == "limited_progress"
     assert lines[0]["progress_ratio"] == pytest.approx(0.5)
     assert lines[1]["line"] == 2
-    assert "kind" in lines[1]["error"]
+    assert lines[1]["error"]["code"] == "bad-case"
+    assert "kind" in lines[1]["error"]["en"]
+    assert "kind" in lines[1]["error"]["vi"]
     assert lines[2]["status"] == "deteriorating"
+
+
+def test_an_unreadable_json_line_keeps_its_place_with_its_error_in_each_language(tmp_path: Path):
+    good = case("level", ">=", 144, 2022, (2020, 100), [(2021, 110)])
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(good) + "\n{not json\n" + json.dumps(good) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["assess", str(path)])
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line.get("status") for line in lines] == ["limited_progress", None, "limited_progress"]
+    error = lines[1]["error"]
+    assert (lines[1]["line"], error["code"]) == (2, "invalid-json")
+    assert error["en"].startswith(f"invalid JSON in {path} line 2")
+    assert error["vi"].startswith("JSON không hợp lệ ở dòng 2")
 
 
 def test_console_script_assess_reads_stdin_without_building_the_whole_cli():

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from typer.testing import CliRunner
 
 import chitieu
 from chitieu.cli import app
 from chitieu.db import local, migrate
-from chitieu.settings import Settings
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def empty_db(base_settings: Settings):
-    name = f"chitieu_empty_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base_settings.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(base_settings.dsn(name), autocommit=True) as conn:
-        yield conn
-    with psycopg.connect(base_settings.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_migrations_apply_to_empty_database_and_rerun_is_noop(empty_db):

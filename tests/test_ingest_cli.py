@@ -52,8 +52,15 @@ def test_dry_run_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest.
     assert first["source"]["cell"] == "D3"
     assert doc["observations"][1]["jurisdiction"]["code"] == "52"  # the merged Gia Lai in 2025-H2
     (rej,) = doc["rejected"]
-    assert set(rej) == {"sheet", "row", "column", "raw", "reason"}
-    assert (rej["sheet"], rej["row"], rej["column"], rej["raw"]) == ("KTS", 5, "A5", "Không Rõ")
+    assert rej == {
+        "sheet": "KTS",
+        "row": 5,
+        "column": "A5",
+        "raw": "Không Rõ",
+        "reason_code": "unknown_jurisdiction",
+        "reason_vi": "không nhận ra tỉnh/thành phố 'Không Rõ'",
+        "reason_en": "unknown jurisdiction 'Không Rõ'",
+    }
     assert doc["summary"]["read"] == 3
     assert doc["summary"]["rejected"] == 1
 
@@ -83,7 +90,11 @@ def test_unreadable_file_exits_non_zero(tmp_path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     result = runner.invoke(app, ["ingest", str(path), "--dry-run"])
     assert result.exit_code == 1
-    assert "PNG" in json.loads(result.stdout)["summary"]["error"]
+    error = json.loads(result.stdout)["summary"]["error"]
+    assert error["code"] == "unreadable_file"
+    assert "PNG" in error["en"]
+    assert error["vi"]
+    assert error["vi"] != error["en"]
 
 
 def test_template_round_trip(tmp_path: Path) -> None:

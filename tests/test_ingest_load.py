@@ -258,10 +258,14 @@ def test_unreadable_file_is_a_rejected_batch(db: psycopg.Connection, tmp_path: P
     assert res.status == "rejected"
     assert res.batch_id is not None
     assert count(db, "SELECT count(*) FROM observations") == 0
-    row = db.execute("SELECT status, error FROM load_batches WHERE id=%s", (res.batch_id,)).fetchone()
+    row = db.execute(
+        "SELECT status, error_code, error_vi, error_en FROM load_batches WHERE id=%s", (res.batch_id,)
+    ).fetchone()
     assert row is not None
-    assert row[0] == "rejected"
-    assert "CSV" in row[1]
+    assert row[:2] == ("rejected", "unreadable_file")
+    assert "CSV" in row[3]
+    assert row[2]
+    assert row[2] != row[3]
     assert count(db, "SELECT count(*) FROM rejected_rows WHERE reason_code='unreadable_file'") == 1
     assert read_archived(res.file_sha256 or "") == path.read_bytes()  # archived before parsing
 

@@ -74,10 +74,11 @@ def test_a_figure_a_thousand_times_off_its_vintage_is_quarantined_then_accepted(
     (held,) = second["rejected"]
     assert held["column"] == "B3"
     assert held["raw"] == "598,1"
-    assert "suspected unit error" in held["reason"]
-    assert "nghi sai đơn vị" in held["reason"]
-    assert "current stored vintage (598100)" in held["reason"]
-    assert "1/1000" in held["reason"]
+    assert held["reason_code"] == "suspected_unit_error"
+    assert "suspected unit error" in held["reason_en"]
+    assert "nghi sai đơn vị" in held["reason_vi"]
+    assert "current stored vintage (598100)" in held["reason_en"]
+    assert "1/1000" in held["reason_en"]
     recon = summary["reconciliation"]
     assert recon["cells"] == sum(v for k, v in recon.items() if k != "cells")
     assert (recon["loaded"], recon["unchanged"], recon["rejected"]) == (0, 1, 1)

@@ -415,7 +415,9 @@ def test_the_caps_are_settings_and_refuse_a_file_through_the_pipeline(
             catalog=catalog(),
         )
     assert res.status == "rejected"
-    assert "100" in (res.error or "")
+    assert res.error is not None
+    assert "100" in res.error.en
+    assert "100" in res.error.vi
 
 
 def test_a_csv_over_the_caps_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:

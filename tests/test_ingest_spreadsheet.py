@@ -188,8 +188,9 @@ def test_unknown_jurisdiction_reports_the_label_and_its_cell() -> None:
     assert rej["unparsable_value"]["raw"] == "abc"
     assert rej["unparsable_value"]["column"] == "C3"
     out = res.to_dict()["rejected"]
-    assert set(out[0]) == {"sheet", "row", "column", "raw", "reason"}
-    assert all(" / " in r["reason"] for r in out)  # Vietnamese / English
+    assert set(out[0]) == {"sheet", "row", "column", "raw", "reason_code", "reason_vi", "reason_en"}
+    assert {r["reason_code"] for r in out} == {"unknown_jurisdiction", "unparsable_value"}
+    assert all(r["reason_vi"] and r["reason_en"] and r["reason_vi"] != r["reason_en"] for r in out)
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
@@ -314,7 +315,10 @@ def test_multiple_sheets_and_a_sheet_without_table() -> None:
 def test_missing_indicator_rejects_the_file_clearly() -> None:
     res = run(xlsx_bytes([["Tỉnh", "2022"], ["Ninh Thuận", "5"]]), "noind.xlsx")
     assert res.status == "rejected"
-    assert "--indicator" in (res.error or "")
+    assert res.error is not None
+    assert res.error.code == "missing_indicator"
+    assert "--indicator" in res.error.en
+    assert "--indicator" in res.error.vi
 
 
 def _encrypted_xlsx() -> bytes:
@@ -349,7 +353,8 @@ def test_unreadable_files_are_rejected_whole_with_a_clear_error(
     data = _encrypted_xlsx() if content is None else content
     res = run(data, name, indicator="kts_grdp")
     assert res.status == "rejected"
-    assert needle.lower() in (res.error or "").lower(), res.error
+    assert res.error is not None
+    assert needle.lower() in res.error.en.lower(), res.error.en
     assert res.rejected[0]["reason_code"] == "unreadable_file"
     assert not res.observations
 

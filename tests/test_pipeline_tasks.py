@@ -93,7 +93,10 @@ def test_unreadable_inbox_file_goes_to_rejected(data_dir: Path) -> None:
     assert report["outcome"] == "rejected"
     assert (data_dir / "rejected" / str(report["file"])).exists()
     error = report["batches"][0]["error"]  # type: ignore[index]
-    assert " / " in error  # Vietnamese / English
+    assert error["code"] == "unreadable_file"
+    assert error["vi"]
+    assert error["en"]
+    assert error["vi"] != error["en"]
     assert tasks.summarise([report])["new_data"] is False
 
 
@@ -134,10 +137,16 @@ def test_uploads_loaded_outside_the_inbox_are_announced_until_evaluated(db_dsn: 
 
 def test_verdict_fails_on_a_payload_rejected_whole() -> None:
     good = {"source": "s", "resource": "a", "batches": [{"status": "loaded", "loaded": 3}]}
-    bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": "x / y"}]}
+    error = {"code": "unreadable_file", "vi": "tệp hỏng", "en": "a broken file"}
+    bad = {"source": "s", "resource": "b", "batches": [{"status": "rejected", "error": error}]}
     assert tasks.verdict([good, None])["rows_loaded"] == 3
-    with pytest.raises(tasks.TaskFailed, match="s:b"):
+    with pytest.raises(tasks.TaskFailed, match="s:b") as failed:
         tasks.verdict([good, bad])
+    # each language has its own sentence (the plain-text line shows both)
+    assert (failed.value.en, failed.value.vi) == (
+        "payload rejected whole:\ns:b: a broken file",
+        "tệp bị từ chối toàn bộ:\ns:b: tệp hỏng",
+    )
     assert tasks.verdict([good, bad], fail_on_rejected=False)["batches"] == 2
 
 
@@ -168,6 +177,93 @@ def test_prune_keeps_the_latest_evaluations(db: psycopg.Connection) -> None:
     # Nothing is older than the retention before the latest run: a second prune drops nothing.
     with psycopg.connect(db.info.dsn, password=get_settings().local_pg_password.get_secret_value()) as conn:
         assert maintenance.prune_evaluations(conn, retention_days=365)["runs_deleted"] == 0
+
+
+def _run(
+    conn: psycopg.Connection,
+    at: datetime,
+    targets: list[str],
+    *,
+    base: int | None = None,
+    as_of: datetime | None = None,
+) -> int:
+    """A finished run evaluated at `at` with a row for each of `targets` (a partial run: on `base`)."""
+    row = conn.execute(
+        """INSERT INTO evaluation_runs (as_of, started_at, finished_at, base_run_id)
+           VALUES (%s, %s, %s, %s) RETURNING id""",
+        (as_of or at, at, at, base),
+    ).fetchone()
+    assert row is not None
+    for target in targets:
+        conn.execute(
+            """INSERT INTO evaluations (evaluated_at, run_id, as_of, target_id, plan_id, jurisdiction_id,
+                                        indicator_code, target_year, status)
+               VALUES (%s, %s, %s, %s, 'p', 'vn', 'hdi', 2030, %s)""",
+            (at, row[0], as_of or at, target, f"on_track_{row[0]}"),
+        )
+    return int(row[0])
+
+
+def _results(conn: psycopg.Connection, runs: list[int]) -> dict[int, list[tuple[object, ...]]]:
+    """Each run's complete results (its rows and its bases')."""
+    return {
+        run: conn.execute(
+            "SELECT * FROM evaluation_run_rows(%s) ORDER BY target_id, check_year", (run,)
+        ).fetchall()
+        for run in runs
+    }
+
+
+def test_prune_drops_whole_chains_and_keeps_a_surviving_chain_complete(db: psycopg.Connection) -> None:
+    latest = datetime(2026, 6, 1, tzinfo=UTC)
+    cutoff = latest - timedelta(days=365)
+    # Entirely older than the cutoff: the base and the partial run built on it go together.
+    old = _run(db, cutoff - timedelta(days=300), ["t1", "t2"])
+    old_partial = _run(db, cutoff - timedelta(days=299), ["t1"], base=old)
+    # Straddling the cutoff: the base lies in a chunk wholly before it (chunks are 90 days), which a
+    # prune by chunk would drop while the partial run, after the cutoff, stays with t2 gone.
+    base = _run(db, cutoff - timedelta(days=100), ["t1", "t2"])
+    partial = _run(db, cutoff + timedelta(days=1), ["t1"], base=base)
+    newest = _run(db, latest, ["t1", "t2"])
+    kept = [base, partial, newest]
+    before = _results(db, kept)
+    assert [len(before[r]) for r in kept] == [2, 2, 2]
+
+    result = maintenance.prune_evaluations(db, retention_days=365)
+
+    assert _results(db, kept) == before
+    runs = [r[0] for r in db.execute("SELECT id FROM evaluation_runs ORDER BY id").fetchall()]
+    assert runs == kept
+    assert result["runs_deleted"] == 2
+    assert result["chunks_dropped"] >= 1
+    assert result["cutoff"] == cutoff.isoformat()
+    assert result["kept_from"] == (cutoff - timedelta(days=100)).isoformat()
+    # Nothing of the dropped chain is left behind.
+    orphans = db.execute(
+        "SELECT count(*) FROM evaluations WHERE run_id = ANY(%s)", ([old, old_partial],)
+    ).fetchone()
+    assert orphans == (0,)
+    # Pruning again changes nothing.
+    again = maintenance.prune_evaluations(db, retention_days=365)
+    assert again["runs_deleted"] == 0
+    assert _results(db, kept) == before
+
+
+def test_prune_never_drops_the_latest_runs_chain(db: psycopg.Connection) -> None:
+    latest = datetime(2026, 6, 1, tzinfo=UTC)
+    # The latest run (the latest as_of) and its base were made long ago; a back-dated run made today
+    # (an older as_of) moves the cutoff past them.
+    base = _run(db, latest - timedelta(days=500), ["t1", "t2"])
+    current = _run(db, latest - timedelta(days=499), ["t1"], base=base)
+    backdated = _run(db, latest, ["t1", "t2"], as_of=latest - timedelta(days=2000))
+    assert db.execute("SELECT id FROM evaluation_runs_latest").fetchone() == (current,)
+    before = _results(db, [base, current, backdated])
+
+    result = maintenance.prune_evaluations(db, retention_days=365)
+
+    assert result["runs_deleted"] == 0
+    assert _results(db, [base, current, backdated]) == before
+    assert db.execute("SELECT count(*) FROM evaluations_latest").fetchone() == (2,)
 
 
 def test_archive_check_finds_missing_and_corrupt_files(db: psycopg.Connection) -> None:

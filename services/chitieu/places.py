@@ -9,6 +9,7 @@ from chitieu.errors import ChitieuError
 
 class UnknownJurisdiction(ChitieuError):
     code = "unknown-jurisdiction"
+    http_status = 404  # a name the client gave
 
     def __init__(self, text: str) -> None:
         super().__init__(f"unknown jurisdiction '{text}'", f"Không tìm thấy địa phương '{text}'")

@@ -23,6 +23,7 @@ class SilenceError(ChitieuError, ValueError):
     """Bad silence input."""
 
     code = "bad-silence"
+    http_status = 422  # the matchers or duration the client sent
 
 
 def parse_duration(text: str) -> timedelta:

@@ -29,6 +29,8 @@ PUBLIC_COLUMNS = sql.SQL(
 class ApiKeyError(ChitieuError):
     """A bad key request (the API answers it as a 422 problem)."""
 
+    http_status = 422
+
 
 def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

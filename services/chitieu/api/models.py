@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from chitieu.api.problems import ProblemDetail
 from chitieu.uploads.jobs import State as JobState
 from chitieu.uploads.report import REJECTED_CAP, SAMPLE_ROWS
 
@@ -307,6 +308,16 @@ class RejectedRow(BaseModel):
     reason_en: str = Field(examples=["unreadable value 'mười hai'"])
 
 
+class IngestError(BaseModel):
+    """Why a whole file was rejected, each language apart."""
+
+    code: str | None = Field(
+        description="null in reports recorded before the code was kept", examples=["unreadable_file"]
+    )
+    vi: str = Field(examples=["tệp không phải là bảng tính Excel hợp lệ"])
+    en: str = Field(examples=["the file is not a valid Excel workbook"])
+
+
 class IngestSummary(BaseModel):
     file: str | None = Field(examples=["mau-nhap-lieu-4-tinh-2020-2025.xlsx"])
     source: str = Field(examples=["upload"])
@@ -333,7 +344,7 @@ class IngestSummary(BaseModel):
     reprocess_of: int | None = Field(
         default=None, description="A reprocess: the batch that first loaded this file", examples=[None]
     )
-    error: str | None = Field(description="Why the whole file was rejected (Vietnamese / English)")
+    error: IngestError | None = Field(description="Why the whole file was rejected")
     reconciliation: dict[str, int] | None = Field(
         default=None,
         description="Where every non-empty cell of the file's tables went: cells = loaded + unchanged + "
@@ -386,7 +397,11 @@ class UploadJobBrief(BaseModel):
     result_status: str | None = Field(
         description="loaded | skipped | rejected | dry_run; null until done", examples=["loaded"]
     )
-    error: str | None = Field(description="Why the file was refused or could not be loaded (vi / en)")
+    error: ProblemDetail | None = Field(
+        description="Why the file was refused or could not be loaded: a problem document, English and "
+        "Vietnamese apart, with the status an answer carrying it has (4xx: the file was refused; 5xx: "
+        "the failure was ours) and the job's URL as its instance"
+    )
     summary: IngestSummary | None
 
 

@@ -1,20 +1,23 @@
 """Errors as RFC 9457 `application/problem+json`, each with an English and a Vietnamese message.
 
-Routes raise `Problem`, and any `ChitieuError` the core raises reaches the client as one too (its own
-`status` when it has one, else 422: the core refused what the client sent). The handlers installed by
-`install()` also turn FastAPI's validation errors, unknown routes and unexpected exceptions into
-problems, so a client never has to parse two shapes.
+Routes raise `Problem`, and any `ChitieuError` the core raises reaches the client as one too, with
+the error's `http_status`: a 4xx only for a refusal of what the client sent (its class declares it),
+else 500, or 503 when it came of losing the database. The handlers installed by `install()` also turn
+FastAPI's validation errors, unknown routes, a database gone mid-request (503) and unexpected
+exceptions into problems, so a client never has to parse two shapes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -63,7 +66,8 @@ class ProblemDetail(BaseModel):
     )
 
 
-DEFAULT_STATUS = 422  # a ChitieuError that names no HTTP status: the core refused the client's input
+UNAVAILABLE = {"vi": "Không kết nối được cơ sở dữ liệu", "en": "database unavailable"}
+RETRY_AFTER = {"Retry-After": "5"}
 
 
 class Problem(ChitieuError):
@@ -80,9 +84,13 @@ class Problem(ChitieuError):
         **extra: Any,
     ) -> None:
         super().__init__(en, vi, code=code)
-        self.status = status
+        self.http_status = status
         self.headers = headers or {}
         self.extra = extra
+
+    @property
+    def status(self) -> int:
+        return self.http_status
 
     @classmethod
     def of(cls, error: ChitieuError, **extra: Any) -> Problem:
@@ -91,8 +99,14 @@ class Problem(ChitieuError):
 
 
 def status_of(error: ChitieuError) -> int:
-    status = getattr(error, "status", None)
-    return status if isinstance(status, int) else DEFAULT_STATUS
+    """The error's own status; 503 for a server-side one that came of losing the database."""
+    if error.http_status >= 500 and isinstance(error.__cause__, _DATABASE_GONE):
+        return 503
+    return error.http_status
+
+
+# A connection refused or lost, or none free in time: the database is unavailable, not broken.
+_DATABASE_GONE = (psycopg.OperationalError, PoolTimeout)
 
 
 def _code(error: ChitieuError) -> str | None:
@@ -128,6 +142,20 @@ def body(
         "instance": instance,
         **extra,
     }
+
+
+def stored(error: Mapping[str, Any] | None, *, instance: str | None = None) -> dict[str, Any] | None:
+    """The problem document of an error kept in the database as its code, status and two sentences
+    (an upload job's `error`), as an answer carrying it would be."""
+    if error is None:
+        return None
+    return body(
+        int(error["status"]),
+        vi=str(error["vi"]),
+        en=str(error["en"]),
+        code=error.get("code"),
+        instance=instance,
+    )
 
 
 def response(
@@ -227,6 +255,12 @@ def install(app: FastAPI) -> None:
                 instance=request.url.path,
             )
         return await _unexpected(request, exc)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_gone(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return response(503, **UNAVAILABLE, instance=request.url.path, headers=RETRY_AFTER)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -29,6 +29,7 @@ class CaseError(ChitieuError, ValueError):
     """A case that does not follow the contract."""
 
     code = "bad-case"
+    http_status = 422  # the case the caller gave
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ def _result_line(case: Any, number: int | None = None) -> tuple[str, bool]:
     except CaseError as exc:
         if number is None:
             return exc.both(), False
-        return json.dumps({"line": number, "error": exc.both()}, ensure_ascii=False), False
+        return json.dumps({"line": number, "error": exc.parts()}, ensure_ascii=False), False
 
 
 def _lines(text: str, source: str, out: TextIO) -> int:
-    """One result per non-empty input line, in order; a bad line prints {"line", "error"} in its
-    place (so outputs stay aligned with inputs) and makes the exit code 2."""
+    """One result per non-empty input line, in order; a bad line prints {"line", "error": {"code", "vi",
+    "en"}} in its place (so outputs stay aligned with inputs) and makes the exit code 2."""
     failed = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -44,8 +44,12 @@ def _lines(text: str, source: str, out: TextIO) -> int:
         try:
             case = json.loads(line)
         except json.JSONDecodeError as exc:
-            message = f"JSON không hợp lệ / invalid JSON in {source} line {number}: {exc}"
-            print(json.dumps({"line": number, "error": message}, ensure_ascii=False), file=out)
+            error = {
+                "code": "invalid-json",
+                "vi": f"JSON không hợp lệ ở dòng {number} của {source}: {exc}",
+                "en": f"invalid JSON in {source} line {number}: {exc}",
+            }
+            print(json.dumps({"line": number, "error": error}, ensure_ascii=False), file=out)
             failed = True
             continue
         result, ok = _result_line(case, number)

@@ -170,7 +170,7 @@ def ingest(
                 soft_wrap=True,
             )
             if r.error:
-                err_console.print(f"[red]{r.error}[/red]")
+                err_console.print(f"[red]{r.error.both()}[/red]")
             if r.status == "skipped":
                 console.print(
                     "[dim]đã nạp trước đây; sau khi sửa danh mục dùng --reprocess để nạp lại / already "

@@ -104,7 +104,7 @@ def batches_table() -> c.PanelBuilder:
                (b.reconciliation->>'label')::int AS "Ô nhãn",
                (b.reconciliation->>'missing')::int AS "Ô trống (-, x)",
                (b.reconciliation->>'duplicate')::int AS "Ô trùng",
-               d.error AS "Lỗi"
+               d.error_vi AS "Lỗi"
         FROM dash_batches d
         LEFT JOIN load_batches b ON b.id = d.batch_id
         WHERE $__timeFilter(d.started_at)

@@ -7,6 +7,7 @@ The rules are described in docs/assessment.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -252,33 +253,43 @@ def _lookup(national: pd.Series, codes: np.ndarray, years: np.ndarray) -> np.nda
     return np.where(idx >= 0, national.to_numpy()[np.maximum(idx, 0)], np.nan)
 
 
-def _json_list_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
-    """'[year,value],[year,value]...' for each sid (rows sorted by sid, year)."""
+SID_BLOCK = 5_000  # targets whose rows are formatted at a time (see _joined_per_sid)
+
+
+def _joined_per_sid(sid: np.ndarray, n: int, texts: Callable[[int, int], list[str]]) -> np.ndarray:
+    """For each sid, the texts of its rows joined with ','; '' where it has none. Rows are sorted by
+    sid; `texts(a, b)` formats rows a..b-1. They are formatted a block of whole sids at a time, so
+    that one block's texts exist at once, never one per row of the whole set."""
     out = np.full(n, "", dtype=object)
-    if rows.empty:
+    if len(sid) == 0:
         return out
-    sid = rows["sid"].to_numpy()
-    pairs = [f"[{y},{v!r}]" for y, v in zip(rows["year"].tolist(), rows["value"].tolist(), strict=True)]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     ends = np.r_[starts[1:], len(sid)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[s]] = ",".join(pairs[s:e])
+    for first in range(0, len(starts), SID_BLOCK):
+        block_starts, block_ends = starts[first : first + SID_BLOCK], ends[first : first + SID_BLOCK]
+        lo = int(block_starts[0])
+        items = texts(lo, int(block_ends[-1]))
+        for a, b in zip((block_starts - lo).tolist(), (block_ends - lo).tolist(), strict=True):
+            out[sid[a + lo]] = ",".join(items[a:b])
     return out
+
+
+def _json_list_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
+    """'[year,value],[year,value]...' for each sid (rows sorted by sid, year)."""
+    years, values = rows["year"].to_numpy(), rows["value"].to_numpy()
+    return _joined_per_sid(
+        rows["sid"].to_numpy(),
+        n,
+        lambda a, b: [f"[{y},{v!r}]" for y, v in zip(years[a:b].tolist(), values[a:b].tolist(), strict=True)],
+    )
 
 
 def _json_years_per_sid(rows: pd.DataFrame, mask: np.ndarray, n: int) -> np.ndarray:
     """'2024,2025' (the years of the masked rows) for each sid; '' where none."""
-    out = np.full(n, "", dtype=object)
-    picked = rows[mask]
-    if picked.empty:
-        return out
-    sid = picked["sid"].to_numpy()
-    years = [str(y) for y in picked["year"].tolist()]
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    ends = np.r_[starts[1:], len(sid)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[s]] = ",".join(years[s:e])
-    return out
+    years = rows["year"].to_numpy()[mask]
+    return _joined_per_sid(
+        rows["sid"].to_numpy()[mask], n, lambda a, b: [str(y) for y in years[a:b].tolist()]
+    )
 
 
 def _jnum(x: float | None) -> str:
@@ -330,6 +341,27 @@ def evaluate_frames(
     return out
 
 
+class _Thresholds(NamedTuple):
+    """Per target, what its latest figure is compared with. Relative targets: the threshold in year
+    y is the national figure of year y plus the margin."""
+
+    relative: np.ndarray  # judged against the national figure
+    current_year: np.ndarray  # the year of its latest figure (NaN: none)
+    nat_now: np.ndarray  # the national figure of that year (relative targets)
+    effective: np.ndarray  # the threshold its latest figure is judged against
+    no_national: np.ndarray  # relative, with a figure, but no national figure of its year
+
+
+class _Verdicts(NamedTuple):
+    """Per target, the contract's judgement (`res`, assess_frame's columns) and its status, headline
+    and headline rule, with no judgement where a relative target had no threshold."""
+
+    res: pd.DataFrame
+    status: np.ndarray
+    headline: np.ndarray
+    headline_rule: np.ndarray
+
+
 def _numeric_results(
     targets: pd.DataFrame,
     obs: pd.DataFrame,
@@ -339,9 +371,9 @@ def _numeric_results(
     preds: pd.DataFrame | None = None,
     derived_out: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
+    """The results of the numeric targets: one row per target, then the every-year misses."""
     as_of_year = as_of.year
-    n = len(targets)
-    if n == 0:
+    if len(targets) == 0:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     preds = preds if preds is not None else pd.DataFrame()
     territory, basis, derived = comparable.comparable_inputs(targets, obs, succ, preds, as_of.date())
@@ -349,14 +381,35 @@ def _numeric_results(
         derived_out.append(derived)
     rows = series_rows(targets, obs, territory, derived)
     rows = rows[rows["year"].to_numpy() <= as_of_year].reset_index(drop=True)
-    sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     targets, post, current_post = _judged_targets(targets, rows, territory, ceased)
-    is_rank = (targets["kind"] == "rank").to_numpy()
-
-    # Relative targets: the threshold in year y is the national figure of year y plus the margin.
-    relative = (targets["relative_to"] == "national").to_numpy()
     national = _national(obs)
+    thresholds = _thresholds(targets, rows, national, value)
+    verdicts = _verdicts(targets, rows, as_of_year, thresholds)
+    revision_driven = _revision_driven(targets, rows, obs, as_of_year, verdicts, thresholds)
+    data_jur, base_post = _current_data_and_base_cohort(territory, rows, verdicts.res, post)
+    flag_arrays = _flag_arrays(
+        targets, rows, verdicts.res, thresholds, revision_driven, base_post, current_post
+    )
+    from_succ = rows["from_successor"].to_numpy(dtype=bool)
+    successor_years = _json_years_per_sid(rows, from_succ, len(targets))
+    inputs = _inputs_json(targets, rows, verdicts.res, as_of_year, revision_driven, thresholds)
+    lineage = _lineage(
+        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post
+    )
+    main = _target_rows(
+        targets, data_jur, verdicts, _flags(flag_arrays, len(targets)), lineage, inputs, basis
+    )
+    checked = _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year)
+    missed = _every_year_misses(targets, checked, national, as_of_year, flag_arrays, lineage, basis)
+    return _with_misses(main, missed)
+
+
+def _thresholds(
+    targets: pd.DataFrame, rows: pd.DataFrame, national: pd.Series, value: np.ndarray
+) -> _Thresholds:
+    n = len(targets)
+    relative = (targets["relative_to"] == "national").to_numpy()
     current_year = np.full(n, np.nan)
     if len(rows):
         last = rows.groupby("sid")["year"].max()
@@ -369,88 +422,73 @@ def _numeric_results(
     effective = np.where(relative, nat_now + value, value)
     no_national = relative & ~np.isnan(current_year) & np.isnan(nat_now)
     effective = np.where(no_national, value, effective)
+    return _Thresholds(relative, current_year, nat_now, effective, no_national)
 
-    frame = rows[["sid", "year", "value"]]
-    res = assess_frame(_cases(targets, as_of_year, effective), frame)
+
+def _verdicts(targets: pd.DataFrame, rows: pd.DataFrame, as_of_year: int, th: _Thresholds) -> _Verdicts:
+    res = assess_frame(_cases(targets, as_of_year, th.effective), rows[["sid", "year", "value"]])
     status = res["status"].to_numpy().astype(object)
     # Without the national figure of the year there is no threshold: no judgement, no path.
-    status[no_national] = "insufficient_data"
+    status[th.no_national] = "insufficient_data"
     for col in formulas.PATH_KEYS:
-        res.loc[no_national, col] = np.nan
+        res.loc[th.no_national, col] = np.nan
     headline = res["headline"].to_numpy().astype(object)
     headline_rule = res["headline_rule"].to_numpy().astype(object)
-    headline[no_national] = "insufficient_data"
-    headline_rule[no_national] = "status"
+    headline[th.no_national] = "insufficient_data"
+    headline_rule[th.no_national] = "status"
+    return _Verdicts(res, status, headline, headline_rule)
 
-    revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
-    revision_driven = _revision_driven(
-        targets,
-        rows,
-        obs,
-        as_of_year,
-        status,
-        headline,
-        effective,
-        relative,
-        current_year,
-        nat_now,
-        no_national,
-    )
 
-    # Flags from the rows used.
+def _flag_arrays(
+    targets: pd.DataFrame,
+    rows: pd.DataFrame,
+    res: pd.DataFrame,
+    th: _Thresholds,
+    revision_driven: np.ndarray,
+    base_post: np.ndarray,
+    current_post: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per flag, which targets carry it (from the rows their verdicts used)."""
+    n = len(targets)
+    sid = rows["sid"].to_numpy(dtype=np.int64)
     provisional = np.zeros(n, dtype=bool)
     provisional[sid[rows["provisional"].to_numpy(dtype=bool)]] = True
-    from_succ = rows["from_successor"].to_numpy(dtype=bool)
     successor_used = np.zeros(n, dtype=bool)
-    successor_used[sid[from_succ]] = True
-
-    data_jur, base_post_all = _current_data_and_base_cohort(territory, rows, res, post)
-    base_year_arr = res["base_year"].to_numpy(dtype=float)
-    cohort_changed = is_rank & ~np.isnan(base_year_arr) & ~base_post_all & current_post
-
-    parent_share = targets["parent_target_id"].notna().to_numpy()
-    flag_arrays = {
+    successor_used[sid[rows["from_successor"].to_numpy(dtype=bool)]] = True
+    is_rank = (targets["kind"] == "rank").to_numpy()
+    base_year = res["base_year"].to_numpy(dtype=float)
+    return {
         "revision_driven": revision_driven,
-        "cohort_changed": cohort_changed,
+        "cohort_changed": is_rank & ~np.isnan(base_year) & ~base_post & current_post,
         "successor_data": successor_used,
-        "relative_national": relative,
-        "parent_share": parent_share,
+        "relative_national": th.relative,
+        "parent_share": targets["parent_target_id"].notna().to_numpy(),
         "provisional_data": provisional,
     }
-    flags = _flags(flag_arrays, n)
 
-    successor_years = _json_years_per_sid(rows, from_succ, n)
-    inputs = _inputs_json(
-        targets,
-        rows,
-        res,
-        as_of_year,
-        revised,
-        revision_driven,
-        relative,
-        current_year,
-        nat_now,
-        effective,
-        no_national,
-    )
-    base_value_arr = res["base_value"].to_numpy(dtype=float)
 
-    jurs = targets["jurisdiction_id"].to_numpy()
-    t_ids = targets["id"].to_numpy()
-    lineage = _lineage(
-        targets, rows, territory, basis, succ, derived, successor_years, current_post, base_post_all
-    )
-
-    main = pd.DataFrame(
+def _target_rows(
+    targets: pd.DataFrame,
+    data_jur: np.ndarray,
+    v: _Verdicts,
+    flags: np.ndarray,
+    lineage: list[str],
+    inputs: list[str],
+    basis: np.ndarray,
+) -> pd.DataFrame:
+    """One result row per target (check_year empty), columns RESULT_COLUMNS."""
+    n = len(targets)
+    res = v.res
+    return pd.DataFrame(
         {
-            "target_id": t_ids,
+            "target_id": targets["id"].to_numpy(),
             "plan_id": targets["plan_id"].to_numpy(),
-            "jurisdiction_id": jurs,
+            "jurisdiction_id": targets["jurisdiction_id"].to_numpy(),
             "data_jurisdiction_id": data_jur,
-            "indicator_code": codes,
+            "indicator_code": targets["indicator_code"].to_numpy(),
             "target_year": targets["target_year"].to_numpy(),
             "check_year": pd.array([pd.NA] * n, dtype="Int64"),
-            "status": status,
+            "status": v.status,
             "progress_ratio": res["progress_ratio"].to_numpy(dtype=float),
             "expected_value": res["expected_value"].to_numpy(dtype=float),
             "current_value": res["current_value"].to_numpy(dtype=float),
@@ -462,29 +500,26 @@ def _numeric_results(
                 [None if np.isnan(w) else bool(w) for w in res["will_meet"].to_numpy(dtype=float)],
                 dtype="boolean",
             ),
-            "base_year": pd.array(base_year_arr, dtype="Int64") if n else pd.array([], dtype="Int64"),
-            "base_value": base_value_arr,
+            "base_year": pd.array(res["base_year"].to_numpy(dtype=float), dtype="Int64")
+            if n
+            else pd.array([], dtype="Int64"),
+            "base_value": res["base_value"].to_numpy(dtype=float),
             "flags": flags,
             "lineage": lineage,
             "inputs": inputs,
-            "headline_status": headline,
-            "headline_rule": headline_rule,
+            "headline_status": v.headline,
+            "headline_rule": v.headline_rule,
             "anticipated_gap": res["anticipated_gap"].to_numpy(dtype=float),
             "series_basis": basis,
         }
     )
-    missed = _every_year_misses(
-        targets,
-        _yearly_check_rows(targets, obs, rows, territory, succ, as_of_year),
-        national,
-        as_of_year,
-        flag_arrays,
-        lineage,
-        basis,
-    )
+
+
+def _with_misses(main: pd.DataFrame, missed: pd.DataFrame) -> pd.DataFrame:
+    """The target rows and their every-year misses: an every-year constraint missed in any year
+    checked is behind, whatever the trajectory says."""
     if missed.empty:
         return main
-    # An every-year constraint missed in any year checked is behind, whatever the trajectory says.
     missed_targets = main["target_id"].isin(set(missed["target_id"])).to_numpy()
     main.loc[missed_targets, "headline_status"] = "missed"
     main.loc[missed_targets, "headline_rule"] = "every_year_missed"
@@ -520,17 +555,14 @@ def _inputs_json(
     rows: pd.DataFrame,
     res: pd.DataFrame,
     as_of_year: int,
-    revised: np.ndarray,
     revision_driven: np.ndarray,
-    relative: np.ndarray,
-    current_year: np.ndarray,
-    nat_now: np.ndarray,
-    effective: np.ndarray,
-    no_national: np.ndarray,
+    th: _Thresholds,
 ) -> list[str]:
     """Per target, what its verdict was computed from (JSON text, assembled column-wise: json.dumps
     per row was the engine's hot spot)."""
     n = len(targets)
+    relative, current_year, nat_now, effective, no_national = th
+    revised = ~np.isnan(rows["prev_value"].to_numpy(dtype=float))
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     parent_share = targets["parent_target_id"].notna().to_numpy()
@@ -646,18 +678,15 @@ def _revision_driven(
     rows: pd.DataFrame,
     obs: pd.DataFrame,
     as_of_year: int,
-    status: np.ndarray,
-    headline: np.ndarray,
-    effective: np.ndarray,
-    relative: np.ndarray,
-    current_year: np.ndarray,
-    nat_now: np.ndarray,
-    no_national: np.ndarray,
+    verdicts: _Verdicts,
+    th: _Thresholds,
 ) -> np.ndarray:
     """Per target: whether its status or headline differs from what it would be without the latest
     revisions (revised periods take their previous vintage's value: the target's own figures, and
     for relative targets the national figure it is compared with)."""
     n = len(targets)
+    status, headline = verdicts.status, verdicts.headline
+    relative, current_year, nat_now, effective, no_national = th
     sid = rows["sid"].to_numpy(dtype=np.int64)
     value = targets["value"].to_numpy(dtype=float)
     codes = targets["indicator_code"].to_numpy()
@@ -729,20 +758,16 @@ def _yearly_check_rows(
 
 def _json_points_per_sid(rows: pd.DataFrame, n: int) -> np.ndarray:
     """'{"year":..,"value":..,"source":..},...' for each sid (rows sorted by sid, year)."""
-    out = np.full(n, "", dtype=object)
-    if rows.empty:
-        return out
-    sid = rows["sid"].to_numpy()
+    years, values = rows["year"].to_numpy(), rows["value"].to_numpy()
     source = np.where(rows["derived"].to_numpy(dtype=bool), '"derived"}', '"published"}')
-    pairs = [
-        f'{{"year":{y},"value":{v!r},"source":{src}'
-        for y, v, src in zip(rows["year"].tolist(), rows["value"].tolist(), source.tolist(), strict=True)
-    ]
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    ends = np.r_[starts[1:], len(sid)]
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        out[sid[a]] = ",".join(pairs[a:b])
-    return out
+    return _joined_per_sid(
+        rows["sid"].to_numpy(),
+        n,
+        lambda a, b: [
+            f'{{"year":{y},"value":{v!r},"source":{src}'
+            for y, v, src in zip(years[a:b].tolist(), values[a:b].tolist(), source[a:b].tolist(), strict=True)
+        ],
+    )
 
 
 def _lineage(
@@ -914,14 +939,37 @@ def _every_year_misses(
     lineage: list[str],
     basis: np.ndarray,
 ) -> pd.DataFrame:
-    """One `missed` row per year in which an every-year constraint failed.
-
-    Years checked: from the year the plan was issued (else the year after the baseline, else every
-    year with data) to the target year, up to as_of.
-    """
+    """One `missed` row per year in which an every-year constraint failed."""
     every = targets["every_year"].to_numpy(dtype=bool)
     if not every.any() or rows.empty:
         return pd.DataFrame()
+    r = _years_checked(targets, rows, every, as_of_year)
+    if r.empty:
+        return pd.DataFrame()
+    s = r["sid"].to_numpy(dtype=np.int64)
+    years = r["year"].to_numpy()
+    value = targets["value"].to_numpy(dtype=float)
+    relative = flag_arrays["relative_national"]
+    codes = targets["indicator_code"].to_numpy()
+    nat = _lookup(national, codes[s], years) if relative[s].any() else np.full(len(s), np.nan)
+    threshold = np.where(relative[s], nat + value[s], value[s])
+    ops = formulas.op_codes(targets["operator"].to_numpy()[s])
+    y = r["value"].to_numpy(dtype=float)
+    failed = ~np.isnan(threshold) & ~formulas.meets(y, ops, threshold)
+    if not failed.any():
+        return pd.DataFrame()
+    prev = r["prev_value"].to_numpy(dtype=float)
+    prev_met = ~np.isnan(prev) & formulas.meets(prev, ops, threshold)
+    idx = np.flatnonzero(failed)
+    missed = r.iloc[idx].assign(threshold=threshold[idx], prev_met=prev_met[idx])
+    return _miss_rows(targets, missed, flag_arrays, lineage, basis)
+
+
+def _years_checked(
+    targets: pd.DataFrame, rows: pd.DataFrame, every: np.ndarray, as_of_year: int
+) -> pd.DataFrame:
+    """The rows of every-year targets in the years checked: from the year the plan was issued (else
+    the year after the baseline, else every year with data) to the target year, up to as_of."""
     issued_year = np.array(
         [d.year if isinstance(d, date) else np.nan for d in targets["issued_on"]], dtype=float
     )
@@ -937,80 +985,82 @@ def _every_year_misses(
     in_range = (
         (years >= first_year[s]) & (years <= targets["target_year"].to_numpy()[s]) & (years <= as_of_year)
     )
-    r, s, years = r[in_range], s[in_range], years[in_range]
-    if r.empty:
-        return pd.DataFrame()
-    codes = targets["indicator_code"].to_numpy()
-    value = targets["value"].to_numpy(dtype=float)
-    relative = flag_arrays["relative_national"]
-    nat = _lookup(national, codes[s], years) if relative[s].any() else np.full(len(s), np.nan)
-    threshold = np.where(relative[s], nat + value[s], value[s])
-    ops = formulas.op_codes(targets["operator"].to_numpy()[s])
-    y = r["value"].to_numpy(dtype=float)
-    checkable = ~np.isnan(threshold)
-    failed = checkable & ~formulas.meets(y, ops, threshold)
-    prev = r["prev_value"].to_numpy(dtype=float)
-    prev_met = ~np.isnan(prev) & formulas.meets(prev, ops, threshold)
-    if not failed.any():
-        return pd.DataFrame()
-    idx = np.flatnonzero(failed)
-    from_successor = r["from_successor"].to_numpy(dtype=bool)
-    provisional = r["provisional"].to_numpy(dtype=bool)
-    loaded = r["loaded"].to_numpy(dtype=float)
-    data_jurs = r["data_jurisdiction_id"].to_numpy()
+    checked: pd.DataFrame = r[in_range]
+    return checked
+
+
+def _miss_rows(
+    targets: pd.DataFrame,
+    missed: pd.DataFrame,
+    flag_arrays: dict[str, np.ndarray],
+    lineage: list[str],
+    basis: np.ndarray,
+) -> pd.DataFrame:
+    """The result rows of the failed years (`missed`: their series rows, with the threshold and
+    whether the previous vintage met it), columns RESULT_COLUMNS."""
+    si = missed["sid"].to_numpy(dtype=np.int64)
+    years = missed["year"].to_numpy()
+    y = missed["value"].to_numpy(dtype=float)
+    threshold = missed["threshold"].to_numpy(dtype=float)
+    prev = missed["prev_value"].to_numpy(dtype=float)
+    loaded = missed["loaded"].to_numpy(dtype=float)
+    data_jurs = missed["data_jurisdiction_id"].to_numpy()
     operators = targets["operator"].to_numpy()
-    parent_share = flag_arrays["parent_share"]
-    out_flags = []
-    inputs = []
-    for k in idx.tolist():
-        i = s[k]
-        f = []
-        if prev_met[k]:
-            f.append("revision_driven")
-        if from_successor[k]:
-            f.append("successor_data")
-        if relative[i]:
-            f.append("relative_national")
-        if parent_share[i]:
-            f.append("parent_share")
-        if provisional[k]:
-            f.append("provisional_data")
-        out_flags.append(f)
-        inputs.append(
-            json.dumps(
-                {
-                    "check_year": int(years[k]),
-                    "value": _num(y[k]),
-                    "operator": operators[i],
-                    "threshold": _num(threshold[k]),
-                    "previous_vintage_value": _num(prev[k]),
-                    "loaded_at": _iso(float(loaded[k])),
-                    "data_jurisdiction_id": data_jurs[k],
-                },
-                ensure_ascii=False,
+    flags = [
+        [
+            name
+            for name, on in (
+                ("revision_driven", prev_met),
+                ("successor_data", from_successor),
+                ("relative_national", flag_arrays["relative_national"][i]),
+                ("parent_share", flag_arrays["parent_share"][i]),
+                ("provisional_data", provisional),
             )
+            if on
+        ]
+        for i, prev_met, from_successor, provisional in zip(
+            si.tolist(),
+            missed["prev_met"].to_numpy(dtype=bool).tolist(),
+            missed["from_successor"].to_numpy(dtype=bool).tolist(),
+            missed["provisional"].to_numpy(dtype=bool).tolist(),
+            strict=True,
         )
-    si = s[idx]
-    m = len(idx)
+    ]
+    inputs = [
+        json.dumps(
+            {
+                "check_year": int(years[k]),
+                "value": _num(y[k]),
+                "operator": operators[i],
+                "threshold": _num(threshold[k]),
+                "previous_vintage_value": _num(prev[k]),
+                "loaded_at": _iso(float(loaded[k])),
+                "data_jurisdiction_id": data_jurs[k],
+            },
+            ensure_ascii=False,
+        )
+        for k, i in enumerate(si.tolist())
+    ]
+    m = len(missed)
     return pd.DataFrame(
         {
             "target_id": targets["id"].to_numpy()[si],
             "plan_id": targets["plan_id"].to_numpy()[si],
             "jurisdiction_id": targets["jurisdiction_id"].to_numpy()[si],
-            "data_jurisdiction_id": r["data_jurisdiction_id"].to_numpy()[idx],
-            "indicator_code": codes[si],
+            "data_jurisdiction_id": data_jurs,
+            "indicator_code": targets["indicator_code"].to_numpy()[si],
             "target_year": targets["target_year"].to_numpy()[si],
-            "check_year": pd.array(years[idx], dtype="Int64"),
+            "check_year": pd.array(years, dtype="Int64"),
             "status": ["missed"] * m,
             "progress_ratio": np.nan,
-            "expected_value": threshold[idx],
-            "current_value": y[idx],
-            "current_year": pd.array(years[idx], dtype="Int64"),
+            "expected_value": threshold,
+            "current_value": y,
+            "current_year": pd.array(years, dtype="Int64"),
             "projected_value": np.nan,
             "will_meet": pd.array([None] * m, dtype="boolean"),
             "base_year": pd.array([None] * m, dtype="Int64"),
             "base_value": np.nan,
-            "flags": out_flags,
+            "flags": flags,
             "lineage": [lineage[i] for i in si],
             "inputs": inputs,
             "headline_status": ["missed"] * m,

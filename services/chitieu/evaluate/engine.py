@@ -92,21 +92,31 @@ def compute_results(
     # Weight indicators are read too: successors' shares are rebuilt from predecessors' with them.
     numeric_codes = sorted(set(numeric_codes) | set(load.weight_indicators(conn, numeric_codes)))
     milestone_codes = sorted({code for code, milestone in kinds if milestone})
-    # The observations (the bulk) stream over READ_WORKERS connections of their own while this one
-    # reads the targets.
+    # The observations (the bulk) stream over READ_WORKERS connections of their own while `conn`
+    # reads the targets in a helper thread. The bulk is assembled in this thread: memory a helper
+    # thread allocates stays in its own malloc arena once freed, out of reach of the frames that follow.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(load.yearly_observations, conn, when, numeric_codes, workers=READ_WORKERS)
-        targets = load.targets(conn)
-        succ = load.successors(conn)
-        preds = load.predecessors(conn)
-        milestones = load.milestone_completions(conn, when, milestone_codes)
-        ceased = load.ceased_jurisdictions(conn, compute.MERGER_DATE)
-        obs = pending.result()
+        pending = pool.submit(_catalog, conn, when, milestone_codes)
+        obs = load.yearly_observations(conn, when, numeric_codes, workers=READ_WORKERS)
+        targets, succ, preds, milestones, ceased = pending.result()
     phases["read"] = time.perf_counter() - started
     started = time.perf_counter()
     results = compute.evaluate_frames(targets, obs, succ, milestones, when, ceased, preds)
     phases["compute"] = time.perf_counter() - started
     return results
+
+
+def _catalog(
+    conn: psycopg.Connection, when: datetime, milestone_codes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
+    """The targets, successions, predecessors, milestone completions and ceased jurisdictions."""
+    return (
+        load.targets(conn),
+        load.successors(conn),
+        load.predecessors(conn),
+        load.milestone_completions(conn, when, milestone_codes),
+        load.ceased_jurisdictions(conn, compute.MERGER_DATE),
+    )
 
 
 def _esc(text: str) -> str:
@@ -135,23 +145,30 @@ def _text_column(values: pd.Series) -> list[str]:
     return out
 
 
-def _copy_body(results: pd.DataFrame) -> list[str]:
-    """One COPY text-format line per result (run-independent columns only), in a stable order."""
-    if results.empty:
-        return []
-    columns = [_text_column(results[c]) for c in compute.RESULT_COLUMNS]
-    return ["\t".join(fields) for fields in zip(*columns, strict=True)]
+BODY_BLOCK = 10_000  # rows formatted at a time: one block's text columns exist at once, never all
+
+
+def _copy_body(results: pd.DataFrame) -> list[bytes]:
+    """One COPY text-format line per result (run-independent columns only), in a stable order, as
+    UTF-8: the lineage's Vietnamese notes would make every line a two-bytes-per-character str, and
+    the bytes are what is hashed and sent anyway."""
+    body: list[bytes] = []
+    for start in range(0, len(results), BODY_BLOCK):
+        block = results.iloc[start : start + BODY_BLOCK]
+        columns = [_text_column(block[c]) for c in compute.RESULT_COLUMNS]
+        body.extend("\t".join(fields).encode("utf-8") for fields in zip(*columns, strict=True))
+    return body
 
 
 _HASH_MOD = 1 << 256
 
 
-def _line_sum(lines: list[str]) -> int:
+def _line_sum(lines: list[bytes]) -> int:
     """Sum of the lines' SHA-256 values modulo 2**256: a hash of the multiset of lines, to which a
     part's share can be added or taken away."""
     total = 0
     for line in lines:
-        total += int.from_bytes(hashlib.sha256(line.encode("utf-8")).digest(), "big")
+        total += int.from_bytes(hashlib.sha256(line).digest(), "big")
     return total % _HASH_MOD
 
 
@@ -292,11 +309,14 @@ def _evaluate_all(conn: psycopg.Connection, when: datetime) -> RunSummary:
     body = _copy_body(results)
     line_sum = _line_sum(body)
     counts = _Counts.of(results)
+    derived = results.attrs.get("derived")
+    # The lines hold everything recorded: the frame is not kept alive through the write.
+    del results
     phases["format"] = time.perf_counter() - t
-    summary = _summary(when, counts, len(results), _fingerprint(line_sum, len(body)), phases)
+    summary = _summary(when, counts, len(body), _fingerprint(line_sum, len(body)), phases)
     summary.evaluated_targets = counts.targets
     notes = _run_notes(digest, known, when, line_sum, counts)
-    _record(conn, summary, body, results.attrs.get("derived"), notes)
+    _record(conn, summary, body, derived, notes)
     return summary
 
 
@@ -388,7 +408,7 @@ def _results_of(
 def _record(
     conn: psycopg.Connection,
     summary: RunSummary,
-    body: list[str],
+    body: list[bytes],
     derived: pd.DataFrame | None,
     notes: dict[str, Any],
     carry: _Carry | None = None,
@@ -434,7 +454,7 @@ def _record(
         run_id, evaluated_at = row
         if carry is not None:
             _carry_derived(conn, carry, run_id)
-        suffix = f"\t{run_id}\t{evaluated_at.isoformat()}\t{when.isoformat()}\n"
+        suffix = f"\t{run_id}\t{evaluated_at.isoformat()}\t{when.isoformat()}\n".encode()
         columns = sql.SQL(", ").join(
             sql.Identifier(c) for c in [*compute.RESULT_COLUMNS, "run_id", "evaluated_at", "as_of"]
         )
@@ -443,7 +463,7 @@ def _record(
             cur.copy(sql.SQL("COPY evaluations ({}) FROM STDIN").format(columns)) as copy,
         ):
             for start in range(0, len(body), 20_000):
-                copy.write("".join(line + suffix for line in body[start : start + 20_000]))
+                copy.write(b"".join(line + suffix for line in body[start : start + 20_000]))
         _write_derived(conn, run_id, derived)
         conn.execute(
             """UPDATE evaluation_runs

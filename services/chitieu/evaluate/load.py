@@ -49,11 +49,19 @@ def _copy_csv(
     conn: psycopg.Connection, query: sql.SQL | sql.Composed, names: list[str], dtype: dict[str, Any]
 ) -> pd.DataFrame:
     """COPY (query) TO STDOUT as CSV, parsed by pandas: far cheaper than fetching Python tuples."""
+    return _parse_csv(_copy_bytes(conn, query), names, dtype)
+
+
+def _copy_bytes(conn: psycopg.Connection, query: sql.SQL | sql.Composed) -> io.BytesIO:
     buf = io.BytesIO()
     with conn.cursor() as cur, cur.copy(query) as copy:
         for chunk in copy:
             buf.write(chunk)
     buf.seek(0)
+    return buf
+
+
+def _parse_csv(buf: io.BytesIO, names: list[str], dtype: dict[str, Any]) -> pd.DataFrame:
     if buf.getbuffer().nbytes == 0:
         return pd.DataFrame({n: pd.Series(dtype=dtype.get(n, object)) for n in names})
     return pd.read_csv(
@@ -178,12 +186,16 @@ def raw_yearly_observations(
     # Never `conn` from here on: the caller may be using it in another thread.
     groups = [g for g in (indicator_codes[i::workers] for i in range(workers)) if g]
 
-    def part(codes: list[str]) -> pd.DataFrame:
+    def part(codes: list[str]) -> io.BytesIO:
         with reconnect(conn) as own:
-            return _raw_part(own, as_of, codes, jurisdictions)
+            return _copy_bytes(own, _raw_query(as_of, codes, jurisdictions))
 
+    # The helper threads only receive the text; it is parsed in this thread (each part as soon as it
+    # has arrived, the others still streaming): what a thread allocates stays in its own malloc arena
+    # once freed, out of reach of the frames built after it.
     with ThreadPoolExecutor(max_workers=len(groups) or 1) as pool:
-        frames = list(pool.map(part, groups))
+        parts = [pool.submit(part, g) for g in groups]
+        frames = [_parse_csv(p.result(), _RAW_NAMES, _RAW_DTYPES) for p in parts]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _empty_raw()
@@ -222,10 +234,14 @@ def _raw_part(
 ) -> pd.DataFrame:
     if not indicator_codes:
         return _empty_raw()
+    return _copy_csv(conn, _raw_query(as_of, indicator_codes, jurisdictions), _RAW_NAMES, _RAW_DTYPES)
+
+
+def _raw_query(as_of: datetime, indicator_codes: list[str], jurisdictions: list[str] | None) -> sql.Composed:
     where: sql.SQL | sql.Composed = sql.SQL("")
     if jurisdictions is not None:
         where = sql.SQL(" AND jurisdiction_id = ANY({})").format(sql.Literal(jurisdictions))
-    query = sql.SQL(
+    return sql.SQL(
         """COPY (SELECT jurisdiction_id, indicator_code, extract(year FROM period_start)::int, value,
                         (status = 'provisional')::int, date_part('epoch', loaded_at),
                         date_part('epoch', fetched_at)
@@ -233,7 +249,6 @@ def _raw_part(
                  WHERE period_type = 'Y' AND loaded_at <= {as_of} AND indicator_code = ANY({codes}){where})
            TO STDOUT (FORMAT csv)"""
     ).format(as_of=sql.Literal(as_of), codes=sql.Literal(indicator_codes), where=where)
-    return _copy_csv(conn, query, _RAW_NAMES, _RAW_DTYPES)
 
 
 def yearly_observations(

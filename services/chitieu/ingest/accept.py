@@ -25,7 +25,7 @@ class AcceptError(ChitieuError):
 
     def __init__(self, status: int, en: str, vi: str):
         super().__init__(en, vi)
-        self.status = status
+        self.http_status = status
 
 
 @dataclass

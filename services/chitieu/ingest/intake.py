@@ -51,7 +51,7 @@ class IngestResult:
     rows_missing: int = 0  # cells holding a missing marker ('-', 'x', '..'): skipped, not rejected
     rows_resolved: int = 0  # rows earlier loads of this file had quarantined that passed this time
     reprocess_of: int | None = None  # the first load of this file, when this load reprocessed it
-    error: str | None = None
+    error: ChitieuError | None = None  # why the whole payload was rejected or failed
     observations: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
     rejected: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -81,17 +81,14 @@ class IngestResult:
             "missing_skipped": self.rows_missing,
             "resolved_rejections": self.rows_resolved,
             "reprocess_of": self.reprocess_of,
-            "error": self.error,
+            "error": None if self.error is None else self.error.parts(),
             "reconciliation": self.reconciliation or None,
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "observations": self.observations,
-            "rejected": [
-                {k: r.get(k) for k in ("sheet", "row", "column", "raw")} | {"reason": _reason_text(r)}
-                for r in self.rejected
-            ],
+            "rejected": [{k: r.get(k) for k in REJECTED_COLUMNS} for r in self.rejected],
             "summary": self.summary(),
         }
 
@@ -145,10 +142,6 @@ def _quarantine_records(held: pd.DataFrame) -> pd.DataFrame:
         ],
         columns=[*REJECTED_COLUMNS, "candidate"],
     )
-
-
-def _reason_text(r: dict[str, Any]) -> str:
-    return f"{r.get('reason_vi')} / {r.get('reason_en')}"
 
 
 def _rejection_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -263,7 +256,7 @@ def ingest_payload(
     except ParseError as exc:
         rejected = _file_error(exc, payload.name)
         result.status = "rejected"
-        result.error = exc.both()
+        result.error = exc
         result.rejected = _rejection_records(rejected)
         result.rows_rejected = 1
         if not dry_run:
@@ -292,9 +285,11 @@ def ingest_payload(
     release_freed_memory()
     result.rows_missing = missing
     if len(candidates) and bool((candidates["indicator_state"] == "missing").all()):
-        err = ParseError(REASONS["missing_indicator"][1], REASONS["missing_indicator"][0])
+        err = ParseError(
+            REASONS["missing_indicator"][1], REASONS["missing_indicator"][0], code="missing_indicator"
+        )
         rejected = _file_error(err, payload.name)
-        result.status, result.error = "rejected", err.both()
+        result.status, result.error = "rejected", err
         result.rejected, result.rows_rejected = _rejection_records(rejected), 1
         if not dry_run:
             assert conn is not None
@@ -377,7 +372,7 @@ def ingest_file(
             None,
             source_id=spec.id if spec else source_id,
             file_name=target,
-            error=exc.both(),
+            error=exc,
             rows_rejected=1,
             rejected=_rejection_records(_file_error(exc, target)),
         )
@@ -463,7 +458,7 @@ def ingest_source(
             )
     except Exception as exc:  # a fetch that failed: recorded as a failed batch, never silent
         # ours say why in both languages; anything else (a bug, a driver error) only has its own text
-        error = exc.both() if isinstance(exc, ChitieuError) else f"{type(exc).__name__}: {exc}"
+        error = exc if isinstance(exc, ChitieuError) else _unexpected(exc)
         result = IngestResult(
             None, "failed", None, source_id=spec.id, file_name=resource or spec.url, error=error
         )
@@ -471,13 +466,27 @@ def ingest_source(
             with conn.transaction():
                 row = conn.execute(
                     """INSERT INTO load_batches
-                           (source_id, file_name, fetched_at, finished_at, status, error, summary)
-                       VALUES (%s, %s, now(), now(), 'failed', %s, %s::jsonb) RETURNING id""",
-                    (spec.id, resource or spec.url, error, json.dumps({"resource": resource})),
+                           (source_id, file_name, fetched_at, finished_at, status,
+                            error_code, error_vi, error_en, summary)
+                       VALUES (%s, %s, now(), now(), 'failed', %s, %s, %s, %s::jsonb) RETURNING id""",
+                    (
+                        spec.id,
+                        resource or spec.url,
+                        error.code,
+                        error.vi,
+                        error.en,
+                        json.dumps({"resource": resource}),
+                    ),
                 ).fetchone()
             result.batch_id = int(row[0]) if row else None
         results.append(result)
     return results
+
+
+def _unexpected(exc: Exception) -> ChitieuError:
+    """A failure that is not one of our refusals: its own text is all there is, in both languages."""
+    text = f"{type(exc).__name__}: {exc}"
+    return ChitieuError(text, text, code="fetch_failed")
 
 
 __all__ = ["IngestResult", "ingest_bytes", "ingest_file", "ingest_payload", "ingest_source"]

@@ -25,6 +25,8 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from chitieu.errors import ChitieuError
+
 STAGE_COLUMNS = [
     "jurisdiction_id",
     "indicator_code",
@@ -142,7 +144,7 @@ def _copy_rejected(cur: psycopg.Cursor[Any], batch_id: int, info: BatchInfo, rej
 
 
 def record_rejected_file(
-    conn: psycopg.Connection, info: BatchInfo, rejected: pd.DataFrame, error: str
+    conn: psycopg.Connection, info: BatchInfo, rejected: pd.DataFrame, error: ChitieuError
 ) -> int:
     """A file that could not be read at all: a 'rejected' batch and its reason in quarantine."""
     with conn.transaction(), conn.cursor() as cur:
@@ -151,7 +153,9 @@ def record_rejected_file(
             info,
             "rejected",
             finished_at=info.fetched_at,
-            error=error,
+            error_code=error.code,
+            error_vi=error.vi,
+            error_en=error.en,
             rows_rejected=len(rejected),
             summary=info.summary,
             rows_read=int(info.summary.get("read", 0)),

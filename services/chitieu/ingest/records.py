@@ -67,3 +67,4 @@ class ParseError(ChitieuError):
     """A payload that cannot be read at all (corrupt, empty, encrypted, wrong type)."""
 
     code = "unreadable_file"
+    http_status = 422  # the file the client sent

@@ -65,6 +65,11 @@ def _batch_summary(result: Any) -> dict[str, Any]:
     return out
 
 
+def _errors(batches: list[dict[str, Any]], lang: str) -> str:
+    """The batches' errors in one language (a batch summary keeps each apart)."""
+    return "; ".join(str((b.get("error") or {}).get(lang)) for b in batches)
+
+
 def _count(batches: list[dict[str, Any]], key: str) -> int:
     return sum(int(b.get(key) or 0) for b in batches)
 
@@ -108,9 +113,11 @@ def ingest_resource(spec_id: str, resource: str = "") -> dict[str, Any]:
     if failed:
         # A fetch that failed (network, publisher down) is worth a retry with backoff; the failed
         # batch stays recorded in load_batches for the data-operations dashboard.
-        errors = "; ".join(str(b.get("error")) for b in failed)
         where = f"{spec_id}:{resource or '*'}"
-        raise TaskFailed(f"{where}: fetch failed: {errors}", f"{where}: không tải được: {errors}")
+        raise TaskFailed(
+            f"{where}: fetch failed: {_errors(failed, 'en')}",
+            f"{where}: không tải được: {_errors(failed, 'vi')}",
+        )
     return {
         "source": spec_id,
         "resource": resource,
@@ -184,15 +191,17 @@ def verdict(results: list[dict[str, Any] | None], *, fail_on_rejected: bool = Tr
     summary = summarise(results)
     if fail_on_rejected:
         bad = [
-            f"{r.get('source')}:{r.get('resource') or '*'}: {b.get('error')}"
+            (f"{r.get('source')}:{r.get('resource') or '*'}", b)
             for r in results
             if r
             for b in r.get("batches", [])
             if b.get("status") in ("rejected", "failed")
         ]
         if bad:
-            lines = "\n".join(bad)
-            raise TaskFailed(f"payload rejected whole:\n{lines}", f"tệp bị từ chối toàn bộ:\n{lines}")
+            en, vi = (
+                "\n".join(f"{where}: {_errors([b], lang)}" for where, b in bad) for lang in ("en", "vi")
+            )
+            raise TaskFailed(f"payload rejected whole:\n{en}", f"tệp bị từ chối toàn bộ:\n{vi}")
     return summary
 
 

@@ -31,7 +31,7 @@ class UploadRefused(ChitieuError):
 
     def __init__(self, en: str, vi: str, *, code: str, status: int) -> None:
         super().__init__(en, vi, code=code)
-        self.status = status
+        self.http_status = status
 
 
 def too_large(limit_mb: float) -> UploadRefused:

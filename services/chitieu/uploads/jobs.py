@@ -30,12 +30,21 @@ class JobFailed(ChitieuError):
     code = "upload-failed"
 
 
+class FileRejected(ChitieuError):
+    """Ingestion rejected the whole file (it could not be read): the client's file, not our failure."""
+
+    code = "file-rejected"
+    http_status = 422
+
+
 _COLUMNS = sql.SQL("""
     j.id, j.state, j.file_name, j.file_sha256, j.size_bytes, j.archived_path, j.indicator, j.dry_run,
     j.reprocess,
     k.name AS uploaded_by, j.created_at, j.started_at, j.finished_at,
     coalesce((j.report->>'attempts')::int, 0) AS attempts,
-    j.batch_id, j.result_status, j.error, j.report->'summary' AS summary
+    j.batch_id, j.result_status, j.report->'summary' AS summary,
+    CASE WHEN j.error_en IS NOT NULL THEN jsonb_build_object(
+        'code', j.error_code, 'status', j.error_status, 'vi', j.error_vi, 'en', j.error_en) END AS error
 """)
 _FROM = sql.SQL("upload_jobs j LEFT JOIN api_keys k ON k.id = j.api_key_id")
 _ONE = sql.SQL("SELECT {columns}, j.report FROM {source} WHERE j.id = %s").format(
@@ -101,12 +110,13 @@ def create_job(
     conn.execute(
         """INSERT INTO upload_jobs (id, file_sha256, file_name, size_bytes, archived_path, indicator, dry_run,
                                     reprocess, api_key_id, state, started_at, finished_at, result_status,
-                                    error, report)
+                                    error_code, error_vi, error_en, error_status, report)
            VALUES (%(id)s, %(sha)s, %(name)s, %(size)s, %(path)s, %(indicator)s, %(dry_run)s, %(reprocess)s,
                    %(key)s, %(state)s,
                    CASE WHEN %(state)s <> 'queued' THEN now() END,
                    CASE WHEN %(state)s = 'failed' THEN now() END,
-                   %(result_status)s, %(error)s, %(report)s)""",
+                   %(result_status)s, %(error_code)s, %(error_vi)s, %(error_en)s, %(error_status)s,
+                   %(report)s)""",
         {
             "id": str(job_id),
             "sha": sha256,
@@ -119,7 +129,7 @@ def create_job(
             "key": api_key_id,
             "state": state,
             "result_status": result_status,
-            "error": error.both() if error is not None else None,
+            **_error_columns(error),
             "report": Jsonb({"attempts": 1 if state == "running" else 0}),
         },
     )
@@ -137,25 +147,49 @@ def finish(
     error: ChitieuError | None = None,
     result_status: str | None = None,
 ) -> None:
-    """Record how a job ended: its ingestion result (and report), or why it failed. The stored error
-    is one plain-text line in both languages."""
+    """Record how a job ended: its ingestion result (and report), or why it failed: `error`, else
+    the reason ingestion rejected the whole file for, each language kept apart."""
     report: dict[str, Any] = {"attempts": attempts}
     if result is not None:
         report |= build_report(result)
-    stored = error.both() if error is not None else (result.error if result is not None else None)
+    if error is None and result is not None:
+        error = _file_rejection(result)
     conn.execute(
-        """UPDATE upload_jobs SET state = %s, finished_at = clock_timestamp(), batch_id = %s,
-                  result_status = %s, report = %s, error = %s
-           WHERE id = %s""",
-        (
-            state,
-            result.batch_id if result is not None else None,
-            result.status if result is not None else result_status,
-            Jsonb(report),
-            stored,
-            str(job_id),
-        ),
+        """UPDATE upload_jobs SET state = %(state)s, finished_at = clock_timestamp(), batch_id = %(batch)s,
+                  result_status = %(result_status)s, report = %(report)s, error_code = %(error_code)s,
+                  error_vi = %(error_vi)s, error_en = %(error_en)s, error_status = %(error_status)s
+           WHERE id = %(id)s""",
+        {
+            "state": state,
+            "batch": result.batch_id if result is not None else None,
+            "result_status": result.status if result is not None else result_status,
+            "report": Jsonb(report),
+            **_error_columns(error),
+            "id": str(job_id),
+        },
     )
+
+
+def _error_columns(error: ChitieuError | None) -> dict[str, Any]:
+    """The stored error: its code, its two sentences and the status an answer carrying it has."""
+    if error is None:
+        return {"error_code": None, "error_vi": None, "error_en": None, "error_status": None}
+    code = None if error.code == ChitieuError.code else error.code
+    return {"error_code": code, "error_vi": error.vi, "error_en": error.en, "error_status": error.http_status}
+
+
+def _file_rejection(result: IngestResult) -> ChitieuError | None:
+    """Why ingestion rejected the whole file, as its file-level rejection record (no row) words it for
+    the client (the reader's own error is inside that sentence)."""
+    if result.error is None:
+        return None
+    for record in result.rejected:
+        if record.get("row") is None and record.get("reason_en") and record.get("reason_vi"):
+            return FileRejected(
+                str(record["reason_en"]), str(record["reason_vi"]), code=record.get("reason_code") or None
+            )
+    # No such record (never written by the ingestion today): the reader's own error.
+    return FileRejected(result.error.en, result.error.vi, code=result.error.code)
 
 
 def claim_next(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any], int] | None:

@@ -21,7 +21,7 @@ from chitieu.api.cache import dumps
 from chitieu.api.deps import changed, sync_connection
 from chitieu.api.models import UploadJob, UploadJobBrief, UploadProblem
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode
-from chitieu.api.problems import MEDIA_TYPE, Problem, responses
+from chitieu.api.problems import MEDIA_TYPE, Problem, responses, stored
 from chitieu.api.reads import read_one, read_page
 from chitieu.errors import ChitieuError
 from chitieu.ingest.archive import archive_bytes, sha256_of
@@ -148,6 +148,7 @@ def _status_url(request: Request, job_id: Any) -> str:
 def _answer(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k not in ("archived_path", "report")}
     out["status_url"] = _status_url(request, row["id"])
+    out["error"] = stored(row.get("error"), instance=out["status_url"])
     if "report" in row:
         report = row["report"] or {}
         out["report"] = {k: v for k, v in report.items() if k != "attempts"} if "summary" in report else None
@@ -166,8 +167,9 @@ def _rejected(request: Request, job: dict[str, Any]) -> Problem | None:
     total = int(report["rejected_total"])
     if summary["status"] == "rejected":
         first = report["rejected"][0] if report["rejected"] else {}
-        vi = f"Không đọc được tệp: {first.get('reason_vi') or summary.get('error')}"
-        en = f"the file could not be read: {first.get('reason_en') or summary.get('error')}"
+        error = summary.get("error") or {}
+        vi = f"Không đọc được tệp: {first.get('reason_vi') or error.get('vi')}"
+        en = f"the file could not be read: {first.get('reason_en') or error.get('en')}"
     elif summary["status"] in ("loaded", "dry_run") and total > 0 and good_rows(report) == 0:
         vi = f"Không nạp được số liệu nào: cả {total} dòng bị từ chối; lý do từng dòng ở báo cáo"
         en = f"nothing could be loaded: all {total} rows were rejected; the report gives each row's reason"

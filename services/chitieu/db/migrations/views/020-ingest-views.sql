@@ -14,14 +14,17 @@ SELECT s.id AS source_id,
        ok.batches_loaded,
        att.last_attempt_at,
        att.last_status,
-       att.last_error
+       att.last_error_code,
+       att.last_error_vi,
+       att.last_error_en
 FROM sources s
 LEFT JOIN LATERAL (
     SELECT max(b.finished_at) AS last_loaded_at, max(b.id) AS last_loaded_batch, count(*) AS batches_loaded
     FROM load_batches b WHERE b.source_id = s.id AND b.status = 'loaded'
 ) ok ON true
 LEFT JOIN LATERAL (
-    SELECT b.started_at AS last_attempt_at, b.status AS last_status, b.error AS last_error
+    SELECT b.started_at AS last_attempt_at, b.status AS last_status,
+           b.error_code AS last_error_code, b.error_vi AS last_error_vi, b.error_en AS last_error_en
     FROM load_batches b WHERE b.source_id = s.id ORDER BY b.id DESC LIMIT 1
 ) att ON true;
 

@@ -497,7 +497,8 @@ SELECT b.id AS batch_id, b.source_id, b.file_name, b.status, b.fetched_at, b.sta
        -- a batch that records its end before its start has no trustworthy duration: none is shown
        CASE WHEN b.finished_at >= b.started_at THEN extract(epoch FROM b.finished_at - b.started_at) END
            AS duration_s,
-       b.rows_read, b.rows_loaded, b.rows_unchanged, b.rows_revised, b.rows_rejected, b.error
+       b.rows_read, b.rows_loaded, b.rows_unchanged, b.rows_revised, b.rows_rejected,
+       b.error_code, b.error_vi, b.error_en
 FROM load_batches b;
 
 DROP VIEW IF EXISTS dash_rejections CASCADE;
@@ -515,7 +516,7 @@ CREATE VIEW dash_pipeline_runs AS
 SELECT 'ingest' AS step, b.source_id AS subject, b.id AS run_id, b.status AS outcome,
        b.started_at, b.finished_at,
        CASE WHEN b.finished_at >= b.started_at THEN extract(epoch FROM b.finished_at - b.started_at) END AS duration_s,
-       b.error AS detail
+       b.error_vi AS detail  -- the panel speaks Vietnamese; the batch keeps the English beside it
 FROM load_batches b
 UNION ALL
 SELECT 'evaluate', 'as_of ' || to_char(r.as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), r.id,
