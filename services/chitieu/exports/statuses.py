@@ -2,8 +2,9 @@
 `chitieu status` show, in one definition.
 
 The latest statuses are read from the table the evaluation refreshes (dash_evaluations_latest, one
-row per target, jurisdiction and check year, with the JSON the API serves in `item`); the statuses
-current at a past time from the rows of that evaluation run. Key: KEY (target_id, jurisdiction_id,
+row per target, jurisdiction and check year; the run it stands for in dash_latest_run; the JSON the
+API serves in dash_status_items, around the run's fields); the statuses current at a past time from
+the rows of that evaluation run. Key: KEY (target_id, jurisdiction_id,
 check year or 0); the keyset cursor of the pages holds it.
 """
 
@@ -32,6 +33,10 @@ FILTERS = {
     "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
 }
 
+# The latest rows with the run the table stands for (held once, in a one-row table).
+_LATEST_ROWS = sql.SQL(
+    "(SELECT d.*, r.run_id, r.as_of FROM dash_evaluations_latest d CROSS JOIN dash_latest_run r) l"
+)
 # A partial run records only the targets it re-evaluated; its whole result is its rows over its base's.
 _RUN_ROWS = sql.SQL(
     "(SELECT e.*, coalesce(e.check_year, 0) AS check_year_key FROM evaluation_run_rows(%(run)s) e) l"
@@ -45,7 +50,7 @@ def rows(past_run: bool, given: Container[str] = ()) -> sql.Composed:
     `given`: %(plan)s, %(jids)s (as jids or jids_or_data), %(ind)s, %(statuses)s (the ratio's
     status), %(headlines)s (the headline verdict) and the cursor `after` (%(a0)s, %(a1)s, %(a2)s).
     A row recorded before the headline verdict existed shows its status as the headline."""
-    source = _RUN_ROWS if past_run else sql.SQL("dash_evaluations_latest l")
+    source = _RUN_ROWS if past_run else _LATEST_ROWS
     wanted = [p for name, p in FILTERS.items() if name in given]
     where = sql.SQL(" AND ").join(wanted) if wanted else sql.SQL("true")
     return sql.SQL(
@@ -67,8 +72,15 @@ _ITEM_ARGUMENTS = """l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_j
 
 
 def item(past_run: bool) -> sql.Composable:
-    """The JSON of a row of `rows(past_run)` as the API serves it: stored with the latest; for a past
-    run, written by the same function (status_item, db/migrations/views/045-status-items.sql)."""
+    """The JSON of a row of `rows(past_run)` as the API serves it: for the latest, its stored parts
+    around the run's fields; for a past run, written whole by the same functions (status_item,
+    db/migrations/views/045-status-items.sql)."""
     if past_run:
         return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
-    return sql.SQL("l.item")
+    # A subquery, not a join in `rows`: run once per row of the page, after its LIMIT.
+    return sql.SQL(
+        """(SELECT s.head || status_item_run(l.run_id, l.evaluated_at, l.as_of) || s.tail
+            FROM dash_status_items s
+            WHERE s.target_id = l.target_id AND s.jurisdiction_id = l.jurisdiction_id
+              AND s.check_year_key = l.check_year_key)"""
+    )

@@ -1,0 +1,43 @@
+-- The latest-status table holds the run it stands for once, and the API's JSON apart. Never edit
+-- after it lands: add 121, 122...
+--
+-- Every row used to carry the run's id and as_of: after a partial run every row was rewritten only
+-- to relabel it (seconds on 100,000 rows), and with it the row's stored JSON, which embedded both.
+-- Now the run is one row of dash_latest_run, the rows keep what is their own (evaluated_at is the
+-- run that computed them), and the views and the API read the run from that one place.
+--
+-- The JSON items (about 870 bytes a row) stored inline made every scan of the table read eight times
+-- the pages the dashboards need; they move to dash_status_items, keyed like the table, stored in
+-- two parts around the run's fields (schemas: views/045-status-items.sql).
+--
+-- The table's rows are derived data: they are emptied here and the next refresh rebuilds them all
+-- (with no run recorded, dash_refresh_changes() declines and dash_refresh() runs).
+CREATE TABLE dash_latest_run (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    run_id  bigint NOT NULL,
+    as_of   timestamptz NOT NULL
+);
+
+CREATE TABLE dash_status_items (
+    target_id        text NOT NULL,
+    jurisdiction_id  text NOT NULL,
+    check_year_key   integer NOT NULL,
+    head             text NOT NULL,   -- the fields before run_id: '{"target_id":...,"flags":[...]'
+    tail             text NOT NULL,   -- the fields after as_of: ',"headline_status":...}'
+    PRIMARY KEY (target_id, jurisdiction_id, check_year_key)
+);
+
+TRUNCATE dash_evaluations_latest, dash_status_summary;
+-- The views reading these columns are dropped with them and re-created by views/040 and 045.
+ALTER TABLE dash_evaluations_latest
+    DROP COLUMN run_id CASCADE,
+    DROP COLUMN as_of CASCADE,
+    DROP COLUMN item CASCADE;
+
+GRANT SELECT ON dash_latest_run, dash_status_items TO chitieu_readonly;
+
+-- What the API reads changes with these too (the cache's change feed, migration 060).
+CREATE TRIGGER dash_latest_run_api_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON dash_latest_run
+    FOR EACH STATEMENT EXECUTE FUNCTION api_notify_change();
+CREATE TRIGGER dash_status_items_api_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON dash_status_items
+    FOR EACH STATEMENT EXECUTE FUNCTION api_notify_change();
