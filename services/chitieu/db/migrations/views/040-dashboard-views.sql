@@ -10,14 +10,17 @@
 -- The counts per plan, jurisdiction and status, from dash_evaluations_latest.
 DROP VIEW IF EXISTS dash_status_summary_rows CASCADE;
 CREATE VIEW dash_status_summary_rows AS
-SELECT d.plan_id, d.jurisdiction_id, d.headline_status AS status, d.check_year IS NOT NULL AS every_year_check,
+SELECT d.plan_id, d.jurisdiction_id, coalesce(d.headline_status, d.status) AS status,
+       d.check_year IS NOT NULL AS every_year_check,
        -- behind trajectory; an overdue milestone has its own alert rule
        d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
-                            AND d.headline_status <> 'milestone_overdue' AS behind,
-       count(*)::integer AS targets
+                            AND v.key <> 'milestone_overdue' AS behind,
+       count(*)::integer AS targets,
+       CASE WHEN v.key IN ('milestone_pending', 'milestone_overdue') THEN d.target_year ELSE 0 END
+           AS milestone_year
 FROM dash_evaluations_latest d
-LEFT JOIN status_vocabulary v ON v.key = d.headline_status
-GROUP BY 1, 2, 3, 4, 5;
+LEFT JOIN status_vocabulary v ON v.key = coalesce(d.headline_status, d.status)
+GROUP BY 1, 2, 3, 4, 5, 7;
 
 -- All the counts, or with `plans` and `places` those of the rows whose plan is one of `plans` and
 -- jurisdiction one of `places` (conditions on the grouping columns reach the table's index).
@@ -262,20 +265,22 @@ LEFT JOIN plans p ON p.id = s.plan_id
 GROUP BY s.plan_id, p.title;
 
 -- Targets per plan by headline group (achieved, on track, behind, no data, not yet due), with the
--- milestones that are due (this year or earlier) and not done: the overview's counters.
+-- milestones that are due (this year or earlier) and not done: the overview's counters, from the
+-- precomputed counts.
 DROP VIEW IF EXISTS dash_headline_counts CASCADE;
 CREATE VIEW dash_headline_counts AS
 SELECT s.plan_id,
-       count(*) AS targets,
-       count(*) FILTER (WHERE s.status_grp = 'achieved') AS achieved,
-       count(*) FILTER (WHERE s.status_grp = 'on_track') AS on_track,
-       count(*) FILTER (WHERE s.status_grp = 'behind') AS behind,
-       count(*) FILTER (WHERE s.status_grp = 'no_data') AS no_data,
-       count(*) FILTER (WHERE s.status_grp = 'not_due') AS not_due,
-       count(*) FILTER (WHERE s.status IN ('milestone_pending', 'milestone_overdue')
-                          AND s.target_year <= extract(year FROM current_date)) AS milestones_due
-FROM dash_status_latest s
-WHERE s.check_year IS NULL
+       sum(s.targets) AS targets,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'achieved'), 0) AS achieved,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'on_track'), 0) AS on_track,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'behind'), 0) AS behind,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'no_data'), 0) AS no_data,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'not_due'), 0) AS not_due,
+       coalesce(sum(s.targets) FILTER (WHERE s.milestone_year BETWEEN 1 AND extract(year FROM current_date)), 0)
+           AS milestones_due
+FROM dash_status_summary s
+LEFT JOIN status_vocabulary v ON v.key = s.status
+WHERE NOT s.every_year_check
 GROUP BY s.plan_id;
 
 -- The scorecard: the provinces of the provincial programmes (with the province that succeeded each
@@ -300,7 +305,8 @@ cells AS (
            s.jurisdiction_id, s.indicator_code, s.status, s.current_value, s.current_year, s.current_text,
            coalesce(s.data_jurisdiction_id, s.jurisdiction_id) AS series_jurisdiction_id
     FROM dash_status_latest s
-    WHERE s.check_year IS NULL
+    -- only the provinces' cells: their figures as text are not written for the other 100,000 rows
+    WHERE s.check_year IS NULL AND s.jurisdiction_id IN (SELECT jurisdiction_id FROM provinces)
     ORDER BY s.jurisdiction_id, s.indicator_code, s.target_year < extract(year FROM current_date),
              s.target_year, s.severity DESC
 )
