@@ -33,9 +33,14 @@ FILTERS = {
     "after": sql.SQL("({}) > (%(a0)s::text, %(a1)s::text, %(a2)s::integer)").format(KEY),
 }
 
-# The latest rows with the run the table stands for (held once, in a one-row table).
+# The latest rows with the run the table stands for (held once, in a one-row table) and its fields
+# as the items write them (OFFSET 0: written once, not for every row).
 _LATEST_ROWS = sql.SQL(
-    "(SELECT d.*, r.run_id, r.as_of FROM dash_evaluations_latest d CROSS JOIN dash_latest_run r) l"
+    """(SELECT d.*, r.run_id, r.as_of, r.run_head, r.run_tail
+        FROM dash_evaluations_latest d
+        CROSS JOIN (SELECT run_id, as_of, status_item_run_head(run_id) AS run_head,
+                           status_item_run_tail(as_of) AS run_tail
+                    FROM dash_latest_run OFFSET 0) r) l"""
 )
 # A partial run records only the targets it re-evaluated; its whole result is its rows over its base's.
 _RUN_ROWS = sql.SQL(
@@ -79,7 +84,7 @@ def item(past_run: bool) -> sql.Composable:
         return sql.SQL("status_item({})").format(sql.SQL(_ITEM_ARGUMENTS))
     # A subquery, not a join in `rows`: run once per row of the page, after its LIMIT.
     return sql.SQL(
-        """(SELECT s.head || status_item_run(l.run_id, l.evaluated_at, l.as_of) || s.tail
+        """(SELECT status_item_parts(s.head, l.run_head, s.evaluated_at, l.run_tail, s.tail)
             FROM dash_status_items s
             WHERE s.target_id = l.target_id AND s.jurisdiction_id = l.jurisdiction_id
               AND s.check_year_key = l.check_year_key)"""

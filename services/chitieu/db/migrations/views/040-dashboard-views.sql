@@ -306,7 +306,8 @@ cells AS (
            coalesce(s.data_jurisdiction_id, s.jurisdiction_id) AS series_jurisdiction_id
     FROM dash_status_latest s
     -- only the provinces' cells: their figures as text are not written for the other 100,000 rows
-    WHERE s.check_year IS NULL AND s.jurisdiction_id IN (SELECT jurisdiction_id FROM provinces)
+    -- (an array, so that the scan of the latest table is an index scan on it)
+    WHERE s.check_year IS NULL AND s.jurisdiction_id = ANY (ARRAY(SELECT jurisdiction_id FROM provinces))
     ORDER BY s.jurisdiction_id, s.indicator_code, s.target_year < extract(year FROM current_date),
              s.target_year, s.severity DESC
 )

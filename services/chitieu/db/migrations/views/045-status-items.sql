@@ -40,11 +40,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
 $fn$;
 
 -- The JSON of a status as the API serves it: the fields in the order the API shows them (each
--- parameter is the field of its name), in three parts: the row's own fields before run_id (`head`),
--- the run's fields (`run`: run_id, the row's evaluated_at, as_of) and the row's own fields after them
--- (`tail`). The latest-status table stores head and tail per row (dash_status_items) and holds its run
--- once (dash_latest_run): a new run leaves the items of unchanged rows as they are. Each part is one
--- expression, so that PostgreSQL inlines it into the statement that calls it.
+-- parameter is the field of its name), in parts: the row's own fields before run_id (`head`), the
+-- run's fields (run_id, as_of) around the row's evaluated_at, and the row's own fields after them
+-- (`tail`). The latest-status table stores each row's head, evaluated_at and tail (dash_status_items)
+-- and holds its run once (dash_latest_run): a new run leaves the items of unchanged rows as they are,
+-- and a page writes the run's parts once. Each part is one expression, so that PostgreSQL inlines it
+-- into the statement that calls it.
 CREATE OR REPLACE FUNCTION status_item_head(
     target_id text, plan_id text, jurisdiction_id text,
     jurisdiction_name text, data_jurisdiction_id text, indicator_code text,
@@ -77,12 +78,29 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
         || ',"flags":' || json_value(flags)
 $fn$;
 
-CREATE OR REPLACE FUNCTION status_item_run(run_id bigint, evaluated_at timestamptz, as_of timestamptz)
-RETURNS text
+CREATE OR REPLACE FUNCTION status_item_time(t timestamptz) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-    SELECT ',"run_id":' || json_value(run_id)
-        || ',"evaluated_at":' || json_value(json_time(evaluated_at))
-        || ',"as_of":' || json_value(json_time(as_of))
+    SELECT json_value(json_time(t))
+$fn$;
+
+-- The run's fields before and after the row's evaluated_at: the same for every row of a page of the
+-- latest statuses, which writes them once.
+CREATE OR REPLACE FUNCTION status_item_run_head(run_id bigint) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT ',"run_id":' || json_value(run_id) || ',"evaluated_at":'
+$fn$;
+
+CREATE OR REPLACE FUNCTION status_item_run_tail(as_of timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+    SELECT ',"as_of":' || status_item_time(as_of)
+$fn$;
+
+-- An item from its parts (`evaluated_at` as status_item_time writes it).
+CREATE OR REPLACE FUNCTION status_item_parts(
+    head text, run_head text, evaluated_at text, run_tail text, tail text
+) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT head || run_head || evaluated_at || run_tail || tail
 $fn$;
 
 CREATE OR REPLACE FUNCTION status_item_tail(
@@ -114,13 +132,14 @@ CREATE OR REPLACE FUNCTION status_item(
     headline_rule text, anticipated_gap double precision, series_basis text
 ) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-    SELECT status_item_head(target_id, plan_id, jurisdiction_id, jurisdiction_name, data_jurisdiction_id,
-                            indicator_code, indicator_name_vi, target_year, check_year, status, status_label_vi,
-                            progress_ratio, expected_value, current_value, current_year, projected_value,
-                            will_meet, base_year, base_value, flags)
-        || status_item_run(run_id, evaluated_at, as_of)
-        || status_item_tail(headline_status, headline_label_vi, headline_label_en, headline_group,
-                            headline_rule, anticipated_gap, series_basis)
+    SELECT status_item_parts(
+        status_item_head(target_id, plan_id, jurisdiction_id, jurisdiction_name, data_jurisdiction_id,
+                         indicator_code, indicator_name_vi, target_year, check_year, status, status_label_vi,
+                         progress_ratio, expected_value, current_value, current_year, projected_value,
+                         will_meet, base_year, base_value, flags),
+        status_item_run_head(run_id), status_item_time(evaluated_at), status_item_run_tail(as_of),
+        status_item_tail(headline_status, headline_label_vi, headline_label_en, headline_group,
+                         headline_rule, anticipated_gap, series_basis))
 $fn$;
 
 -- The items of latest rows just written (`changed`: rows of dash_evaluations_latest), with the words of
@@ -136,12 +155,13 @@ BEGIN
           AND s.check_year_key = o.check_year_key;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO dash_status_items AS s (target_id, jurisdiction_id, check_year_key, head, tail)
+        INSERT INTO dash_status_items AS s (target_id, jurisdiction_id, check_year_key, head, evaluated_at, tail)
         SELECT l.target_id, l.jurisdiction_id, l.check_year_key,
                status_item_head(l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_jurisdiction_id,
                                 l.indicator_code, i.name_vi, l.target_year, l.check_year, l.status, sl.label_vi,
                                 l.progress_ratio, l.expected_value, l.current_value, l.current_year,
                                 l.projected_value, l.will_meet, l.base_year, l.base_value, l.flags),
+               status_item_time(l.evaluated_at),
                status_item_tail(hv.key, hv.label_vi, hv.label_en, hv.grp, l.headline_rule, l.anticipated_gap,
                                 l.series_basis)
         FROM new_rows l
@@ -150,10 +170,11 @@ BEGIN
         LEFT JOIN status_vocabulary sl ON sl.key = l.status
         LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status)
         ON CONFLICT (target_id, jurisdiction_id, check_year_key)
-        DO UPDATE SET head = excluded.head, tail = excluded.tail;
+        DO UPDATE SET head = excluded.head, evaluated_at = excluded.evaluated_at, tail = excluded.tail;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE dash_status_items;
+        DELETE FROM dash_latest_run;  -- an emptied table stands for no run: the next refresh is full
     END IF;
     RETURN NULL;
 END
