@@ -8,7 +8,9 @@
 --
 -- The JSON items (about 870 bytes a row) stored inline made every scan of the table read eight
 -- times the pages the dashboards need; they move to dash_status_items, keyed like the table, stored
--- in parts around the run's fields (views/045-status-items.sql).
+-- in parts around the run's fields (views/045-status-items.sql), with the columns the API's filters
+-- read, so that a page of statuses is a range of this table alone (a lookup of the item for each
+-- row of the latest table doubled the page's cost).
 --
 -- The table's rows are derived data: they are emptied here and the next refresh rebuilds them all
 -- (with no run recorded, dash_refresh_changes() declines and dash_refresh() runs).
@@ -19,14 +21,23 @@ CREATE TABLE dash_latest_run (
 );
 
 CREATE TABLE dash_status_items (
-    target_id        text NOT NULL,
-    jurisdiction_id  text NOT NULL,
-    check_year_key   integer NOT NULL,
-    head             text NOT NULL,   -- the fields before run_id: '{"target_id":...,"flags":[...]'
-    evaluated_at     text NOT NULL,   -- the row's evaluated_at as JSON, between run_id and as_of
-    tail             text NOT NULL,   -- the fields after as_of: ',"headline_status":...}'
+    target_id             text NOT NULL,
+    jurisdiction_id       text NOT NULL,
+    check_year_key        integer NOT NULL,
+    -- the filters' columns, as in dash_evaluations_latest
+    plan_id               text NOT NULL,
+    data_jurisdiction_id  text,
+    indicator_code        text NOT NULL,
+    status                text NOT NULL,
+    headline_status       text,
+    head                  text NOT NULL,   -- the fields before run_id: '{"target_id":...,"flags":[...]'
+    evaluated_at_json     text NOT NULL,   -- the row's evaluated_at, between run_id and as_of
+    tail                  text NOT NULL,   -- the fields after as_of: ',"headline_status":...}'
     PRIMARY KEY (target_id, jurisdiction_id, check_year_key)
 );
+-- Statuses of one plan, page by page in the key order of /api/v1/statuses.
+CREATE INDEX dash_status_items_plan_key_idx
+    ON dash_status_items (plan_id, target_id, jurisdiction_id, check_year_key);
 
 TRUNCATE dash_evaluations_latest, dash_status_summary;
 -- The views reading these columns are dropped with them and re-created by views/040 and 045.

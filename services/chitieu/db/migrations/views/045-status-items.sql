@@ -42,9 +42,9 @@ $fn$;
 -- The JSON of a status as the API serves it: the fields in the order the API shows them (each
 -- parameter is the field of its name), in parts: the row's own fields before run_id (`head`), the
 -- run's fields (run_id, as_of) around the row's evaluated_at, and the row's own fields after them
--- (`tail`). The latest-status table stores each row's head, evaluated_at and tail (dash_status_items)
--- and holds its run once (dash_latest_run): a new run leaves the items of unchanged rows as they are,
--- and a page writes the run's parts once. Each part is one expression, so that PostgreSQL inlines it
+-- (`tail`). The latest-status table stores each row's head, evaluated_at and tail (dash_status_items,
+-- with the columns the API filters on) and holds its run once (dash_latest_run): a new run leaves the
+-- items of unchanged rows as they are, and a page writes the run's parts once. Each part is one expression, so that PostgreSQL inlines it
 -- into the statement that calls it.
 CREATE OR REPLACE FUNCTION status_item_head(
     target_id text, plan_id text, jurisdiction_id text,
@@ -142,8 +142,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
                          headline_rule, anticipated_gap, series_basis))
 $fn$;
 
--- The items of latest rows just written (`changed`: rows of dash_evaluations_latest), with the words of
--- the catalog and of status_vocabulary; replaces what the same keys held. A row recorded before the
+-- The items follow the rows of dash_evaluations_latest a statement wrote (`new_rows`) or removed
+-- (`old_rows`), with the words of the catalog and of status_vocabulary. A row recorded before the
 -- headline verdict existed shows its status as the headline. The catalog tables are small: the same
 -- joins serve one row and all of them.
 CREATE OR REPLACE FUNCTION dash_status_items_trigger() RETURNS trigger
@@ -155,8 +155,10 @@ BEGIN
           AND s.check_year_key = o.check_year_key;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO dash_status_items AS s (target_id, jurisdiction_id, check_year_key, head, evaluated_at, tail)
-        SELECT l.target_id, l.jurisdiction_id, l.check_year_key,
+        INSERT INTO dash_status_items AS s (target_id, jurisdiction_id, check_year_key, plan_id,
+            data_jurisdiction_id, indicator_code, status, headline_status, head, evaluated_at_json, tail)
+        SELECT l.target_id, l.jurisdiction_id, l.check_year_key, l.plan_id, l.data_jurisdiction_id,
+               l.indicator_code, l.status, l.headline_status,
                status_item_head(l.target_id, l.plan_id, l.jurisdiction_id, j.name, l.data_jurisdiction_id,
                                 l.indicator_code, i.name_vi, l.target_year, l.check_year, l.status, sl.label_vi,
                                 l.progress_ratio, l.expected_value, l.current_value, l.current_year,
@@ -168,9 +170,7 @@ BEGIN
         LEFT JOIN jurisdictions j ON j.id = l.jurisdiction_id
         LEFT JOIN indicators i ON i.code = l.indicator_code
         LEFT JOIN status_vocabulary sl ON sl.key = l.status
-        LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status)
-        ON CONFLICT (target_id, jurisdiction_id, check_year_key)
-        DO UPDATE SET head = excluded.head, evaluated_at = excluded.evaluated_at, tail = excluded.tail;
+        LEFT JOIN status_vocabulary hv ON hv.key = coalesce(l.headline_status, l.status);
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE dash_status_items;
