@@ -198,8 +198,8 @@ CREATE OR REPLACE TRIGGER dash_evaluations_latest_items_truncated
     AFTER TRUNCATE ON dash_evaluations_latest
     FOR EACH STATEMENT EXECUTE FUNCTION dash_status_items_trigger();
 
--- A renamed jurisdiction or indicator, or a status's words changed: the items holding the old words
--- are written again (the rows rewritten as they are fire the triggers above).
+-- A renamed jurisdiction or indicator, or a status's words or group changed: the items holding the
+-- old words are written again (the rows rewritten as they are fire the triggers above).
 CREATE OR REPLACE FUNCTION dash_status_items_reworded() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -208,10 +208,16 @@ BEGIN
         UPDATE dash_evaluations_latest SET jurisdiction_id = jurisdiction_id WHERE jurisdiction_id = NEW.id;
     ELSIF TG_TABLE_NAME = 'indicators' THEN
         UPDATE dash_evaluations_latest SET indicator_code = indicator_code WHERE indicator_code = NEW.code;
-    ELSIF TG_OP = 'DELETE' THEN
-        UPDATE dash_evaluations_latest SET status = status WHERE OLD.key IN (status, coalesce(headline_status, status));
     ELSE
-        UPDATE dash_evaluations_latest SET status = status WHERE NEW.key IN (status, coalesce(headline_status, status));
+        IF TG_OP = 'DELETE' THEN
+            UPDATE dash_evaluations_latest SET status = status
+            WHERE OLD.key IN (status, coalesce(headline_status, status));
+        ELSE
+            UPDATE dash_evaluations_latest SET status = status
+            WHERE NEW.key IN (status, coalesce(headline_status, status));
+        END IF;
+        -- the counts too: which are behind follows the statuses' groups
+        PERFORM dash_refresh_summary();
     END IF;
     RETURN NULL;
 END
