@@ -3,8 +3,10 @@ those of a full evaluation: the rows, the derived values, the fingerprint and th
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import math
+import time
 from typing import Any
 
 import pandas as pd
@@ -244,6 +246,30 @@ def test_one_refresh_after_two_partial_runs_and_after_a_full_run_of_another_chai
     assert refreshed["run"] == [(other.run_id, ts("2025-10-02T07:00:00"))]
     db.execute("SELECT dash_refresh()")
     assert _dash(db) == refreshed
+
+
+def test_a_refresh_waits_for_one_running_and_then_has_nothing_to_do(
+    evaluated: psycopg.Connection, db_dsn: str
+) -> None:
+    db = evaluated
+    add_obs(db, "old-58", "dti", 2024, 8, "2025-10-01T07:00:00")
+    assert evaluate(db, T2).scope == "changes"
+    with psycopg.connect(db_dsn) as first, psycopg.connect(db_dsn, autocommit=True) as second:
+        assert first.execute("SELECT dash_refresh_changes()").fetchone() == (True,)  # not committed
+        pid = second.info.backend_pid
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: second.execute("SELECT dash_refresh_changes()").fetchone())
+            deadline = time.monotonic() + 30
+            while db.execute(
+                "SELECT wait_event_type IS DISTINCT FROM 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone() != (False,):
+                assert time.monotonic() < deadline, "the second refresh never waited"
+                time.sleep(0.05)
+            first.commit()
+            assert waiting.result(timeout=30) == (True,)
+    partial = _dash(db)
+    db.execute("SELECT dash_refresh()")
+    assert _dash(db) == partial
 
 
 def test_nothing_changed_reuses_and_another_day_or_catalog_evaluates_everything(

@@ -88,7 +88,8 @@ DECLARE
     places text[];
 BEGIN
     SELECT id, as_of, base_run_id INTO latest, latest_as_of, latest_base FROM evaluation_runs_latest;
-    SELECT run_id INTO shown FROM dash_latest_run;
+    -- Locked: a refresh running meanwhile is waited for, and its run then read.
+    SELECT run_id INTO shown FROM dash_latest_run FOR UPDATE;
     IF latest_base IS NULL OR shown IS NULL THEN
         RETURN false;  -- a full run (or none): no rows to keep
     ELSIF shown = latest THEN
