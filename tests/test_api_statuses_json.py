@@ -105,7 +105,9 @@ def _compare_all_pages(
 
 
 def _edge_rows(conn: psycopg.Connection) -> None:
-    """Copies of a few latest statuses holding values whose JSON forms differ between the writers."""
+    """Copies of a few latest statuses holding values whose JSON forms differ between the writers;
+    the run's as_of, which every row shows, in whole seconds."""
+    conn.execute("UPDATE dash_latest_run SET as_of = date_trunc('second', as_of)")
     floats = [
         2.0,
         1e-6,
@@ -123,8 +125,8 @@ def _edge_rows(conn: psycopg.Connection) -> None:
     for n, value in enumerate(floats):
         conn.execute(
             """INSERT INTO dash_evaluations_latest
-               SELECT target_id || '~edge' || %(n)s, jurisdiction_id, check_year_key, check_year, run_id,
-                      %(at)s, date_trunc('second', as_of), plan_id, data_jurisdiction_id, indicator_code,
+               SELECT target_id || '~edge' || %(n)s, jurisdiction_id, check_year_key, check_year,
+                      %(at)s, plan_id, data_jurisdiction_id, indicator_code,
                       target_year, status, %(v)s::float8, -%(v)s::float8, %(v)s::float8 * 3, current_year,
                       %(v)s::float8 / 7, will_meet, base_year, %(v)s::float8, %(flags)s::text[]
                FROM dash_evaluations_latest ORDER BY target_id LIMIT 1""",

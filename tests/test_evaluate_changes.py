@@ -3,8 +3,10 @@ those of a full evaluation: the rows, the derived values, the fingerprint and th
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import math
+import time
 from typing import Any
 
 import pandas as pd
@@ -65,8 +67,31 @@ def _derived(db: psycopg.Connection, run_id: int) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-def _dash(db: psycopg.Connection) -> list[tuple[Any, ...]]:
-    return db.execute("SELECT * FROM dash_evaluations_latest ORDER BY target_id, check_year_key").fetchall()
+def _dash(db: psycopg.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """What the dashboards' refresh writes (the latest rows, the run they stand for, their JSON items,
+    their counts) and the view the panels read."""
+    return {
+        name: db.execute(query).fetchall()
+        for name, query in {
+            "rows": "SELECT * FROM dash_evaluations_latest ORDER BY 1, 2, 3",
+            "run": "SELECT run_id, as_of FROM dash_latest_run",
+            "items": "SELECT * FROM dash_status_items ORDER BY 1, 2, 3",
+            "summary": "SELECT * FROM dash_status_summary ORDER BY 1, 2, 3, 4, 5",
+            "view": "SELECT * FROM dash_status_latest ORDER BY target_id, jurisdiction_id, check_year",
+        }.items()
+    }
+
+
+def _places(db: psycopg.Connection) -> dict[tuple[str, ...], tuple[Any, ...]]:
+    """Where each latest row and its item are stored (a row rewritten moves)."""
+    return {
+        tuple(r[:3]): r[3:]
+        for r in db.execute(
+            """SELECT d.target_id, d.jurisdiction_id, d.check_year_key, d.ctid::text, s.ctid::text
+               FROM dash_evaluations_latest d
+               JOIN dash_status_items s USING (target_id, jurisdiction_id, check_year_key)"""
+        )
+    }
 
 
 @pytest.fixture
@@ -133,9 +158,18 @@ def _assert_same_as_full(db: psycopg.Connection, run_id: int, as_of: Any) -> Non
         ].itertuples(index=False)
     )
     assert stored == expected
-    # The dashboards' table after the partial refresh equals a full refresh.
+    # The dashboards' table after the partial refresh equals a full refresh; the rows of the targets
+    # the run did not evaluate were not written again.
+    before = _places(db)
     views.refresh(db)
     partial = _dash(db)
+    assert partial["run"] == [(run_id, as_of)]
+    evaluated = {r[0] for r in db.execute("SELECT target_id FROM evaluations WHERE run_id = %s", (run_id,))}
+    after = _places(db)
+    kept = {key for key in before if key[0] not in evaluated}
+    assert kept
+    assert {key: after[key] for key in kept} == {key: before[key] for key in kept}
+    assert all(after[key] != before.get(key) for key in after if key[0] in evaluated)
     db.execute("SELECT dash_refresh()")
     assert _dash(db) == partial
 
@@ -180,6 +214,62 @@ def test_partial_runs_chain_and_a_milestone_done(evaluated: psycopg.Connection) 
     assert statuses["kh.smart"] == "milestone_done"
     _assert_same_as_full(db, third.run_id, T3)
     assert evaluate(db, T3, full=True).reused
+
+
+def test_one_refresh_after_two_partial_runs_and_after_a_full_run_of_another_chain(
+    evaluated: psycopg.Connection,
+) -> None:
+    db = evaluated
+    add_obs(db, "old-58", "dti", 2024, 8, "2025-10-01T07:00:00")
+    second = evaluate(db, T2)
+    add_obs(db, "new-56", "smart_city", 2025, 1, "2025-10-01T09:00:00")
+    third = evaluate(db, T3)
+    assert (second.scope, third.scope, third.base_run_id) == ("changes", "changes", second.run_id)
+    # The table still stands for the first run: both runs' targets are replaced at once.
+    assert db.execute("SELECT dash_refresh_changes()").fetchone() == (True,)
+    partial = _dash(db)
+    assert partial["run"] == [(third.run_id, T3)]
+    db.execute("SELECT dash_refresh()")
+    assert _dash(db) == partial
+    # Another day's run is a full one, of no chain holding the table's run: a partial refresh
+    # declines, changing nothing, and views.refresh makes a full one.
+    db.execute("UPDATE targets SET value = 55 WHERE id = 'nt.share'")
+    other = evaluate(db, ts("2025-10-02T07:00:00"))
+    assert other.scope == "all"
+    assert db.execute("SELECT dash_refresh_changes()").fetchone() == (False,)
+    unchanged = _dash(db)
+    assert unchanged["rows"] == partial["rows"]
+    assert unchanged["run"] == partial["run"]
+    assert unchanged["items"] == partial["items"]
+    views.refresh(db)
+    refreshed = _dash(db)
+    assert refreshed["run"] == [(other.run_id, ts("2025-10-02T07:00:00"))]
+    db.execute("SELECT dash_refresh()")
+    assert _dash(db) == refreshed
+
+
+def test_a_refresh_waits_for_one_running_and_then_has_nothing_to_do(
+    evaluated: psycopg.Connection, db_dsn: str
+) -> None:
+    db = evaluated
+    add_obs(db, "old-58", "dti", 2024, 8, "2025-10-01T07:00:00")
+    assert evaluate(db, T2).scope == "changes"
+    with psycopg.connect(db_dsn) as first, psycopg.connect(db_dsn, autocommit=True) as second:
+        assert first.execute("SELECT dash_refresh_changes()").fetchone() == (True,)  # not committed
+        pid = second.info.backend_pid
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: second.execute("SELECT dash_refresh_changes()").fetchone())
+            deadline = time.monotonic() + 30
+            while db.execute(
+                "SELECT wait_event_type IS DISTINCT FROM 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone() != (False,):
+                assert time.monotonic() < deadline, "the second refresh never waited"
+                time.sleep(0.05)
+            first.commit()
+            assert waiting.result(timeout=30) == (True,)
+    partial = _dash(db)
+    db.execute("SELECT dash_refresh()")
+    assert _dash(db) == partial
 
 
 def test_nothing_changed_reuses_and_another_day_or_catalog_evaluates_everything(

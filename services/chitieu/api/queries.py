@@ -192,6 +192,7 @@ def _statuses_query(past_run: bool, given: frozenset[str], limit: int) -> bytes:
     # page would sort the whole table. limit + 1 rows tell whether another page follows; written
     # into the query, as with a parameter there PostgreSQL costs a generic plan for a tenth of the
     # table and keeps planning every execution anew (tens of milliseconds over the hypertable).
+    item, rows = status_table.page(past_run, given)
     return (
         sql.SQL(
             """SELECT string_agg(p.item, ',' ORDER BY p.n) FILTER (WHERE p.n <= %(limit)s),
@@ -207,8 +208,8 @@ def _statuses_query(past_run: bool, given: frozenset[str], limit: int) -> bytes:
         )
         .format(
             key=status_table.KEY,
-            item=status_table.item(past_run),
-            rows=status_table.rows(past_run, given),
+            item=item,
+            rows=rows,
             fetch=sql.Literal(int(limit) + 1),
         )
         .as_bytes(None)

@@ -8,109 +8,139 @@
 -- same for everyone, like the alert texts. Numeric columns stay beside it for charts and sorting.
 
 -- The counts per plan, jurisdiction and status, from dash_evaluations_latest.
-CREATE OR REPLACE FUNCTION dash_refresh_summary() RETURNS void
+DROP VIEW IF EXISTS dash_status_summary_rows CASCADE;
+CREATE VIEW dash_status_summary_rows AS
+SELECT d.plan_id, d.jurisdiction_id, coalesce(d.headline_status, d.status) AS status,
+       d.check_year IS NOT NULL AS every_year_check,
+       -- behind trajectory; an overdue milestone has its own alert rule
+       d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
+                            AND v.key <> 'milestone_overdue' AS behind,
+       count(*)::integer AS targets,
+       CASE WHEN v.key IN ('milestone_pending', 'milestone_overdue') THEN d.target_year ELSE 0 END
+           AS milestone_year
+FROM dash_evaluations_latest d
+LEFT JOIN status_vocabulary v ON v.key = coalesce(d.headline_status, d.status)
+GROUP BY 1, 2, 3, 4, 5, 7;
+
+-- All the counts, or with `plans` and `places` those of the rows whose plan is one of `plans` and
+-- jurisdiction one of `places` (conditions on the grouping columns reach the table's index).
+DROP FUNCTION IF EXISTS dash_refresh_summary();
+CREATE OR REPLACE FUNCTION dash_refresh_summary(plans text[] DEFAULT NULL, places text[] DEFAULT NULL)
+RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    DELETE FROM dash_status_summary;
-    INSERT INTO dash_status_summary
-    SELECT d.plan_id, d.jurisdiction_id, d.headline_status, d.check_year IS NOT NULL,
-           -- behind trajectory; an overdue milestone has its own alert rule
-           d.check_year IS NULL AND v.grp IS NOT DISTINCT FROM 'behind'
-                                AND d.headline_status <> 'milestone_overdue',
-           count(*)
-    FROM dash_evaluations_latest d
-    LEFT JOIN status_vocabulary v ON v.key = d.headline_status
-    GROUP BY 1, 2, 3, 4, 5;
+    IF plans IS NULL THEN
+        DELETE FROM dash_status_summary;
+        INSERT INTO dash_status_summary SELECT * FROM dash_status_summary_rows;
+    ELSE
+        DELETE FROM dash_status_summary WHERE plan_id = ANY (plans) AND jurisdiction_id = ANY (places);
+        INSERT INTO dash_status_summary
+        SELECT * FROM dash_status_summary_rows WHERE plan_id = ANY (plans) AND jurisdiction_id = ANY (places);
+    END IF;
 END
 $fn$;
 
 -- Recompute the precomputed tables (migration 040) in one transaction: readers see the previous
 -- rows until it commits. Called by chitieu.dashboards.views.refresh(). "Latest" is the evaluation
 -- engine's own definition (view evaluations_latest, views/030: the run with the latest
--- as_of), so the dashboards, `chitieu status` and the alerts always agree.
+-- as_of), so the dashboards, `chitieu status` and the alerts always agree. The run the table stands
+-- for is held once, in dash_latest_run (migration 120); each row keeps the evaluated_at of the run
+-- that computed it. The rows' JSON items follow by trigger (045-status-items.sql).
 CREATE OR REPLACE FUNCTION dash_refresh() RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
     DELETE FROM dash_evaluations_latest;
-    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
-        evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
+    DELETE FROM dash_latest_run;
+    INSERT INTO dash_latest_run (run_id, as_of) SELECT id, as_of FROM evaluation_runs_latest;
+    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year,
+        evaluated_at, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
         expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
-        headline_status, headline_rule, anticipated_gap, series_basis, item)
+        headline_status, headline_rule, anticipated_gap, series_basis)
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
-           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.run_id, e.evaluated_at,
-           e.as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
+           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.evaluated_at,
+           e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
            e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
            e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status), e.headline_rule,
-           e.anticipated_gap, e.series_basis,
-           -- the JSON the API serves (045-status-items.sql), written here in one pass
-           status_item(e.target_id, e.plan_id, e.jurisdiction_id, j.name, e.data_jurisdiction_id,
-                       e.indicator_code, i.name_vi, e.target_year, e.check_year, e.status, sl.label_vi,
-                       e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
-                       e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
-                       hv.key, hv.label_vi, hv.label_en, hv.grp, e.headline_rule, e.anticipated_gap,
-                       e.series_basis)
+           e.anticipated_gap, e.series_basis
     FROM evaluations_latest e
-    LEFT JOIN jurisdictions j ON j.id = e.jurisdiction_id
-    LEFT JOIN indicators i ON i.code = e.indicator_code
-    LEFT JOIN status_vocabulary sl ON sl.key = e.status
-    LEFT JOIN status_vocabulary hv ON hv.key = coalesce(e.headline_status, e.status)
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
     PERFORM dash_refresh_summary();
 END
 $fn$;
 
--- After a partial evaluation run (base_run_id set, migration 115): when the table holds the
--- complete results of a run of the latest run's chain (every row's run_id is one of them), replace
--- the rows of the targets that the chain's partial runs evaluated and move every other row on to the
--- latest run (its id and as_of). Returns false, changing nothing, when that does not hold;
+-- After a partial evaluation run (base_run_id set, migration 115): when the table stands for a run of
+-- the latest run's chain (dash_latest_run), replace the rows of the targets that the chain's runs
+-- after it evaluated, their counts, and the run the table stands for; every other row stays as it is.
+-- Returns false, changing nothing, when that does not hold or the latest run is a full one;
 -- dash_refresh() is then the way.
 CREATE OR REPLACE FUNCTION dash_refresh_changes() RETURNS boolean
 LANGUAGE plpgsql AS $fn$
 DECLARE
     latest bigint;
     latest_as_of timestamptz;
-    chain bigint[];
-    partial bigint[];
+    latest_base bigint;
+    shown bigint;
+    reached boolean;
+    newer bigint[];
+    targets text[];
+    plans text[];
+    places text[];
 BEGIN
-    SELECT id, as_of INTO latest, latest_as_of FROM evaluation_runs_latest;
-    IF latest IS NULL THEN
-        RETURN false;
+    SELECT id, as_of, base_run_id INTO latest, latest_as_of, latest_base FROM evaluation_runs_latest;
+    -- Locked: a refresh running meanwhile is waited for, and its run then read.
+    SELECT run_id INTO shown FROM dash_latest_run FOR UPDATE;
+    IF latest_base IS NULL OR shown IS NULL THEN
+        RETURN false;  -- a full run (or none): no rows to keep
+    ELSIF shown = latest THEN
+        RETURN true;
     END IF;
+    -- The runs from the latest back to the one shown, newest first (all partial: each has a base).
     WITH RECURSIVE c (id, base, depth) AS (
         SELECT r.id, r.base_run_id, 0 FROM evaluation_runs r WHERE r.id = latest
         UNION ALL
         SELECT r.id, r.base_run_id, c.depth + 1 FROM c JOIN evaluation_runs r ON r.id = c.base
+        WHERE c.id <> shown
     )
-    SELECT array_agg(id ORDER BY depth), array_agg(id ORDER BY depth) FILTER (WHERE base IS NOT NULL)
-    INTO chain, partial FROM c;
-    IF cardinality(partial) IS NULL
-       OR NOT EXISTS (SELECT 1 FROM dash_evaluations_latest)
-       OR EXISTS (SELECT 1 FROM dash_evaluations_latest d WHERE d.run_id <> ALL (chain)) THEN
+    SELECT array_agg(id ORDER BY depth) FILTER (WHERE id <> shown), bool_or(id = shown)
+    INTO newer, reached FROM c;
+    IF NOT reached THEN
         RETURN false;
     END IF;
-    -- Each target's rows come from the newest partial run that evaluated it.
+    -- Each target's rows come from the newest of those runs that evaluated it.
     DROP TABLE IF EXISTS _dash_changed;
     CREATE TEMP TABLE _dash_changed ON COMMIT DROP AS
-        SELECT DISTINCT ON (target_id) target_id, run_id FROM evaluations WHERE run_id = ANY (partial)
-        ORDER BY target_id, array_position(chain, run_id);
-    DELETE FROM dash_evaluations_latest d USING _dash_changed c WHERE d.target_id = c.target_id;
-    UPDATE dash_evaluations_latest SET run_id = latest, as_of = latest_as_of WHERE run_id <> latest;
-    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year, run_id,
-        evaluated_at, as_of, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
-        expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value, flags,
-        headline_status, headline_rule, anticipated_gap, series_basis)
-    -- item is left NULL: the row trigger (045-status-items.sql) writes it with the catalog's words
+        SELECT DISTINCT ON (target_id) target_id, run_id FROM evaluations WHERE run_id = ANY (newer)
+        ORDER BY target_id, array_position(newer, run_id);
+    SELECT array_agg(target_id) INTO targets FROM _dash_changed;
+    WITH gone AS (
+        DELETE FROM dash_evaluations_latest d WHERE d.target_id = ANY (targets)
+        RETURNING d.plan_id, d.jurisdiction_id
+    )
+    SELECT array_agg(plan_id), array_agg(jurisdiction_id) INTO plans, places FROM gone;
+    INSERT INTO dash_evaluations_latest (target_id, jurisdiction_id, check_year_key, check_year,
+        evaluated_at, plan_id, data_jurisdiction_id, indicator_code, target_year, status, progress_ratio,
+        expected_value, current_value, current_year, projected_value, will_meet, base_year, base_value,
+        flags, headline_status, headline_rule, anticipated_gap, series_basis)
     SELECT DISTINCT ON (e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0))
-           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, latest, e.evaluated_at,
-           latest_as_of, e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
-           e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value, e.will_meet,
-           e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status), e.headline_rule,
-           e.anticipated_gap, e.series_basis
+           e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.check_year, e.evaluated_at,
+           e.plan_id, e.data_jurisdiction_id, e.indicator_code, e.target_year, e.status,
+           e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
+           e.will_meet, e.base_year, e.base_value, e.flags, coalesce(e.headline_status, e.status),
+           e.headline_rule, e.anticipated_gap, e.series_basis
     FROM evaluations e
     JOIN _dash_changed c ON c.target_id = e.target_id AND c.run_id = e.run_id
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
-    PERFORM dash_refresh_summary();
+    -- The counts of the plans and places of the rows removed and written.
+    SELECT array_agg(DISTINCT p), array_agg(DISTINCT j) INTO plans, places
+    FROM (SELECT unnest(plans), unnest(places)
+          UNION ALL
+          SELECT d.plan_id, d.jurisdiction_id FROM dash_evaluations_latest d WHERE d.target_id = ANY (targets))
+         AS x (p, j);
+    UPDATE dash_latest_run SET run_id = latest, as_of = latest_as_of;
+    IF plans IS NOT NULL THEN
+        PERFORM dash_refresh_summary(plans, places);
+    END IF;
     RETURN true;
 END
 $fn$;
@@ -181,7 +211,7 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
        coalesce(e.headline_status, e.status) AS status,
        coalesce(s.label_vi, e.status) AS status_vi, coalesce(s.severity, 3) AS severity, s.grp AS status_grp,
        e.status AS ratio_status, e.progress_ratio, e.expected_value, e.current_value, e.current_year, e.projected_value,
-       e.will_meet, e.base_year, e.base_value, e.flags, e.run_id, e.evaluated_at, e.as_of,
+       e.will_meet, e.base_year, e.base_value, e.flags, r.run_id, e.evaluated_at, r.as_of,
        f.decimals, dash_figure(e.current_value, f.decimals, i.unit) AS current_text,
        -- a growth target is a rate per year, never an amount of the indicator's unit
        CASE WHEN t.kind = 'growth' THEN 'tăng ' || t.operator || ' ' || dash_format_number(t.value, 1)
@@ -202,6 +232,7 @@ SELECT e.target_id, e.plan_id, p.title AS plan_title, e.jurisdiction_id, j.name 
                                   ELSE replace(fl, '_', ' ') END, '; ')
           FROM unnest(e.flags) AS fl) AS notes_vi
 FROM dash_evaluations_latest e
+CROSS JOIN dash_latest_run r  -- the run the table stands for (one row)
 JOIN jurisdictions j ON j.id = e.jurisdiction_id
 JOIN indicators i ON i.code = e.indicator_code
 JOIN dash_indicator_format f ON f.code = e.indicator_code
@@ -235,20 +266,22 @@ LEFT JOIN plans p ON p.id = s.plan_id
 GROUP BY s.plan_id, p.title;
 
 -- Targets per plan by headline group (achieved, on track, behind, no data, not yet due), with the
--- milestones that are due (this year or earlier) and not done: the overview's counters.
+-- milestones that are due (this year or earlier) and not done: the overview's counters, from the
+-- precomputed counts.
 DROP VIEW IF EXISTS dash_headline_counts CASCADE;
 CREATE VIEW dash_headline_counts AS
 SELECT s.plan_id,
-       count(*) AS targets,
-       count(*) FILTER (WHERE s.status_grp = 'achieved') AS achieved,
-       count(*) FILTER (WHERE s.status_grp = 'on_track') AS on_track,
-       count(*) FILTER (WHERE s.status_grp = 'behind') AS behind,
-       count(*) FILTER (WHERE s.status_grp = 'no_data') AS no_data,
-       count(*) FILTER (WHERE s.status_grp = 'not_due') AS not_due,
-       count(*) FILTER (WHERE s.status IN ('milestone_pending', 'milestone_overdue')
-                          AND s.target_year <= extract(year FROM current_date)) AS milestones_due
-FROM dash_status_latest s
-WHERE s.check_year IS NULL
+       sum(s.targets) AS targets,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'achieved'), 0) AS achieved,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'on_track'), 0) AS on_track,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'behind'), 0) AS behind,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'no_data'), 0) AS no_data,
+       coalesce(sum(s.targets) FILTER (WHERE v.grp = 'not_due'), 0) AS not_due,
+       coalesce(sum(s.targets) FILTER (WHERE s.milestone_year BETWEEN 1 AND extract(year FROM current_date)), 0)
+           AS milestones_due
+FROM dash_status_summary s
+LEFT JOIN status_vocabulary v ON v.key = s.status
+WHERE NOT s.every_year_check
 GROUP BY s.plan_id;
 
 -- The scorecard: the provinces of the provincial programmes (with the province that succeeded each
@@ -273,7 +306,9 @@ cells AS (
            s.jurisdiction_id, s.indicator_code, s.status, s.current_value, s.current_year, s.current_text,
            coalesce(s.data_jurisdiction_id, s.jurisdiction_id) AS series_jurisdiction_id
     FROM dash_status_latest s
-    WHERE s.check_year IS NULL
+    -- only the provinces' cells: their figures as text are not written for the other 100,000 rows
+    -- (an array, so that the scan of the latest table is an index scan on it)
+    WHERE s.check_year IS NULL AND s.jurisdiction_id = ANY (ARRAY(SELECT jurisdiction_id FROM provinces))
     ORDER BY s.jurisdiction_id, s.indicator_code, s.target_year < extract(year FROM current_date),
              s.target_year, s.severity DESC
 )
