@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from chitieu.dashboards import views
+from chitieu.db import migrate
 from chitieu.evaluate.compute import RESULT_COLUMNS
 from chitieu.evaluate.engine import compute_results, evaluate
 from test_evaluate_engine import add_obs, add_target, setup_catalog, ts
@@ -305,3 +306,24 @@ def test_alerts_synced_for_the_evaluated_targets_match_a_full_sync(evaluated: ps
     assert db.execute("SELECT fingerprint, state, episode FROM alerts ORDER BY 1").fetchall() == states
     assert (full.opened, full.reopened, full.resolved) == (0, 0, 0)
     assert partial.opened + partial.resolved > 0
+
+
+def _empty_latest(db: psycopg.Connection) -> None:
+    db.execute("TRUNCATE dash_evaluations_latest")  # its items go with it (a trigger)
+    db.execute("TRUNCATE dash_latest_run, dash_status_summary")
+
+
+def test_latest_statuses_emptied_by_a_migration_are_rebuilt_by_migrate(evaluated: psycopg.Connection) -> None:
+    db = evaluated
+    before = _dash(db)
+    assert before["rows"]
+    assert before["items"]
+    _empty_latest(db)
+    assert not db.execute("SELECT 1 FROM dash_status_items").fetchall()
+    migrate.migrate(db)
+    assert _dash(db) == before
+    # Emptied on purpose is not undone when there is no evaluation to show.
+    _empty_latest(db)
+    db.execute("TRUNCATE evaluation_runs CASCADE")
+    migrate.migrate(db)
+    assert not db.execute("SELECT 1 FROM dash_evaluations_latest").fetchall()

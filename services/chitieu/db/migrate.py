@@ -118,6 +118,14 @@ def migrate(conn: psycopg.Connection, migrations_dir: Path = MIGRATIONS_DIR) -> 
         if conn.execute("SELECT to_regclass('status_vocabulary')").fetchone() != (None,):
             with conn.transaction():
                 statuses.sync_vocabulary(conn)
+        if conn.execute("SELECT to_regclass('dash_latest_run')").fetchone() != (None,):
+            with conn.transaction():
+                # A migration may empty the dashboards' latest statuses (derived data) to change their
+                # shape: rebuilt here, not left blank until the next evaluation.
+                conn.execute(
+                    """SELECT dash_refresh() WHERE NOT EXISTS (SELECT 1 FROM dash_latest_run)
+                                               AND EXISTS (SELECT 1 FROM evaluation_runs_latest)"""
+                )
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied
