@@ -4,15 +4,19 @@ catalog with citations and succession, series with vintages and provenance, stat
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import select
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg_pool import AsyncConnectionPool
 
+from chitieu.api import deps
 from conftest import bearer, eventually
 
 NT_DIGITAL = "/api/v1/series/Ninh Thuận/digital_economy_share_grdp"
@@ -256,3 +260,73 @@ def test_probes_answer_while_the_database_is_down() -> None:
         down = client.get("/readyz")
         assert down.status_code == 503
         assert down.json()["database"] is False
+
+
+# --- the read pool's checkout check ------------------------------------------------------------------------
+
+
+async def _backend_pid(conn: psycopg.AsyncConnection[Any]) -> int:
+    row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _ended(db: psycopg.Connection, conn: psycopg.AsyncConnection[Any]) -> None:
+    """The server ends the connection's backend; returns once its notice has reached the socket."""
+    db.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    poller = select.poll()
+    poller.register(conn.pgconn.socket, select.POLLIN)
+    assert poller.poll(5000), "the server did not end the connection"
+
+
+def test_the_read_pool_checks_a_connection_by_round_trip_only_when_the_server_ended_it(
+    db: psycopg.Connection, db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    round_trips: list[int] = []
+    full_check = AsyncConnectionPool.check_connection
+
+    async def counted(conn: psycopg.AsyncConnection[Any]) -> None:
+        round_trips.append(conn.info.backend_pid)
+        await full_check(conn)
+
+    monkeypatch.setattr(AsyncConnectionPool, "check_connection", staticmethod(counted))
+
+    async def scenario() -> None:
+        async with AsyncConnectionPool(
+            db_dsn, min_size=1, max_size=1, kwargs={"autocommit": True}, check=deps.check_connection
+        ) as pool:
+            first = await deps.run_pooled(pool, _backend_pid)
+            assert await deps.run_pooled(pool, _backend_pid) == first
+            assert round_trips == []  # an idle connection the server said nothing on
+            async with pool.connection() as conn:
+                _ended(db, conn)
+            # The check reads the server's notice and replaces the connection.
+            second = await deps.run_pooled(pool, _backend_pid)
+            assert round_trips == [first]
+            assert second != first
+
+    asyncio.run(scenario())
+
+
+def test_a_read_on_a_connection_the_server_ended_meanwhile_runs_again_on_another(
+    db: psycopg.Connection, db_dsn: str
+) -> None:
+    async def scenario() -> None:
+        # No check at checkout: the ended connection is handed out, as when the server ends it
+        # between the check and the query.
+        async with AsyncConnectionPool(db_dsn, min_size=1, max_size=1, kwargs={"autocommit": True}) as pool:
+            first = await deps.run_pooled(pool, _backend_pid)
+            async with pool.connection() as conn:
+                _ended(db, conn)
+            attempts: list[int] = []
+
+            async def read(conn: psycopg.AsyncConnection[Any]) -> int:
+                attempts.append(conn.info.backend_pid)
+                return await _backend_pid(conn)
+
+            second = await deps.run_pooled(pool, read)
+            assert attempts[0] == first
+            assert len(attempts) == 2
+            assert second == attempts[1] != first
+
+    asyncio.run(scenario())

@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.rows import dict_row
 
-from chitieu.api.deps import pooled
+from chitieu.api.deps import AsyncConn, run_pooled
 from chitieu.api.keys import RANK, Role, token_sha256
 from chitieu.api.problems import Problem
 
@@ -76,14 +76,18 @@ class Gate:
         now = datetime.now(UTC)
         known = self._known.get(digest)
         if known is None or version is None or known.version != version:
+
+            async def find(conn: AsyncConn) -> dict[str, Any] | None:
+                async with conn.cursor(row_factory=dict_row) as cur:
+                    await cur.execute(
+                        """SELECT id, prefix, role, name, expires_at FROM api_keys
+                           WHERE token_sha256 = %s AND revoked_at IS NULL""",
+                        (digest,),
+                    )
+                    return await cur.fetchone()
+
             # Bounded wait: with the database down the caller gets a 503 in seconds, not a 500.
-            async with pooled(self.state.pool) as conn, conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute(
-                    """SELECT id, prefix, role, name, expires_at FROM api_keys
-                       WHERE token_sha256 = %s AND revoked_at IS NULL""",
-                    (digest,),
-                )
-                row = await cur.fetchone()
+            row = await run_pooled(self.state.pool, find)
             if row is None:
                 self._known.pop(digest, None)
                 raise _unauthorized("Khóa API không hợp lệ hoặc đã bị thu hồi", "invalid or revoked API key")
@@ -95,10 +99,14 @@ class Gate:
             raise _unauthorized("Khóa API đã hết hạn", "API key expired")
         if time.monotonic() - known.last_used_write > LAST_USED_EVERY_S:
             known.last_used_write = time.monotonic()
-            async with pooled(self.state.pool) as conn:
+
+            async def touch(conn: AsyncConn) -> None:
                 await conn.execute(
                     "UPDATE api_keys SET last_used_at = now() WHERE id = %s", (known.principal.key_id,)
                 )
+
+            # Setting a time to now() can be repeated: run like a read.
+            await run_pooled(self.state.pool, touch)
         return known.principal
 
     async def _limit(self, principal: Principal) -> None:

@@ -24,7 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chitieu.api import problems
-from chitieu.api.auth import Gate, bearer_token, requirement_of
+from chitieu.api.auth import Gate, Requirement, bearer_token, requirement_of
 from chitieu.api.problems import Problem
 from chitieu.settings import get_settings
 from chitieu.uploads.checks import MB, too_large
@@ -32,6 +32,8 @@ from chitieu.uploads.checks import MB, too_large
 KB = 1024
 # The multipart envelope around the file (boundaries, part headers, the small form fields).
 FRAMING_BYTES = 64 * 1024
+# Requests whose route requirement is remembered (method and path; paths with ids vary without bound).
+REMEMBERED_PATHS = 4096
 
 
 def _limit(scope: Scope, upload_path: str) -> tuple[int, dict[str, str]]:
@@ -51,6 +53,8 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, *, upload_path: str) -> None:
         self.app = app
         self.upload_path = upload_path.rstrip("/")
+        # The routes do not change once the app runs: finding one for a path is done once.
+        self._requirements: dict[tuple[str, str, str], Requirement | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,22 +94,34 @@ class BodyLimit:
         gate: Gate | None = getattr(getattr(app, "state", None), "gate", None)
         if app is None or gate is None:
             return
-        for route in app.router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                break
-        else:
-            return
-        dependant = getattr(route, "dependant", None)
-        needs = [requirement_of(d.call) for d in (dependant.dependencies if dependant else [])]
-        wanted = next((r for r in needs if r is not None), None)
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        try:
+            wanted = self._requirements[key]
+        except KeyError:
+            wanted = _requirement(app, scope)
+            if len(self._requirements) >= REMEMBERED_PATHS:
+                self._requirements.clear()
+            self._requirements[key] = wanted
         if wanted is None:
-            return  # the probes and the documentation
+            return  # the probes, the documentation, and what no route serves
         headers = dict(scope.get("headers", []))
         token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
         client = scope["client"][0] if scope.get("client") else "unknown"
         principal = await gate.check(client, token, wanted.role, public=wanted.public)
         scope.setdefault("state", {})["principal"] = principal
+
+
+def _requirement(app: Any, scope: Scope) -> Requirement | None:
+    """The role and openness the route of this request requires (None: no route, or no key)."""
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            break
+    else:
+        return None
+    dependant = getattr(route, "dependant", None)
+    needs = [requirement_of(d.call) for d in (dependant.dependencies if dependant else [])]
+    return next((r for r in needs if r is not None), None)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -75,7 +75,9 @@ class ChangeFeed:
 
 
 def etag_of(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    # SHA-256 (128 bits of it): CPUs hash it in hardware (SHA extensions), several times faster
+    # than BLAKE2b in software on a page of ~90 KB.
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def dumps(data: Any) -> bytes:

@@ -15,6 +15,7 @@ from chitieu.api import problems
 from chitieu.api.auth import Gate
 from chitieu.api.bodylimit import BodyLimit
 from chitieu.api.cache import ChangeFeed, ResponseCache
+from chitieu.api.deps import check_connection
 from chitieu.api.routes import alerts, apikeys, catalog, exports, figures, health, quarantine, uploads
 from chitieu.settings import get_settings
 from chitieu.uploads.supervisor import WorkerProcess
@@ -47,13 +48,14 @@ def create_app(dsn: str | None = None) -> FastAPI:
         settings = get_settings()
         url = dsn or settings.dsn()
         # check: a connection the database dropped (a restart) is replaced at checkout, not handed
-        # to a request. A short reconnect_timeout ends an attempt's growing back-off within seconds,
-        # so once the database is back the next request connects at once instead of waiting for a
-        # retry scheduled tens of seconds later.
+        # to a request (deps.check_connection: a round trip only when the server sent something).
+        # A short reconnect_timeout ends an attempt's growing back-off within seconds, so once the
+        # database is back the next request connects at once instead of waiting for a retry
+        # scheduled tens of seconds later.
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url, min_size=2, max_size=settings.api_pool_max_size, open=False,
             kwargs={**_conn_kwargs("chitieu-api"), "row_factory": dict_row},
-            check=AsyncConnectionPool.check_connection, reconnect_timeout=RECONNECT_TIMEOUT_S,
+            check=check_connection, reconnect_timeout=RECONNECT_TIMEOUT_S,
         )  # fmt: skip
         # Writes reuse the core's synchronous functions in worker threads.
         sync_pool: ConnectionPool[Any] = ConnectionPool(

@@ -7,6 +7,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import Query, Request
@@ -70,6 +71,10 @@ def page_of(request: Request, items: Any, limit: int, last_key: Sequence[Any] | 
     cursor = encode(last_key) if last_key is not None else None
     nxt = None
     if cursor is not None:
-        url = request.url.include_query_params(cursor=cursor)
-        nxt = f"{url.path}?{url.query}"
+        # What starlette's URL.include_query_params gives (the cursor replaced, last), without
+        # building two more URLs.
+        url = request.url
+        params = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k != "cursor"]
+        params.append(("cursor", cursor))
+        nxt = f"{url.path}?{urlencode(params)}"
     return {"items": items, "limit": limit, "next_cursor": cursor, "next": nxt}

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from chitieu.api.cache import Cached, ResponseCache, conditional, dumps, etag_of
-from chitieu.api.deps import connection, not_found
+from chitieu.api.deps import not_found, on_connection
 from chitieu.api.pagination import page
 
 Row = dict[str, Any]
@@ -36,8 +36,7 @@ async def answer(
 
 
 async def rows(request: Request, query: Query) -> list[Row]:
-    async with connection(request) as conn:
-        return await query(conn)
+    return await on_connection(request, query)
 
 
 async def read_list(

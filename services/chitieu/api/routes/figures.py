@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from chitieu.api import queries
 from chitieu.api.auth import Reader
 from chitieu.api.cache import ResponseCache
-from chitieu.api.deps import aware, connection, jurisdiction_ids, not_found
+from chitieu.api.deps import AsyncConn, aware, jurisdiction_ids, not_found, on_connection
 from chitieu.api.models import IsoDateTime, Series, Status, StatusRow
 from chitieu.api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode, page_of
 from chitieu.api.problems import responses
@@ -73,9 +73,11 @@ async def get_series(
         found = load_jurisdictions().resolve(jurisdiction)
         if found is None:
             raise not_found("địa phương", "jurisdiction", jurisdiction)
-        async with connection(request) as conn:
+        place_id = found.id
+
+        async def read(conn: AsyncConn) -> tuple[queries.Rows, queries.Rows, queries.Rows]:
             places = await queries.jurisdictions(
-                conn, ids=[found.id], level=None, on=None, after=None, limit=1
+                conn, ids=[place_id], level=None, on=None, after=None, limit=1
             )
             indicators = await queries.indicators(conn, code=indicator)
             if not indicators:
@@ -84,11 +86,14 @@ async def get_series(
                 raise not_found("địa phương", "jurisdiction", jurisdiction)
             rows = await queries.series(
                 conn,
-                jurisdiction_id=found.id,
+                jurisdiction_id=place_id,
                 indicator=indicator,
                 as_of=aware(as_of),
                 every_vintage=vintages == "all",
             )
+            return places, indicators, rows
+
+        places, indicators, rows = await on_connection(request, read)
         with_provenance = "provenance" in (include or [])
         return {
             "jurisdiction": places[0],
@@ -124,23 +129,26 @@ async def list_statuses(
     async def build() -> dict[str, Any]:
         after = decode(cursor, 3, (str, str, int))
         jids = jurisdiction_ids(jurisdiction)
-        async with connection(request) as conn:
+
+        async def read(conn: AsyncConn) -> queries.JsonPage:
             run_id = None
             if as_of is not None:
                 run_id = await queries.run_as_of(conn, aware(as_of))  # type: ignore[arg-type]
-            found = queries.JsonPage(b"[]", None)
-            if as_of is None or run_id is not None:
-                found = await queries.statuses(
-                    conn,
-                    run_id=run_id,
-                    plan=plan,
-                    jurisdiction_ids=jids,
-                    indicator=indicator,
-                    statuses=list(status) if status else None,
-                    headlines=list(headline) if headline else None,
-                    after=after,
-                    limit=limit,
-                )
+                if run_id is None:
+                    return queries.JsonPage(b"[]", None)
+            return await queries.statuses(
+                conn,
+                run_id=run_id,
+                plan=plan,
+                jurisdiction_ids=jids,
+                indicator=indicator,
+                statuses=list(status) if status else None,
+                headlines=list(headline) if headline else None,
+                after=after,
+                limit=limit,
+            )
+
+        found = await on_connection(request, read)
         # The rows pass through as PostgreSQL wrote them.
         return page_of(request, orjson.Fragment(found.items), limit, found.last_key)
 
