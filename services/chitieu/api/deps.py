@@ -19,7 +19,7 @@ from fastapi import Path, Request
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from chitieu import places
-from chitieu.api.problems import Problem
+from chitieu.api.problems import RETRY_AFTER, UNAVAILABLE, Problem
 from chitieu.vietnam_time import TZ
 
 # Row ids are bigserial: a larger number is no row, and PostgreSQL would refuse it as a parameter.
@@ -27,8 +27,6 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1, examples=[1])]
 
 T = TypeVar("T")
 AsyncConn = psycopg.AsyncConnection[Any]
-
-_UNAVAILABLE = {"vi": "Không kết nối được cơ sở dữ liệu", "en": "database unavailable"}
 
 
 async def check_connection(conn: AsyncConn) -> None:
@@ -52,7 +50,7 @@ async def check_connection(conn: AsyncConn) -> None:
 
 
 def _unavailable() -> Problem:
-    return Problem(503, **_UNAVAILABLE, headers={"Retry-After": "5"})
+    return Problem(503, **UNAVAILABLE, headers=dict(RETRY_AFTER))
 
 
 @asynccontextmanager

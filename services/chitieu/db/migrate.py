@@ -118,7 +118,7 @@ def migrate(conn: psycopg.Connection, migrations_dir: Path = MIGRATIONS_DIR) -> 
         if conn.execute("SELECT to_regclass('status_vocabulary')").fetchone() != (None,):
             with conn.transaction():
                 statuses.sync_vocabulary(conn)
-        if conn.execute("SELECT to_regclass('dash_latest_run')").fetchone() != (None,):
+        if conn.execute("SELECT to_regprocedure('dash_refresh()')").fetchone() != (None,):
             with conn.transaction():
                 # A migration may empty the dashboards' latest statuses (derived data) to change their
                 # shape: rebuilt here, not left blank until the next evaluation.
