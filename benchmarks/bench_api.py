@@ -207,6 +207,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _is_worker(pid: int) -> bool:
+    """A uvicorn worker: a process started by multiprocessing's spawn (not its resource tracker)."""
+    with contextlib.suppress(OSError):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"spawn_main" in command and b"resource_tracker" not in command
+    return False
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -360,8 +368,10 @@ def _split(label: str, r: dict[str, Any]) -> str:
     per = {part: 1000 * seconds / max(r["requests"], 1) for part, seconds in r["cpu"].items()}
     ceiling = 1000 * (os.cpu_count() or 1) / max(sum(per.values()), 1e-9)
     parts = ", ".join(f"{part} {ms:.2f}" for part, ms in per.items())
+    busy = " / ".join(f"{share:.0%}" for share in r["worker_busy"])
     return (
-        f"CPU per request, {label}: {parts} ms -> at most {ceiling:,.0f} req/s on {os.cpu_count()} idle cores"
+        f"CPU per request, {label}: {parts} ms -> at most {ceiling:,.0f} req/s on {os.cpu_count()} idle"
+        f" cores; each worker busy {busy} of the run"
     )
 
 
@@ -403,10 +413,15 @@ def run() -> list[str]:
                 meter = CpuMeter(server, dsn)
                 before = meter.sample()
                 results[name] = wrk(binary, script, url, headers, DURATION)
-                results[name]["cpu"] = {
-                    **meter.spent(before, meter.sample()),
-                    "wrk": results[name]["cpu_wrk"],
-                }
+                after = meter.sample()
+                results[name]["cpu"] = {**meter.spent(before, after), "wrk": results[name]["cpu_wrk"]}
+                # How busy each uvicorn worker was: connections are not spread evenly between them.
+                seconds = results[name]["duration_us"] / 1e6
+                results[name]["worker_busy"] = sorted(
+                    (after["python"][pid] - before["python"].get(pid, 0.0)) / seconds
+                    for pid in after["python"]
+                    if _is_worker(pid)
+                )
 
             with serve(dsn, cache=True, logdir=logdir) as server:
                 first = httpx.get(server.base + PATH, headers=auth, timeout=30)

@@ -2,7 +2,7 @@
 against a straightforward per-series pandas loop doing the same computation.
 
 - The engine is timed end to end (read of every vintage, method, flags, inputs JSON, COPY of the
-  results) in a child process, so that its peak RSS (getrusage of that process) and CPU time are
+  results) in a child process, so that its peak RSS (that process's own, VmHWM) and CPU time are
   its own; then a re-run on unchanged data.
 - The loop reads the same observations, splits them per series with one groupby (a generous
   start), and for each target resolves vintages and as-of in pandas, builds the contract case, calls
@@ -28,10 +28,9 @@ AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 
 def _child(dsn: str) -> None:
     """Run in a fresh interpreter: evaluate twice, print timings and peak RSS as JSON."""
-    import resource
-
     import psycopg
 
+    from benchmarks import own_peak_rss_kib
     from chitieu.evaluate.engine import evaluate
 
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -52,7 +51,7 @@ def _child(dsn: str) -> None:
                 "targets": first.targets_count,
                 "results": first.results_count,
                 "status_counts": first.status_counts,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": own_peak_rss_kib() / 1024,
             }
         )
     )

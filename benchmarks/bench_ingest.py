@@ -85,8 +85,9 @@ def generate_csv(path: Path, rows: int, seed: int = 57) -> int:
 
 
 CHILD = r"""
-import json, sys, time, resource
+import json, sys, time
 t0 = time.perf_counter()
+from benchmarks import own_peak_rss_kib
 from pathlib import Path
 from chitieu.db.connect import connect
 from chitieu.ingest.intake import ingest_file
@@ -102,13 +103,18 @@ t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "ingest_s": t2 - t1, "marks": marks, "status": r.status,
                   "loaded": r.rows_loaded,
                   "rejected": r.rows_rejected, "read": r.rows_read, "error": r.summary()["error"],
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kib": own_peak_rss_kib()}))
 """
 
 
 def _run_child(csv_path: Path, env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(csv_path)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", CHILD, str(csv_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],  # where `benchmarks` is importable
     )
     if proc.returncode != 0:
         raise RuntimeError(f"ingest child failed: {proc.stderr[-3000:]}")
@@ -251,8 +257,8 @@ def run() -> list[str]:
             env = {**os.environ, "DATABASE_URL": dsn, "CHITIEU_DATA_DIR": str(Path(tmp) / "data")}
 
             a = _run_child(csv_path, env)
-            # The child's own peak: RUSAGE_CHILDREN would be the largest of every child this process
-            # ever waited for, the API benchmark's uvicorn workers included when `make bench` runs all.
+            # The child's own peak (VmHWM): RUSAGE_CHILDREN would be the largest of every child this
+            # process ever waited for, and even the child's ru_maxrss starts from this process's peak.
             rss_mib = a["maxrss_kib"] / 1024
             if a["status"] != "loaded" or a["loaded"] != rows:
                 raise RuntimeError(f"full path did not load every row: {a}")
