@@ -44,8 +44,8 @@ $fn$;
 -- run's fields (run_id, as_of) around the row's evaluated_at, and the row's own fields after them
 -- (`tail`). The latest-status table stores each row's head, evaluated_at and tail (dash_status_items,
 -- with the columns the API filters on) and holds its run once (dash_latest_run): a new run leaves the
--- items of unchanged rows as they are, and a page writes the run's parts once. Each part is one expression, so that PostgreSQL inlines it
--- into the statement that calls it.
+-- items of unchanged rows as they are, and a page writes the run's parts once. Each part is one
+-- expression, so that PostgreSQL inlines it into the statement that calls it.
 CREATE OR REPLACE FUNCTION status_item_head(
     target_id text, plan_id text, jurisdiction_id text,
     jurisdiction_name text, data_jurisdiction_id text, indicator_code text,
