@@ -5,11 +5,8 @@ from __future__ import annotations
 import time
 
 import psycopg
-from psycopg import sql
 
 MATERIALIZED_VIEWS = ("dash_source_periods_mv",)
-# The latest statuses, the run they stand for, their JSON items, their counts (migrations 040, 120).
-TABLES = ("dash_evaluations_latest", "dash_latest_run", "dash_status_items", "dash_status_summary")
 
 
 def refresh(conn: psycopg.Connection) -> dict[str, float]:
@@ -28,9 +25,6 @@ def refresh(conn: psycopg.Connection) -> dict[str, float]:
         partial = bool(row and row[0])
         if not partial:
             conn.execute("SELECT dash_refresh()")
-    if not partial:
-        # The planner must know dash_latest_run holds one row: it is cross-joined with every row.
-        conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, TABLES))))
     timings["dash_evaluations_latest"] = time.perf_counter() - started
     for name in MATERIALIZED_VIEWS:
         started = time.perf_counter()

@@ -66,6 +66,9 @@ BEGIN
     ORDER BY e.target_id, e.jurisdiction_id, coalesce(e.check_year, 0), e.evaluated_at DESC;
 
     PERFORM dash_refresh_summary();
+    -- The planner must know dash_latest_run holds one row (it is cross-joined with every row) and the
+    -- new rows' distributions, whoever rebuilt them (the pipeline's refresh, `chitieu db migrate`).
+    ANALYZE dash_evaluations_latest, dash_latest_run, dash_status_items, dash_status_summary;
 END
 $fn$;
 
